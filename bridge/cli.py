@@ -1,0 +1,135 @@
+"""The `bridge` command. Each subcommand loads the configuration, reports problems clearly, and exits non-zero
+on failure; none of them builds anything at import time."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import typer
+
+from bridge.config import BridgeConfig, load_config, summary
+from bridge.errors import ConfigError
+
+app = typer.Typer(help="MHHS bridge: ServiceNow integration middleware and sync daemon.", no_args_is_help=True)
+config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+
+ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
+
+
+def _load(path: Path | None) -> BridgeConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _setup_logs(config: BridgeConfig) -> None:
+    from bridge.log import setup_logging
+
+    setup_logging(config.log.level, secrets=config.secrets(), json_format=config.log.json_format)
+
+
+@config_app.command("check")
+def config_check(config: Path | None = ConfigOption) -> None:
+    """Validate the configuration; print every problem with file:line, or a one-line summary."""
+    loaded = _load(config)
+    typer.echo(summary(loaded))
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: Path | None = ConfigOption) -> None:
+    """Apply pending migrations to the configured store."""
+    from bridge.store import open_store
+
+    loaded = _load(config)
+    store = open_store(loaded.database_url)
+    before, after = store.upgrade()
+    typer.echo(f"database at revision {after} (was {before or 'empty'})")
+
+
+@db_app.command("status")
+def db_status(config: Path | None = ConfigOption) -> None:
+    """Say whether the store's schema is current."""
+    from bridge.store import migrate, open_store
+
+    loaded = _load(config)
+    store = open_store(loaded.database_url)
+    state = store.migration_status()
+    typer.echo(f"{state}: at {migrate.current_revision(store.engine) or 'empty'}, code expects {migrate.head_revision()}")
+    raise typer.Exit(0 if state == "current" else 1)
+
+
+@app.command()
+def run(
+    config: Path | None = ConfigOption,
+    port: int | None = typer.Option(None, "--port", "-p", help="Listen port (overrides server.port)."),
+    host: str | None = typer.Option(None, "--host", help="Listen address (overrides server.host)."),
+) -> None:
+    """Run the daemon: webhooks, health and metrics, the scheduler, the processor and the dispatcher."""
+    import uvicorn
+
+    from bridge.runtime import build_runtime
+    from bridge.server.app import create_app
+
+    loaded = _load(config)
+    _setup_logs(loaded)
+    try:
+        runtime = build_runtime(loaded)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1) from exc
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime),
+            host=host or loaded.server.host,
+            port=loaded.server.port if port is None else port,
+            log_config=None,
+            access_log=True,
+            timeout_graceful_shutdown=2,
+        )
+    )
+    server.run()
+
+
+@app.command()
+def worker(config: Path | None = ConfigOption) -> None:
+    """Run delivery workers only (no HTTP server, no planner): add processes to share the outbox."""
+    from bridge.runtime import build_runtime
+
+    loaded = _load(config)
+    _setup_logs(loaded)
+    runtime = build_runtime(loaded)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("bridge.worker").info("stopping", extra={"signal": signum})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    runtime.start(processor=False)
+    logging.getLogger("bridge.worker").info("worker started", extra={"owner": runtime.dispatcher.owner})
+    stop.wait()
+    runtime.stop(grace=loaded.server.shutdown_grace_seconds)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+"""Configuration: `config/bridge.yaml` declared once as pydantic models, every problem reported at once.
+
+Loading order: YAML -> `${ENV}` / `${ENV:-default}` substitution in string values -> environment overrides
+(`BRIDGE_DATA_DIR`, `BRIDGE_DATABASE_URL`, `BRIDGE_AZURE_TOKEN`, `BRIDGE_LOG_LEVEL`) -> validation. Each
+problem names its YAML path and, where the key exists in the file, `file:line`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from bridge.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config/bridge.yaml")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(1_048_576, gt=0, description="webhook bodies larger than this get 413")
+    shutdown_grace_seconds: float = Field(8.0, gt=0, le=60)
+
+
+class StoreSettings(_Strict):
+    url: str | None = Field(None, description="SQLAlchemy URL; default is SQLite in data_dir")
+    auto_migrate: bool = Field(True, description="`bridge run` applies pending migrations itself")
+    pool_size: int = Field(10, ge=1)
+
+
+class DispatcherSettings(_Strict):
+    workers: int = Field(16, ge=1, le=256, description="deliveries in flight per process")
+    batch_size: int = Field(64, ge=1, le=1000)
+    idle_poll_seconds: float = Field(0.5, gt=0)
+    lease_seconds: float = Field(120.0, gt=1, description="a crashed worker's rows are claimed again after this")
+    max_attempts: int = Field(15, ge=1)
+    max_age_seconds: float = Field(86_400.0, gt=0, description="give up (dead letter) after this long")
+    backoff_initial_seconds: float = Field(1.0, gt=0)
+    backoff_max_seconds: float = Field(300.0, gt=0)
+    backoff_jitter_seconds: float = Field(1.0, ge=0)
+
+
+class LogSettings(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = Field(True, alias="json")
+
+
+class AzureSettings(_Strict):
+    tokens: list[SecretStr] = Field(default_factory=list, description="accepted webhook tokens (rotation)")
+    jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+
+class TargetSettings(BaseModel):
+    """A target system; `kind` picks the adapter, whose own Settings model validates the rest."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
+
+
+class RouteSettings(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    kind: str = Field(description="the flow: forward, azure-alert, ...")
+    target: str
+    enabled: bool = True
+    mapping: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class BridgeConfig(_Strict):
+    data_dir: Path = Path("data")
+    mappings_dir: Path = Path("config/mappings")
+    server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
+    store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
+    dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)  # type: ignore[arg-type]
+    log: LogSettings = Field(default_factory=LogSettings)  # type: ignore[arg-type]
+    azure: AzureSettings = Field(default_factory=AzureSettings)
+    targets: dict[str, TargetSettings] = Field(default_factory=dict)
+    routes: list[RouteSettings] = Field(default_factory=list)
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_route_names(cls, routes: list[RouteSettings]) -> list[RouteSettings]:
+        names = [r.name for r in routes]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"route names must be unique; repeated: {', '.join(dupes)}")
+        return routes
+
+    @property
+    def database_url(self) -> str:
+        if self.store.url:
+            return self.store.url
+        return f"sqlite:///{(self.data_dir / 'bridge.db').resolve()}"
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the configuration, so the log filter can mask them."""
+        found = [t.get_secret_value() for t in self.azure.tokens]
+        for target in self.targets.values():
+            found.extend(_secret_like_values(target.model_dump()))
+        return [s for s in found if s]
+
+
+def _secret_like_values(data: Any, key: str = "") -> list[str]:
+    if isinstance(data, Mapping):
+        return [v for k, item in data.items() for v in _secret_like_values(item, str(k))]
+    if isinstance(data, str) and re.search(r"pass|secret|token|key", key, re.I):
+        return [data]
+    return []
+
+
+# --- loading -----------------------------------------------------------------------------------------
+
+
+def load_config(path: Path | str | None = None, *, environ: Mapping[str, str] | None = None) -> BridgeConfig:
+    """Load and validate; raise ConfigError listing every problem with its file:line and key path."""
+    env = os.environ if environ is None else environ
+    path = Path(path or env.get("BRIDGE_CONFIG") or DEFAULT_CONFIG_PATH)
+    raw, lines = _read_yaml(path)
+    problems: list[str] = []
+    data = _substitute(raw, env, (), problems, lines, path)
+    _apply_env_overrides(data, env)
+    _check_targets(data, problems, lines, path)
+    try:
+        config = BridgeConfig.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_describe(err, lines, path) for err in exc.errors())
+    if problems:
+        raise ConfigError(problems)
+    return _resolve_paths(config, path)
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read configuration: {exc.strerror}"]) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError([f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: the top level must be a mapping of settings"])
+    lines: dict[tuple[str, ...], int] = {}
+    if node is not None:
+        _index_lines(node, (), lines)
+    return data, lines
+
+
+def _index_lines(node: yaml.Node, prefix: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = prefix + (str(key_node.value),)
+            lines[key] = key_node.start_mark.line + 1
+            _index_lines(value_node, key, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            key = prefix + (str(i),)
+            lines[key] = item.start_mark.line + 1
+            _index_lines(item, key, lines)
+
+
+def _where(path: Path, lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> str:
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in lines:
+            return f"{path}:{lines[loc[:n]]}"
+    return str(path)
+
+
+def _substitute(
+    value: Any,
+    env: Mapping[str, str],
+    loc: tuple[str, ...],
+    problems: list[str],
+    lines: dict[tuple[str, ...], int],
+    path: Path,
+) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, env, (*loc, str(k)), problems, lines, path) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, env, (*loc, str(i)), problems, lines, path) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        problems.append(f"{_where(path, lines, loc)}: {'.'.join(loc)}: environment variable {name} is not set")
+        return ""
+
+    return _ENV_REF.sub(replace, value)
+
+
+def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    if env.get("BRIDGE_DATA_DIR"):
+        data["data_dir"] = env["BRIDGE_DATA_DIR"]
+    if env.get("BRIDGE_DATABASE_URL"):
+        data.setdefault("store", {})["url"] = env["BRIDGE_DATABASE_URL"]
+    if env.get("BRIDGE_LOG_LEVEL"):
+        data.setdefault("log", {})["level"] = env["BRIDGE_LOG_LEVEL"].upper()
+    token = env.get("BRIDGE_AZURE_TOKEN")
+    if token:
+        azure = data.setdefault("azure", {}) or {}
+        data["azure"] = azure
+        tokens = [t for t in (azure.get("tokens") or []) if t]
+        azure["tokens"] = [token, *[t for t in tokens if t != token]]
+    elif isinstance(data.get("azure"), dict) and data["azure"].get("tokens"):
+        data["azure"]["tokens"] = [t for t in data["azure"]["tokens"] if t]
+
+
+def _check_targets(
+    data: dict[str, Any], problems: list[str], lines: dict[tuple[str, ...], int], path: Path
+) -> None:
+    """Validate each target's settings with its adapter's own model, and each route's target name."""
+    from bridge.adapters import settings_model
+
+    targets = data.get("targets") or {}
+    if not isinstance(targets, dict):
+        return
+    for name, target in targets.items():
+        loc = ("targets", str(name))
+        if not isinstance(target, dict) or "kind" not in target:
+            continue
+        try:
+            model = settings_model(str(target["kind"]))
+        except KeyError as exc:
+            problems.append(f"{_where(path, lines, (*loc, 'kind'))}: {'.'.join(loc)}.kind: {exc.args[0]}")
+            continue
+        if model is None:
+            continue
+        body = {k: v for k, v in target.items() if k != "kind"}
+        try:
+            model.model_validate(body)
+        except ValidationError as exc:
+            problems.extend(_describe(err, lines, path, prefix=loc) for err in exc.errors())
+    for i, route in enumerate(data.get("routes") or []):
+        if isinstance(route, dict) and route.get("target") and route["target"] not in targets:
+            loc = ("routes", str(i), "target")
+            problems.append(
+                f"{_where(path, lines, loc)}: routes.{i}.target: no target named {route['target']!r} "
+                f"(defined: {', '.join(sorted(targets)) or 'none'})"
+            )
+
+
+def _describe(err: Any, lines: dict[tuple[str, ...], int], path: Path, prefix: tuple[str, ...] = ()) -> str:
+    loc = prefix + tuple(str(p) for p in err["loc"])
+    dotted = ".".join(loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"{_where(path, lines, loc)}: {dotted}: unknown key {loc[-1]!r}"
+    return f"{_where(path, lines, loc)}: {dotted}: {err['msg']}"
+
+
+def _resolve_paths(config: BridgeConfig, path: Path) -> BridgeConfig:
+    """Relative mappings_dir is relative to the config file's folder's parent project, like the example."""
+    mappings = config.mappings_dir
+    if not mappings.is_absolute() and not mappings.exists():
+        candidate = path.parent / mappings.name
+        if candidate.exists():
+            config = config.model_copy(update={"mappings_dir": candidate})
+    return config
+
+
+def summary(config: BridgeConfig) -> str:
+    """The one-line summary `bridge config check` prints for a valid file."""
+    db = "postgresql" if config.database_url.startswith("postgresql") else "sqlite"
+    return (
+        f"configuration valid: {len(config.routes)} route(s), {len(config.targets)} target(s), "
+        f"store {db}, listening on {config.server.host}:{config.server.port}"
+    )

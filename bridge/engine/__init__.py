@@ -1,0 +1,1 @@
+"""The sync engine: inbox -> route mapping -> outbox -> dispatcher -> adapters."""

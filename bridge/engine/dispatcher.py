@@ -1,0 +1,251 @@
+"""The dispatcher: claims outbox rows, delivers them through adapters on a thread pool, records outcomes.
+
+One claim loop per process feeds a pool of worker threads. The claim query never hands out two unfinished
+operations of one target record, so per-record order holds across threads and processes while different
+records overlap their I/O. Outcomes are written back in batches (one transaction for many deliveries), which
+is what keeps the durable bookkeeping cheap. Delivery is at-least-once; effects are exactly-once through
+idempotency keys, the link table, and a lookup by correlation key before re-trying an uncertain create.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+
+from tenacity import RetryCallState, Retrying, wait_exponential_jitter
+
+from bridge import metrics
+from bridge.adapters.base import Adapter, DeliveryResult, Operation
+from bridge.config import DispatcherSettings
+from bridge.engine.failures import Decision, decide
+from bridge.errors import PermanentError
+from bridge.store import Store, now, records
+from bridge.store import outbox as ob
+
+log = logging.getLogger("bridge.dispatcher")
+
+CREATE_ACTIONS = ("create", "upsert")
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Dispatcher:
+    """Delivers outbox operations until stopped. `start()` runs it in a thread; `drain()` runs it inline."""
+
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, Adapter],
+        settings: DispatcherSettings,
+        *,
+        owner: str | None = None,
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.settings = settings
+        self.owner = owner or worker_name()
+        self._wait = wait_exponential_jitter(
+            multiplier=settings.backoff_initial_seconds,
+            max=settings.backoff_max_seconds,
+            jitter=settings.backoff_jitter_seconds,
+        )
+        self._outcomes: queue.SimpleQueue[ob.Outcome] = queue.SimpleQueue()
+        self._inflight: dict[int, Future[None]] = {}
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="deliver")
+        self._thread: threading.Thread | None = None
+        self._paused: tuple[float, list[str]] = (0.0, [])
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Tell the loop new operations may be claimable (the processor calls this after enqueueing)."""
+        self._wake.set()
+
+    def stop(self, grace: float = 8.0) -> None:
+        """Stop claiming; let in-flight deliveries finish within ``grace``; give back the rest's leases."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(grace)
+        futures.wait(list(self._inflight.values()), timeout=grace)
+        self._flush()
+        unfinished = [op_id for op_id, f in self._inflight.items() if not f.done()]
+        released = ob.release(self.store, owner=self.owner, op_ids=unfinished)
+        if released:
+            log.warning("released unfinished operations at shutdown", extra={"count": released})
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def drain(self, *, timeout: float = 60.0) -> bool:
+        """Run inline until no operation is left unfinished (waiting out retry delays), for commands and
+        tests; True if everything finished within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            worked = self._step()
+            if not worked and not self._inflight and not self._unfinished():
+                return True
+            if not worked:
+                self._wake.wait(0.05)
+                self._wake.clear()
+        return False
+
+    def _unfinished(self) -> int:
+        with self.store.begin() as conn:
+            return ob.unfinished(conn)
+
+    # --- the loop ------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                worked = self._step()
+            except Exception:
+                log.exception("dispatcher loop error; retrying shortly")
+                worked = False
+                time.sleep(1.0)
+            if not worked:
+                self._wake.wait(self.settings.idle_poll_seconds)
+                self._wake.clear()
+
+    def _step(self) -> bool:
+        """Write finished outcomes, then claim as much as the pool has room for. True if anything moved."""
+        flushed = self._flush()
+        free = self.settings.workers - len(self._inflight)
+        if free <= 0 or self._stopping.is_set():
+            return flushed > 0
+        claimed = ob.claim(
+            self.store,
+            owner=self.owner,
+            limit=min(free, self.settings.batch_size),
+            lease_seconds=self.settings.lease_seconds,
+            paused=self._paused_routes(),
+        )
+        for item in claimed:
+            self._inflight[item.op.id] = self._pool.submit(self._deliver, item)
+        return flushed > 0 or bool(claimed)
+
+    def _flush(self) -> int:
+        batch: list[ob.Outcome] = []
+        while True:
+            try:
+                batch.append(self._outcomes.get_nowait())
+            except queue.Empty:
+                break
+        if batch:
+            ob.finish(self.store, batch, owner=self.owner)
+            for outcome in batch:
+                self._inflight.pop(outcome.op_id, None)
+        return len(batch)
+
+    def _paused_routes(self) -> list[str]:
+        checked, names = self._paused
+        if time.monotonic() - checked > 1.0:
+            with self.store.begin() as conn:
+                names = records.paused_routes(conn)
+            self._paused = (time.monotonic(), names)
+        return names
+
+    # --- one delivery (runs on a pool thread) --------------------------------------------------------
+
+    def _deliver(self, item: ob.Claimed) -> None:
+        op = item.op
+        started = time.perf_counter()
+        try:
+            outcome = self._attempt(item)
+        except BaseException as exc:  # classified below; nothing escapes the worker thread
+            outcome = self._failed(item, decide(exc))
+        metrics.DELIVERY_SECONDS.labels(op.route, op.target_system).observe(time.perf_counter() - started)
+        metrics.DELIVERIES.labels(op.route, op.target_system, outcome.status).inc()
+        self._outcomes.put(outcome)
+        self._wake.set()
+
+    def _attempt(self, item: ob.Claimed) -> ob.Outcome:
+        op = item.op
+        adapter = self.adapters.get(op.target_system)
+        if adapter is None:
+            raise PermanentError(f"no target named {op.target_system!r} is configured")
+        if op.action in CREATE_ACTIONS and op.target_id is None and op.attempts > 1 and op.correlation:
+            found = adapter.lookup(op)
+            if found is not None:
+                log.info("earlier create took effect; not creating again", extra=_ids(op, found))
+                if op.action == "create":
+                    return self._done(item, DeliveryResult(target_id=found))
+                op = replace(op, target_id=found)
+        result = adapter.deliver(op)
+        return self._done(item, result)
+
+    def _done(self, item: ob.Claimed, result: DeliveryResult) -> ob.Outcome:
+        op = item.op
+        link = (item.link_system, item.link_id, op.target_system) if item.link_system and item.link_id else None
+        log.info("delivered", extra=_ids(op, result.target_id))
+        return ob.Outcome(
+            op_id=op.id,
+            attempt=op.attempts,
+            status="done",
+            route=op.route,
+            result_id=result.target_id or op.target_id,
+            result_version=result.version,
+            link=link,  # type: ignore[arg-type]
+            audit=list(result.detail.get("audit", [])),
+        )
+
+    def _failed(self, item: ob.Claimed, decision: Decision) -> ob.Outcome:
+        op = item.op
+        out_of_time = now() - item.created_at > self.settings.max_age_seconds
+        give_up = decision.verdict == "dead" or op.attempts >= self.settings.max_attempts or out_of_time
+        if give_up:
+            why = decision.reason if decision.verdict == "dead" else f"gave up after {op.attempts} attempts: "
+            if decision.verdict != "dead":
+                why += decision.reason
+            log.error("dead-lettered", extra={**_ids(op), "error": why[:500]})
+            metrics.DEAD_LETTERS.labels(op.route, "operation").inc()
+            return ob.Outcome(
+                op_id=op.id,
+                attempt=op.attempts,
+                status="dead",
+                route=op.route,
+                error=why,
+                status_code=decision.status,
+                target_answer=decision.body,
+            )
+        delay = self._backoff(op.attempts, decision.retry_after)
+        log.warning("will retry", extra={**_ids(op), "error": decision.reason[:300], "retry_in": round(delay, 2)})
+        metrics.RETRIES.labels(op.route, op.target_system).inc()
+        return ob.Outcome(
+            op_id=op.id,
+            attempt=op.attempts,
+            status="retry",
+            route=op.route,
+            next_attempt_at=now() + delay,
+            error=decision.reason,
+            status_code=decision.status,
+        )
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        state = RetryCallState(retry_object=Retrying(), fn=None, args=(), kwargs={})
+        state.attempt_number = attempt
+        delay = float(self._wait(state))
+        return max(delay, retry_after or 0.0)
+
+
+def _ids(op: Operation, target_id: str | None = None) -> dict[str, object]:
+    ids: dict[str, object] = {"route": op.route, "op_id": op.id, "record": op.target_key, "attempt": op.attempts}
+    if target_id:
+        ids["target_id"] = target_id
+    return ids

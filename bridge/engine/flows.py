@@ -1,0 +1,127 @@
+"""Flows turn one inbox event into planned operations. A route = a flow kind + its options + a target.
+
+A flow's `plan` is where a mapping is applied. It may read and write per-flow state through the
+:class:`PlanContext` (e.g. "this alert already has an incident"); those writes commit in the same transaction
+as the planned operations, so state and outbox never disagree, and nothing is written if planning fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from bridge.config import BridgeConfig, RouteSettings
+from bridge.errors import ConfigError, MappingError
+from bridge.store import Store, records
+from bridge.store.inbox import InboxEvent
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One operation a flow wants performed. ``link`` is the source record (system, id) the target record
+    is linked to: creates write the link, later operations find the target id through it."""
+
+    action: str
+    payload: dict[str, Any]
+    target_key: str
+    link: tuple[str, str] | None = None
+    correlation: dict[str, Any] | None = None
+    target: str | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class PlanContext:
+    """What a flow may consult while planning: its own state, and links, inside the planning transaction."""
+
+    conn: sa.Connection
+    store: Store
+    route: RouteSettings
+    flow_name: str
+    _writes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def state(self, key: str) -> dict[str, Any] | None:
+        if key in self._writes:
+            return self._writes[key]
+        return records.get_flow_state(self.conn, self.flow_name, key)
+
+    def set_state(self, key: str, value: dict[str, Any]) -> None:
+        self._writes[key] = value
+
+    def link(self, system: str, record_id: str, other_system: str) -> str | None:
+        return records.find_link(self.conn, system, record_id, other_system)
+
+    def commit_state(self) -> None:
+        for key, value in self._writes.items():
+            records.put_flow_state(self.conn, self.store, self.flow_name, key, value)
+        self._writes.clear()
+
+
+class Flow(Protocol):
+    """Plans operations for one route's events."""
+
+    version: str
+
+    def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]: ...
+
+
+class ForwardFlow:
+    """Forwards each JSON event as it is to an HTTP target, ordered per record.
+
+    Options: ``path`` (where to POST, default ``/``), ``record_field`` (the payload field naming the record:
+    its operations are delivered one at a time, in order), ``action`` (post, put or patch).
+    """
+
+    def __init__(self, route: RouteSettings) -> None:
+        self.route = route
+        self.path = str(route.options.get("path", "/"))
+        self.record_field = route.options.get("record_field")
+        self.action = str(route.options.get("action", "post"))
+        self.version = _version(route.options)
+
+    def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
+        try:
+            body = json.loads(event.payload)
+        except json.JSONDecodeError as exc:
+            raise MappingError(f"event {event.id} is not JSON: {exc}") from exc
+        record = event.record_key or (str(body.get(self.record_field, "")) if self.record_field else "")
+        key = f"{self.route.name}:{record or event.id}"
+        return [Planned(action=self.action, payload={"path": self.path, "body": body}, target_key=key)]
+
+
+FlowFactory = Callable[[RouteSettings, BridgeConfig], Flow]
+
+
+def _forward(route: RouteSettings, _config: BridgeConfig) -> Flow:
+    return ForwardFlow(route)
+
+
+#: route kind -> factory. Explicit, so a newcomer sees every flow the bridge has in one place.
+FLOWS: dict[str, FlowFactory] = {
+    "forward": _forward,
+}
+
+
+def build_flows(config: BridgeConfig, extra: Mapping[str, FlowFactory] | None = None) -> dict[str, Flow]:
+    """One flow per enabled route; unknown kinds are a configuration error listing the known ones."""
+    factories = {**FLOWS, **(extra or {})}
+    flows: dict[str, Flow] = {}
+    problems: list[str] = []
+    for route in config.routes:
+        factory = factories.get(route.kind)
+        if factory is None:
+            problems.append(f"routes.{route.name}.kind: unknown flow {route.kind!r}; known: {sorted(factories)}")
+            continue
+        flows[route.name] = factory(route, config)
+    if problems:
+        raise ConfigError(problems)
+    return flows
+
+
+def _version(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -1,0 +1,148 @@
+"""The processor: pending inbox events -> their route's flow -> operations in the outbox, in arrival order.
+
+It is a singleton (one per cluster, through the store's advisory lock) so events of one record are planned in
+the order they arrived. Planning is quick and pure, so one planner keeps up with many delivery workers. Each
+batch is one transaction: the operations, the flow state and the event's `done` mark commit together. An event
+that cannot be planned is dead-lettered with its reason; the others in the batch go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+import sqlalchemy as sa
+
+from bridge import metrics
+from bridge.config import RouteSettings
+from bridge.engine.flows import Flow, PlanContext, Planned
+from bridge.store import Store, records
+from bridge.store import inbox as ib
+from bridge.store import outbox as ob
+
+log = logging.getLogger("bridge.processor")
+
+
+class Processor:
+    def __init__(
+        self,
+        store: Store,
+        routes: Mapping[str, RouteSettings],
+        flows: Mapping[str, Flow],
+        *,
+        on_enqueued: Callable[[], None] = lambda: None,
+        batch_size: int = 200,
+        idle_poll_seconds: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.routes = routes
+        self.flows = flows
+        self.on_enqueued = on_enqueued
+        self.batch_size = batch_size
+        self.idle_poll_seconds = idle_poll_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="processor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            with self.store.singleton("bridge-processor") as leader:
+                if not leader:
+                    self._stopping.wait(2.0)
+                    continue
+                self._lead()
+
+    def _lead(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                done = self.process_batch()
+            except Exception:
+                log.exception("processor error; retrying shortly")
+                done = 0
+                self._stopping.wait(1.0)
+            if done < self.batch_size:
+                self._wake.wait(self.idle_poll_seconds)
+                self._wake.clear()
+
+    def drain(self, *, timeout: float = 60.0) -> int:
+        """Process until no pending event is left (for commands and tests); returns events processed."""
+        total = 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            n = self.process_batch()
+            total += n
+            if n == 0:
+                break
+        return total
+
+    def process_batch(self) -> int:
+        planned_ops = 0
+        with self.store.begin() as conn:
+            skip = set(records.paused_routes(conn)) | {r.name for r in self.routes.values() if not r.enabled}
+            events = ib.pending(conn, limit=self.batch_size, skip_routes=skip)
+            for event in events:
+                planned_ops += self._process_one(conn, event)
+        if planned_ops:
+            self.on_enqueued()
+        return len(events)
+
+    def _process_one(self, conn: sa.Connection, event: ib.InboxEvent) -> int:
+        route = self.routes.get(event.route)
+        flow = self.flows.get(event.route)
+        if route is None or flow is None:
+            self._dead(conn, event, f"no route named {event.route!r} is configured")
+            return 0
+        ctx = PlanContext(conn=conn, store=self.store, route=route, flow_name=route.kind)
+        try:
+            planned = flow.plan(event, ctx)
+        except Exception as exc:  # a mapping failure dead-letters this event only
+            self._dead(conn, event, f"{type(exc).__name__}: {exc}")
+            return 0
+        ctx.commit_state()
+        ops = [_to_operation(event, route, flow, p, i) for i, p in enumerate(planned)]
+        ob.enqueue(conn, self.store, ops)
+        ib.mark(conn, event.id, "done")
+        metrics.EVENTS_PROCESSED.labels(event.route, "planned").inc()
+        metrics.OPERATIONS_PLANNED.labels(event.route).inc(len(ops))
+        return len(ops)
+
+    def _dead(self, conn: sa.Connection, event: ib.InboxEvent, reason: str) -> None:
+        log.error("event dead-lettered", extra={"route": event.route, "event_id": event.id, "error": reason})
+        ib.mark(conn, event.id, "dead", reason)
+        records.add_dead_letter(conn, kind="event", ref_id=event.id, route=event.route, reason=reason)
+        metrics.EVENTS_PROCESSED.labels(event.route, "dead").inc()
+        metrics.DEAD_LETTERS.labels(event.route, "event").inc()
+
+
+def _to_operation(
+    event: ib.InboxEvent, route: RouteSettings, flow: Flow, planned: Planned, index: int, suffix: str = ""
+) -> ob.NewOperation:
+    return ob.NewOperation(
+        route=route.name,
+        target_system=planned.target or route.target,
+        target_key=planned.target_key,
+        action=planned.action,
+        payload=planned.payload,
+        idempotency_key=f"{route.name}:{event.id}:{index}{suffix}",
+        event_id=event.id,
+        correlation=planned.correlation,
+        link_system=planned.link[0] if planned.link else None,
+        link_id=planned.link[1] if planned.link else None,
+        mapping_version=flow.version,
+        delay=planned.delay,
+    )

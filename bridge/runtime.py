@@ -1,0 +1,90 @@
+"""Wiring: configuration -> store, adapters, flows, processor, dispatcher. Built on demand, never at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bridge import metrics
+from bridge.adapters import build_adapter
+from bridge.adapters.base import Adapter
+from bridge.config import BridgeConfig, RouteSettings
+from bridge.engine.dispatcher import Dispatcher
+from bridge.engine.flows import Flow, build_flows
+from bridge.engine.processor import Processor
+from bridge.errors import ConfigError
+from bridge.store import Store, open_store
+from bridge.store import inbox as ib
+
+log = logging.getLogger("bridge.runtime")
+
+
+@dataclass
+class Runtime:
+    config: BridgeConfig
+    store: Store
+    routes: dict[str, RouteSettings]
+    flows: dict[str, Flow]
+    adapters: dict[str, Adapter]
+    dispatcher: Dispatcher
+    processor: Processor
+    started: bool = field(default=False)
+
+    def ingest(self, events: Sequence[ib.NewEvent]) -> list[ib.Accepted]:
+        """Store events durably, then wake the processor. Returns once the events are committed."""
+        accepted = ib.add_events(self.store, events)
+        for ev, acc in zip(events, accepted, strict=True):
+            counter = metrics.EVENTS_DUPLICATE if acc.duplicate else metrics.EVENTS_IN
+            counter.labels(ev.route, ev.source).inc()
+        if any(not a.duplicate for a in accepted):
+            self.processor.wake()
+        return accepted
+
+    def start(self, *, processor: bool = True) -> None:
+        if processor:
+            self.processor.start()
+        self.dispatcher.start()
+        self.started = True
+
+    def stop(self, grace: float = 8.0) -> None:
+        """Stop taking work, let in-flight deliveries finish or release them, then close connections."""
+        self.processor.stop(timeout=min(2.0, grace))
+        self.dispatcher.stop(grace=grace)
+        for adapter in self.adapters.values():
+            adapter.close()
+        self.store.dispose()
+        self.started = False
+
+
+def prepare_store(config: BridgeConfig, *, migrate: bool) -> Store:
+    """Open the store and make sure its schema is current: upgrade it, or refuse with a clear message."""
+    store = open_store(config.database_url, pool_size=config.store.pool_size)
+    status = store.migration_status()
+    if status == "unknown":
+        raise ConfigError(
+            ["the database was migrated by a newer bridge version than this one; upgrade the bridge first"]
+        )
+    if status == "behind":
+        if not migrate:
+            raise ConfigError(["the database schema is not current: run `bridge db upgrade` first"])
+        before, after = store.upgrade()
+        log.info("database migrated", extra={"from": before or "empty", "to": after})
+    return store
+
+
+def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: str | None = None) -> Runtime:
+    store = prepare_store(config, migrate=config.store.auto_migrate if migrate is None else migrate)
+    routes = {r.name: r for r in config.routes}
+    flows = build_flows(config)
+    adapters = {name: build_adapter(name, t.kind, _settings(t)) for name, t in config.targets.items()}
+    dispatcher = Dispatcher(store, adapters, config.dispatcher, owner=owner)
+    processor = Processor(store, routes, flows, on_enqueued=dispatcher.wake)
+    metrics.watch_store(store)
+    return Runtime(config, store, routes, flows, adapters, dispatcher, processor)
+
+
+def _settings(target: object) -> dict[str, object]:
+    data = target.model_dump()  # type: ignore[attr-defined]
+    data.pop("kind", None)
+    return data

@@ -1,0 +1,1 @@
+"""The HTTP side: webhooks, health, metrics (FastAPI + uvicorn)."""

@@ -1,0 +1,118 @@
+"""The FastAPI application: health, readiness, metrics and the webhooks of each flow.
+
+Every webhook follows the same contract: authenticate, validate (4xx naming what is wrong), store durably,
+then answer 202 with the event id; a redelivery stores nothing new and answers 200 with the first id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from bridge import __version__
+from bridge.runtime import Runtime
+from bridge.server.webhooks import presented_token, read_body, reject, token_matches
+from bridge.store import inbox as ib
+
+
+def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
+    """The app; with ``manage_runtime`` its lifespan starts and stops the engine threads."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_runtime:
+            runtime.start()
+        try:
+            yield
+        finally:
+            if manage_runtime:
+                await run_in_threadpool(runtime.stop, runtime.config.server.shutdown_grace_seconds)
+
+    app = FastAPI(
+        title="MHHS bridge",
+        version=__version__,
+        description="ServiceNow integration middleware for the MHHS cross-party service desk.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    _health_routes(app, runtime)
+    _forward_routes(app, runtime)
+    return app
+
+
+def _health_routes(app: FastAPI, runtime: Runtime) -> None:
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["operations"], summary="Store reachable and schema current")
+    def readyz() -> JSONResponse:
+        reachable = runtime.store.ping()
+        migrations = runtime.store.migration_status() if reachable else "unreachable"
+        ready = reachable and migrations == "current"
+        body = {"status": "ready" if ready else "not ready", "store": reachable, "migrations": migrations}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
+    def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _forward_routes(app: FastAPI, runtime: Runtime) -> None:
+    @app.post(
+        "/webhooks/forward/{route}",
+        tags=["webhooks"],
+        status_code=202,
+        summary="Accept a JSON event for a `forward` route",
+        responses={200: {"description": "redelivery"}, 400: {}, 401: {}, 404: {}, 413: {}},
+    )
+    async def forward(route: str, request: Request) -> JSONResponse:
+        settings = runtime.routes.get(route)
+        if settings is None or settings.kind != "forward":
+            raise reject(404, f"no forward route named {route!r}", source="forward", reason="route")
+        tokens = [str(t) for t in settings.options.get("tokens", [])]
+        if not token_matches(presented_token(request), tokens):
+            raise reject(401, "missing or wrong token", source="forward", reason="auth")
+        body = await read_body(request, limit=runtime.config.server.max_body_bytes, source="forward")
+        payload = _json_object(body, source="forward")
+        dedupe = request.headers.get("idempotency-key") or _field(payload, settings.options.get("dedupe_field"))
+        event = ib.NewEvent(
+            source="forward",
+            route=route,
+            dedupe_key=dedupe or hashlib.sha256(body).hexdigest(),
+            record_key=_field(payload, settings.options.get("record_field")),
+            payload=body.decode("utf-8"),
+        )
+        accepted = (await run_in_threadpool(runtime.ingest, [event]))[0]
+        return _accepted(accepted)
+
+
+def _json_object(body: bytes, *, source: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise reject(400, f"body is not valid JSON: {exc}", source=source, reason="json", path="$") from exc
+    if not isinstance(payload, dict):
+        raise reject(400, "body must be a JSON object", source=source, reason="json", path="$")
+    return payload
+
+
+def _field(payload: dict[str, Any], name: object) -> str | None:
+    if not name:
+        return None
+    value = payload.get(str(name))
+    return None if value is None else str(value)
+
+
+def _accepted(accepted: ib.Accepted) -> JSONResponse:
+    if accepted.duplicate:
+        return JSONResponse({"status": "duplicate", "event_id": accepted.event_id}, status_code=200)
+    return JSONResponse({"status": "accepted", "event_id": accepted.event_id}, status_code=202)

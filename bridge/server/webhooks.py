@@ -1,0 +1,53 @@
+"""Shared webhook plumbing: bounded body reading, token checks, clear 4xx answers."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+
+from fastapi import HTTPException, Request
+
+from bridge import metrics
+
+
+def reject(status: int, message: str, *, source: str, reason: str, path: str | None = None) -> HTTPException:
+    """A 4xx with a body that says what is wrong (and where), counted by reason."""
+    metrics.EVENTS_REJECTED.labels(source, reason).inc()
+    detail: dict[str, str] = {"error": message}
+    if path:
+        detail["path"] = path
+    return HTTPException(status_code=status, detail=detail)
+
+
+async def read_body(request: Request, *, limit: int, source: str) -> bytes:
+    """Read at most ``limit`` bytes; larger bodies get 413 without being read whole into memory."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise reject(413, f"body of {declared} bytes is over the limit of {limit}", source=source, reason="size")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise reject(413, f"body is over the limit of {limit} bytes", source=source, reason="size")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def presented_token(request: Request) -> str | None:
+    """The token a caller sent: `Authorization: Bearer`, `X-Bridge-Token`, or `?token=` (Azure's form)."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("x-bridge-token") or request.query_params.get("token")
+
+
+def token_matches(presented: str | None, accepted: Iterable[str]) -> bool:
+    """Constant-time comparison against every accepted token (several, so one can be rotated)."""
+    if not presented:
+        return False
+    ok = False
+    for token in accepted:
+        if token and hmac.compare_digest(presented.encode(), token.encode()):
+            ok = True
+    return ok

@@ -1,0 +1,293 @@
+"""The outbox: planned operations and their durable states.
+
+    pending --claim--> inflight (leased) --done--> done
+                         |   \\--transient--> retry (next_attempt_at) --claim--> inflight ...
+                         |    \\--permanent / out of attempts--> dead (+ a dead_letters row)
+                         \\--lease expires (worker crashed)--> claimable again
+
+Each move is one guarded UPDATE. A row is claimable only when no earlier row for the same target record
+(target_system + target_key) is still unfinished, which is what keeps per-record order across workers and
+processes; PostgreSQL workers skip each other's locked rows (FOR UPDATE SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from bridge.adapters.base import Operation
+from bridge.store import Store, dumps, loads, now
+from bridge.store.inbox import insert_ignore
+from bridge.store.schema import attempts, audit, dead_letters, links, outbox
+
+UNFINISHED = ("pending", "retry", "inflight")
+
+
+@dataclass(frozen=True)
+class NewOperation:
+    route: str
+    target_system: str
+    target_key: str
+    action: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    event_id: int | None = None
+    correlation: dict[str, Any] | None = None
+    link_system: str | None = None
+    link_id: str | None = None
+    mapping_version: str | None = None
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    op: Operation
+    created_at: float
+    link_system: str | None
+    link_id: str | None
+
+
+@dataclass
+class Outcome:
+    """What happened to one claimed operation, written back in a batch."""
+
+    op_id: int
+    attempt: int
+    status: str  # done | retry | dead
+    route: str = ""
+    next_attempt_at: float | None = None
+    error: str | None = None
+    status_code: int | None = None
+    target_answer: str | None = None
+    result_id: str | None = None
+    result_version: str | None = None
+    link: tuple[str, str, str] | None = None  # (source system, source id, target system)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+
+
+def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> int:
+    """Insert planned operations; an idempotency key already present is skipped. Returns rows inserted."""
+    if not ops:
+        return 0
+    t = now()
+    rows = [
+        {
+            "event_id": op.event_id,
+            "route": op.route,
+            "target_system": op.target_system,
+            "target_key": op.target_key[:255],
+            "action": op.action,
+            "payload": dumps(op.payload),
+            "correlation": dumps(op.correlation) if op.correlation else None,
+            "link_system": op.link_system,
+            "link_id": op.link_id,
+            "idempotency_key": op.idempotency_key[:255],
+            "mapping_version": op.mapping_version,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": t + op.delay,
+            "created_at": t,
+            "updated_at": t,
+        }
+        for op in ops
+    ]
+    stmt = insert_ignore(store, outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    result = conn.execute(stmt, rows)
+    return int(result.rowcount or 0)
+
+
+def _claim_sql(store: Store) -> sa.TextClause:
+    lock = "FOR UPDATE SKIP LOCKED" if store.is_postgres else ""
+    return sa.text(
+        f"""
+        UPDATE outbox SET status = 'inflight', lease_until = :lease, lease_owner = :owner,
+               attempts = attempts + 1, updated_at = :now
+        WHERE id IN (
+            SELECT o.id FROM outbox o
+            WHERE ((o.status IN ('pending', 'retry') AND o.next_attempt_at <= :now)
+                   OR (o.status = 'inflight' AND o.lease_until < :now))
+              AND NOT EXISTS (
+                  SELECT 1 FROM outbox p
+                  WHERE p.target_system = o.target_system AND p.target_key = o.target_key
+                    AND p.id < o.id AND p.status IN ('pending', 'retry', 'inflight'))
+              {{paused}}
+            ORDER BY o.id
+            LIMIT :limit
+            {lock})
+        RETURNING id, route, target_system, target_key, action, payload, idempotency_key, attempts,
+                  correlation, link_system, link_id, created_at
+        """
+    )
+
+
+def claim(store: Store, *, owner: str, limit: int, lease_seconds: float, paused: Sequence[str] = ()) -> list[Claimed]:
+    """Lease up to ``limit`` claimable operations to ``owner``; resolve each one's target id from the links."""
+    t = now()
+    params: dict[str, Any] = {"now": t, "lease": t + lease_seconds, "owner": owner, "limit": limit}
+    sql = _claim_sql(store).text
+    if paused:
+        names = ", ".join(f":paused{i}" for i in range(len(paused)))
+        sql = sql.replace("{paused}", f"AND o.route NOT IN ({names})")
+        params.update({f"paused{i}": name for i, name in enumerate(paused)})
+    else:
+        sql = sql.replace("{paused}", "")
+    with store.begin() as conn:
+        rows = list(conn.execute(sa.text(sql), params))
+        known = _target_ids(conn, rows)
+    rows.sort(key=lambda r: r.id)
+    return [_claimed(row, known) for row in rows]
+
+
+def _target_ids(conn: sa.Connection, rows: Sequence[Any]) -> dict[tuple[str, str, str], str]:
+    keys = {(r.link_system, r.link_id, r.target_system) for r in rows if r.link_system and r.link_id}
+    if not keys:
+        return {}
+    found = conn.execute(
+        sa.select(links.c.system_a, links.c.id_a, links.c.system_b, links.c.id_b).where(
+            sa.tuple_(links.c.system_a, links.c.id_a, links.c.system_b).in_(list(keys))
+        )
+    )
+    return {(r.system_a, r.id_a, r.system_b): r.id_b for r in found}
+
+
+def _claimed(row: Any, known: dict[tuple[str, str, str], str]) -> Claimed:
+    target_id = known.get((row.link_system, row.link_id, row.target_system)) if row.link_system else None
+    op = Operation(
+        id=int(row.id),
+        route=row.route,
+        target_system=row.target_system,
+        target_key=row.target_key,
+        action=row.action,
+        payload=loads(row.payload),
+        idempotency_key=row.idempotency_key,
+        attempts=int(row.attempts),
+        target_id=target_id,
+        correlation=loads(row.correlation) or {},
+    )
+    return Claimed(op=op, created_at=float(row.created_at), link_system=row.link_system, link_id=row.link_id)
+
+
+def finish(store: Store, outcomes: Sequence[Outcome], *, owner: str) -> None:
+    """Write a batch of outcomes in one transaction, each guarded by lease owner and attempt number, so a
+    worker whose lease expired (and whose row was claimed again) cannot overwrite the newer attempt."""
+    if not outcomes:
+        return
+    t = now()
+    with store.begin() as conn:
+        for outcome in outcomes:
+            if _finish_one(conn, store, outcome, owner=owner, t=t):
+                _record_side_effects(conn, store, outcome, t=t)
+
+
+def _finish_one(conn: sa.Connection, store: Store, o: Outcome, *, owner: str, t: float) -> bool:
+    values: dict[str, Any] = {"status": o.status, "updated_at": t, "lease_until": None, "lease_owner": None}
+    if o.status == "retry":
+        values["next_attempt_at"] = o.next_attempt_at or t
+    if o.error is not None or o.status == "done":
+        values["last_error"] = o.error
+        values["last_status"] = o.status_code
+    if o.result_id:
+        values["result_id"] = o.result_id
+    result = conn.execute(
+        sa.update(outbox)
+        .where(
+            outbox.c.id == o.op_id,
+            outbox.c.lease_owner == owner,
+            outbox.c.attempts == o.attempt,
+            outbox.c.status == "inflight",
+        )
+        .values(**values)
+    )
+    return bool(result.rowcount)
+
+
+def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: float) -> None:
+    conn.execute(
+        sa.insert(attempts).values(
+            op_id=o.op_id, attempt=o.attempt, at=t, outcome=o.status, status_code=o.status_code, error=o.error
+        )
+    )
+    if o.status == "dead":
+        conn.execute(
+            sa.insert(dead_letters).values(
+                kind="operation",
+                ref_id=o.op_id,
+                route=o.route,
+                reason=o.error or "failed",
+                target_answer=o.target_answer,
+                status="open",
+                created_at=t,
+            )
+        )
+    if o.status == "done" and o.link and o.result_id:
+        put_link(conn, store, o.link, o.result_id, version_b=o.result_version, t=t)
+    for entry in o.audit:
+        conn.execute(
+            sa.insert(audit).values(
+                at=t,
+                actor="bridge",
+                action=str(entry.get("action", "delivery")),
+                subject=entry.get("subject"),
+                route=o.route,
+                after=dumps(entry),
+            )
+        )
+
+
+def put_link(
+    conn: sa.Connection,
+    store: Store,
+    link: tuple[str, str, str],
+    target_id: str,
+    *,
+    version_b: str | None = None,
+    info: dict[str, Any] | None = None,
+    t: float | None = None,
+) -> None:
+    """Record source (system, id) <-> target (system, id); an existing link keeps its pair, gets versions."""
+    t = now() if t is None else t
+    system_a, id_a, system_b = link
+    stmt = insert_ignore(store, links).values(
+        system_a=system_a,
+        id_a=id_a,
+        system_b=system_b,
+        id_b=target_id,
+        version_b=version_b,
+        info=dumps(info) if info else None,
+        created_at=t,
+        updated_at=t,
+    )
+    inserted = conn.execute(stmt.on_conflict_do_nothing()).rowcount
+    if not inserted:
+        conn.execute(
+            sa.update(links)
+            .where(links.c.system_a == system_a, links.c.id_a == id_a, links.c.system_b == system_b)
+            .values(version_b=version_b, updated_at=t)
+        )
+
+
+def release(store: Store, *, owner: str, op_ids: Sequence[int]) -> int:
+    """Give leased rows back at shutdown so another worker may take them at once (attempt kept)."""
+    if not op_ids:
+        return 0
+    with store.begin() as conn:
+        result = conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id.in_(list(op_ids)), outbox.c.lease_owner == owner, outbox.c.status == "inflight")
+            .values(status="retry", lease_owner=None, lease_until=None, next_attempt_at=now(), updated_at=now())
+        )
+    return int(result.rowcount or 0)
+
+
+def depth(conn: sa.Connection) -> dict[str, int]:
+    rows = conn.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status))
+    return {status: int(count) for status, count in rows}
+
+
+def unfinished(conn: sa.Connection) -> int:
+    """Operations not yet done or dead (pending, waiting to retry, or in flight)."""
+    query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.status.in_(UNFINISHED))
+    return int(conn.execute(query).scalar_one())

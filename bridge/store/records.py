@@ -1,0 +1,136 @@
+"""Small tables: audit log, watermarks, flow state, route pause flags, link lookups, dead letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from bridge.store import Store, dumps, loads, now
+from bridge.store.inbox import insert_ignore
+from bridge.store.schema import audit, dead_letters, flow_state, links, route_state, watermarks
+
+
+def write_audit(
+    conn: sa.Connection,
+    *,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    route: str | None = None,
+    before: Any = None,
+    after: Any = None,
+) -> None:
+    conn.execute(
+        sa.insert(audit).values(
+            at=now(),
+            actor=actor,
+            action=action,
+            subject=subject,
+            route=route,
+            before=None if before is None else dumps(before),
+            after=None if after is None else dumps(after),
+        )
+    )
+
+
+def get_watermark(conn: sa.Connection, name: str) -> str | None:
+    return conn.execute(sa.select(watermarks.c.value).where(watermarks.c.name == name)).scalar()
+
+
+def set_watermark(conn: sa.Connection, store: Store, name: str, value: str) -> None:
+    t = now()
+    inserted = conn.execute(
+        insert_ignore(store, watermarks).values(name=name, value=value, updated_at=t).on_conflict_do_nothing()
+    ).rowcount
+    if not inserted:
+        conn.execute(sa.update(watermarks).where(watermarks.c.name == name).values(value=value, updated_at=t))
+
+
+def get_flow_state(conn: sa.Connection, flow: str, key: str) -> dict[str, Any] | None:
+    text = conn.execute(
+        sa.select(flow_state.c.state).where(flow_state.c.flow == flow, flow_state.c.key == key)
+    ).scalar()
+    return loads(text) if text else None
+
+
+def put_flow_state(conn: sa.Connection, store: Store, flow: str, key: str, state: dict[str, Any]) -> None:
+    t = now()
+    text = dumps(state)
+    inserted = conn.execute(
+        insert_ignore(store, flow_state)
+        .values(flow=flow, key=key, state=text, updated_at=t)
+        .on_conflict_do_nothing()
+    ).rowcount
+    if not inserted:
+        conn.execute(
+            sa.update(flow_state)
+            .where(flow_state.c.flow == flow, flow_state.c.key == key)
+            .values(state=text, updated_at=t)
+        )
+
+
+def paused_routes(conn: sa.Connection) -> list[str]:
+    return list(conn.execute(sa.select(route_state.c.route).where(route_state.c.paused.is_(True))).scalars())
+
+
+def set_paused(conn: sa.Connection, store: Store, route: str, paused: bool, *, actor: str) -> None:
+    t = now()
+    inserted = conn.execute(
+        insert_ignore(store, route_state)
+        .values(route=route, paused=paused, updated_at=t, updated_by=actor)
+        .on_conflict_do_nothing()
+    ).rowcount
+    if not inserted:
+        conn.execute(
+            sa.update(route_state)
+            .where(route_state.c.route == route)
+            .values(paused=paused, updated_at=t, updated_by=actor)
+        )
+    write_audit(conn, actor=actor, action="pause" if paused else "resume", route=route)
+
+
+def find_link(conn: sa.Connection, system: str, record_id: str, other_system: str) -> str | None:
+    """The id on ``other_system`` linked to (system, record_id), looked up from either side."""
+    forward = conn.execute(
+        sa.select(links.c.id_b).where(
+            links.c.system_a == system, links.c.id_a == record_id, links.c.system_b == other_system
+        )
+    ).scalar()
+    if forward is not None:
+        return str(forward)
+    backward = conn.execute(
+        sa.select(links.c.id_a).where(
+            links.c.system_b == system, links.c.id_b == record_id, links.c.system_a == other_system
+        )
+    ).scalar()
+    return None if backward is None else str(backward)
+
+
+def links_for(conn: sa.Connection, record_id: str) -> list[dict[str, Any]]:
+    """Every link that mentions ``record_id`` on either side (admin lookup by any id)."""
+    rows = conn.execute(sa.select(links).where(sa.or_(links.c.id_a == record_id, links.c.id_b == record_id)))
+    return [dict(row._mapping) for row in rows]
+
+
+def add_dead_letter(
+    conn: sa.Connection, *, kind: str, ref_id: int, route: str, reason: str, target_answer: str | None = None
+) -> None:
+    conn.execute(
+        sa.insert(dead_letters).values(
+            kind=kind,
+            ref_id=ref_id,
+            route=route,
+            reason=reason,
+            target_answer=target_answer,
+            status="open",
+            created_at=now(),
+        )
+    )
+
+
+def open_dead_letter_count(conn: sa.Connection) -> int:
+    return int(
+        conn.execute(sa.select(sa.func.count()).select_from(dead_letters).where(dead_letters.c.status == "open"))
+        .scalar_one()
+    )

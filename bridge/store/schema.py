@@ -1,0 +1,151 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations in `migrations/` create exactly these.
+
+Times are UNIX epoch seconds (float) everywhere: the same on SQLite and PostgreSQL, cheap to compare in the
+claim query, and formatted for people only at the edges (CLI, admin page).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("route", sa.String(64), nullable=False),
+    sa.Column("dedupe_key", sa.String(255), nullable=False),
+    sa.Column("record_key", sa.String(255), nullable=True, doc="the source record, for replay by record"),
+    sa.Column("payload", sa.Text, nullable=False, doc="the raw body as received"),
+    sa.Column("headers", sa.Text, nullable=True, doc="JSON of the few headers worth keeping"),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("processed_at", sa.Float, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.UniqueConstraint("source", "dedupe_key", name="uq_inbox_dedupe"),
+)
+sa.Index("ix_inbox_status", inbox.c.status, inbox.c.id)
+sa.Index("ix_inbox_route_time", inbox.c.route, inbox.c.received_at)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.BigInteger, nullable=True),
+    sa.Column("route", sa.String(64), nullable=False),
+    sa.Column("target_system", sa.String(64), nullable=False),
+    sa.Column("target_key", sa.String(255), nullable=False, doc="ordering key: one logical target record"),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("correlation", sa.Text, nullable=True, doc="JSON: how to find a record an uncertain create made"),
+    sa.Column("link_system", sa.String(64), nullable=True, doc="source side of the link this op writes"),
+    sa.Column("link_id", sa.String(255), nullable=True),
+    sa.Column("idempotency_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("mapping_version", sa.String(64), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("lease_until", sa.Float, nullable=True),
+    sa.Column("lease_owner", sa.String(128), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("result_id", sa.String(255), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+sa.Index("ix_outbox_claim", outbox.c.status, outbox.c.next_attempt_at)
+sa.Index("ix_outbox_record", outbox.c.target_system, outbox.c.target_key, outbox.c.id)
+sa.Index("ix_outbox_route", outbox.c.route, outbox.c.status)
+
+attempts = sa.Table(
+    "outbox_attempts",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("op_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("worker", sa.String(128), nullable=True),
+)
+
+links = sa.Table(
+    "links",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("system_a", sa.String(64), nullable=False),
+    sa.Column("id_a", sa.String(255), nullable=False),
+    sa.Column("system_b", sa.String(64), nullable=False),
+    sa.Column("id_b", sa.String(255), nullable=False),
+    sa.Column("version_a", sa.String(64), nullable=True),
+    sa.Column("version_b", sa.String(64), nullable=True),
+    sa.Column("hash_a", sa.String(64), nullable=True),
+    sa.Column("hash_b", sa.String(64), nullable=True),
+    sa.Column("info", sa.Text, nullable=True, doc="JSON: e.g. the full Azure alertId, the partner's number"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("system_a", "id_a", "system_b", name="uq_links_a"),
+    sa.UniqueConstraint("system_b", "id_b", "system_a", name="uq_links_b"),
+)
+
+flow_state = sa.Table(
+    "flow_state",
+    metadata,
+    sa.Column("flow", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+watermarks = sa.Table(
+    "watermarks",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=True),
+    sa.Column("route", sa.String(64), nullable=True),
+    sa.Column("before", sa.Text, nullable=True),
+    sa.Column("after", sa.Text, nullable=True),
+)
+sa.Index("ix_audit_subject", audit.c.subject)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False, doc="event | operation"),
+    sa.Column("ref_id", sa.BigInteger, nullable=False, doc="inbox.id or outbox.id"),
+    sa.Column("route", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("target_answer", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("resolved_at", sa.Float, nullable=True),
+    sa.Column("resolved_by", sa.String(128), nullable=True),
+)
+sa.Index("ix_dead_letters_status", dead_letters.c.status, dead_letters.c.route)
+
+route_state = sa.Table(
+    "route_state",
+    metadata,
+    sa.Column("route", sa.String(64), primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=True),
+)
