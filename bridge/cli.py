@@ -65,7 +65,9 @@ def db_status(config: Path | None = ConfigOption) -> None:
     loaded = _load(config)
     store = open_store(loaded.database_url)
     state = store.migration_status()
-    typer.echo(f"{state}: at {migrate.current_revision(store.engine) or 'empty'}, code expects {migrate.head_revision()}")
+    typer.echo(
+        f"{state}: at {migrate.current_revision(store.engine) or 'empty'}, code expects {migrate.head_revision()}"
+    )
     raise typer.Exit(0 if state == "current" else 1)
 
 
@@ -81,6 +83,8 @@ def run(
     from bridge.runtime import build_runtime
     from bridge.server.app import create_app
 
+    _GracefulServer = _graceful_server_class()
+
     loaded = _load(config)
     _setup_logs(loaded)
     try:
@@ -89,7 +93,7 @@ def run(
         for problem in exc.problems:
             typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(1) from exc
-    server = uvicorn.Server(
+    server = _GracefulServer(
         uvicorn.Config(
             create_app(runtime),
             host=host or loaded.server.host,
@@ -100,6 +104,21 @@ def run(
         )
     )
     server.run()
+
+
+def _graceful_server_class() -> type:
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises a caught SIGTERM after its graceful shutdown, so the process would die by the
+        signal; a bridge that stopped cleanly on SIGTERM exits 0, as orchestrators expect."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            if sig == signal.SIGTERM:
+                self._captured_signals[:] = [s for s in self._captured_signals if s != signal.SIGTERM]
+
+    return GracefulServer
 
 
 @app.command()

@@ -43,6 +43,7 @@ class DispatcherSettings(_Strict):
     workers: int = Field(16, ge=1, le=256, description="deliveries in flight per process")
     batch_size: int = Field(64, ge=1, le=1000)
     idle_poll_seconds: float = Field(0.5, gt=0)
+    coalesce_seconds: float = Field(0.003, ge=0, le=0.1, description="wait to record outcomes in batches")
     lease_seconds: float = Field(120.0, gt=1, description="a crashed worker's rows are claimed again after this")
     max_attempts: int = Field(15, ge=1)
     max_age_seconds: float = Field(86_400.0, gt=0, description="give up (dead letter) after this long")
@@ -167,12 +168,12 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
 def _index_lines(node: yaml.Node, prefix: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = prefix + (str(key_node.value),)
+            key = (*prefix, str(key_node.value))
             lines[key] = key_node.start_mark.line + 1
             _index_lines(value_node, key, lines)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            key = prefix + (str(i),)
+            key = (*prefix, str(i))
             lines[key] = item.start_mark.line + 1
             _index_lines(item, key, lines)
 
@@ -228,9 +229,7 @@ def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> None:
         data["azure"]["tokens"] = [t for t in data["azure"]["tokens"] if t]
 
 
-def _check_targets(
-    data: dict[str, Any], problems: list[str], lines: dict[tuple[str, ...], int], path: Path
-) -> None:
+def _check_targets(data: dict[str, Any], problems: list[str], lines: dict[tuple[str, ...], int], path: Path) -> None:
     """Validate each target's settings with its adapter's own model, and each route's target name."""
     from bridge.adapters import settings_model
 
@@ -238,7 +237,7 @@ def _check_targets(
     if not isinstance(targets, dict):
         return
     for name, target in targets.items():
-        loc = ("targets", str(name))
+        loc: tuple[str, ...] = ("targets", str(name))
         if not isinstance(target, dict) or "kind" not in target:
             continue
         try:
@@ -255,9 +254,9 @@ def _check_targets(
             problems.extend(_describe(err, lines, path, prefix=loc) for err in exc.errors())
     for i, route in enumerate(data.get("routes") or []):
         if isinstance(route, dict) and route.get("target") and route["target"] not in targets:
-            loc = ("routes", str(i), "target")
+            where = _where(path, lines, ("routes", str(i), "target"))
             problems.append(
-                f"{_where(path, lines, loc)}: routes.{i}.target: no target named {route['target']!r} "
+                f"{where}: routes.{i}.target: no target named {route['target']!r} "
                 f"(defined: {', '.join(sorted(targets)) or 'none'})"
             )
 

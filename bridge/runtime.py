@@ -14,7 +14,7 @@ from bridge.engine.dispatcher import Dispatcher
 from bridge.engine.flows import Flow, build_flows
 from bridge.engine.processor import Processor
 from bridge.errors import ConfigError
-from bridge.store import Store, open_store
+from bridge.store import Store, open_store, outbox
 from bridge.store import inbox as ib
 
 log = logging.getLogger("bridge.runtime")
@@ -42,6 +42,9 @@ class Runtime:
         return accepted
 
     def start(self, *, processor: bool = True) -> None:
+        orphans = outbox.release_orphans(self.store)
+        if orphans:
+            log.warning("took back operations left in flight by a process that died", extra={"count": orphans})
         if processor:
             self.processor.start()
         self.dispatcher.start()

@@ -122,12 +122,15 @@ class Dispatcher:
             if not worked:
                 self._wake.wait(self.settings.idle_poll_seconds)
                 self._wake.clear()
+                # let a few more deliveries finish so one transaction records them together
+                time.sleep(self.settings.coalesce_seconds)
 
     def _step(self) -> bool:
         """Write finished outcomes, then claim as much as the pool has room for. True if anything moved."""
         flushed = self._flush()
-        free = self.settings.workers - len(self._inflight)
-        if free <= 0 or self._stopping.is_set():
+        # keep up to two batches' worth queued per worker so claims are fewer and larger
+        free = 2 * self.settings.workers - len(self._inflight)
+        if free < min(self.settings.batch_size, self.settings.workers) // 2 or self._stopping.is_set():
             return flushed > 0
         claimed = ob.claim(
             self.store,
@@ -201,7 +204,7 @@ class Dispatcher:
             route=op.route,
             result_id=result.target_id or op.target_id,
             result_version=result.version,
-            link=link,  # type: ignore[arg-type]
+            link=link,
             audit=list(result.detail.get("audit", [])),
         )
 
@@ -245,7 +248,12 @@ class Dispatcher:
 
 
 def _ids(op: Operation, target_id: str | None = None) -> dict[str, object]:
-    ids: dict[str, object] = {"route": op.route, "op_id": op.id, "record": op.target_key, "attempt": op.attempts}
+    ids: dict[str, object] = {
+        "route": op.route,
+        "op_id": op.id,
+        "record": op.target_key,
+        "attempt": op.attempts,
+    }
     if target_id:
         ids["target_id"] = target_id
     return ids

@@ -107,9 +107,7 @@ def select_for_replay(
 
 
 def mark(conn: sa.Connection, event_id: int, status: str, error: str | None = None) -> None:
-    conn.execute(
-        sa.update(inbox).where(inbox.c.id == event_id).values(status=status, processed_at=now(), error=error)
-    )
+    conn.execute(sa.update(inbox).where(inbox.c.id == event_id).values(status=status, processed_at=now(), error=error))
 
 
 def _event(row: Any) -> InboxEvent:

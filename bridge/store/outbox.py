@@ -99,41 +99,38 @@ def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> i
     return int(result.rowcount or 0)
 
 
-def _claim_sql(store: Store) -> sa.TextClause:
-    lock = "FOR UPDATE SKIP LOCKED" if store.is_postgres else ""
-    return sa.text(
-        f"""
-        UPDATE outbox SET status = 'inflight', lease_until = :lease, lease_owner = :owner,
-               attempts = attempts + 1, updated_at = :now
-        WHERE id IN (
-            SELECT o.id FROM outbox o
-            WHERE ((o.status IN ('pending', 'retry') AND o.next_attempt_at <= :now)
-                   OR (o.status = 'inflight' AND o.lease_until < :now))
-              AND NOT EXISTS (
-                  SELECT 1 FROM outbox p
-                  WHERE p.target_system = o.target_system AND p.target_key = o.target_key
-                    AND p.id < o.id AND p.status IN ('pending', 'retry', 'inflight'))
-              {{paused}}
-            ORDER BY o.id
-            LIMIT :limit
-            {lock})
-        RETURNING id, route, target_system, target_key, action, payload, idempotency_key, attempts,
-                  correlation, link_system, link_id, created_at
-        """
-    )
+# Only the two markers are replaced, by constant fragments; every value is a bound parameter.
+_CLAIM_SQL = """
+    UPDATE outbox SET status = 'inflight', lease_until = :lease, lease_owner = :owner,
+           attempts = attempts + 1, updated_at = :now
+    WHERE id IN (
+        SELECT o.id FROM outbox o
+        WHERE ((o.status IN ('pending', 'retry') AND o.next_attempt_at <= :now)
+               OR (o.status = 'inflight' AND o.lease_until < :now))
+          AND NOT EXISTS (
+              SELECT 1 FROM outbox p
+              WHERE p.target_system = o.target_system AND p.target_key = o.target_key
+                AND p.id < o.id AND p.status IN ('pending', 'retry', 'inflight'))
+          __PAUSED__
+        ORDER BY o.id
+        LIMIT :limit
+        __LOCK__)
+    RETURNING id, route, target_system, target_key, action, payload, idempotency_key, attempts,
+              correlation, link_system, link_id, created_at
+"""
 
 
 def claim(store: Store, *, owner: str, limit: int, lease_seconds: float, paused: Sequence[str] = ()) -> list[Claimed]:
     """Lease up to ``limit`` claimable operations to ``owner``; resolve each one's target id from the links."""
     t = now()
     params: dict[str, Any] = {"now": t, "lease": t + lease_seconds, "owner": owner, "limit": limit}
-    sql = _claim_sql(store).text
+    sql = _CLAIM_SQL.replace("__LOCK__", "FOR UPDATE SKIP LOCKED" if store.is_postgres else "")
     if paused:
         names = ", ".join(f":paused{i}" for i in range(len(paused)))
-        sql = sql.replace("{paused}", f"AND o.route NOT IN ({names})")
+        sql = sql.replace("__PAUSED__", f"AND o.route NOT IN ({names})")
         params.update({f"paused{i}": name for i, name in enumerate(paused)})
     else:
-        sql = sql.replace("{paused}", "")
+        sql = sql.replace("__PAUSED__", "")
     with store.begin() as conn:
         rows = list(conn.execute(sa.text(sql), params))
         known = _target_ids(conn, rows)
@@ -172,44 +169,74 @@ def _claimed(row: Any, known: dict[tuple[str, str, str], str]) -> Claimed:
 
 def finish(store: Store, outcomes: Sequence[Outcome], *, owner: str) -> None:
     """Write a batch of outcomes in one transaction, each guarded by lease owner and attempt number, so a
-    worker whose lease expired (and whose row was claimed again) cannot overwrite the newer attempt."""
+    worker whose lease expired (and whose row was claimed again) cannot overwrite the newer attempt.
+
+    Done and retry outcomes go in one executemany (the common, hot path); a dead outcome is checked row by
+    row, because a dead letter must only be written for an attempt that still owned its row."""
     if not outcomes:
         return
     t = now()
+    bulk = [o for o in outcomes if o.status != "dead"]
     with store.begin() as conn:
+        if bulk:
+            conn.execute(_GUARDED_FINISH, [_finish_params(o, owner, t) for o in bulk])
+            conn.execute(sa.insert(attempts), [_attempt_row(o, owner, t) for o in bulk])
+            for outcome in bulk:
+                _record_side_effects(conn, store, outcome, t=t)
         for outcome in outcomes:
-            if _finish_one(conn, store, outcome, owner=owner, t=t):
+            if outcome.status == "dead" and conn.execute(_GUARDED_FINISH, _finish_params(outcome, owner, t)).rowcount:
+                conn.execute(sa.insert(attempts), _attempt_row(outcome, owner, t))
                 _record_side_effects(conn, store, outcome, t=t)
 
 
-def _finish_one(conn: sa.Connection, store: Store, o: Outcome, *, owner: str, t: float) -> bool:
-    values: dict[str, Any] = {"status": o.status, "updated_at": t, "lease_until": None, "lease_owner": None}
-    if o.status == "retry":
-        values["next_attempt_at"] = o.next_attempt_at or t
-    if o.error is not None or o.status == "done":
-        values["last_error"] = o.error
-        values["last_status"] = o.status_code
-    if o.result_id:
-        values["result_id"] = o.result_id
-    result = conn.execute(
-        sa.update(outbox)
-        .where(
-            outbox.c.id == o.op_id,
-            outbox.c.lease_owner == owner,
-            outbox.c.attempts == o.attempt,
-            outbox.c.status == "inflight",
-        )
-        .values(**values)
+_GUARDED_FINISH = (
+    sa.update(outbox)
+    .where(
+        outbox.c.id == sa.bindparam("b_id"),
+        outbox.c.lease_owner == sa.bindparam("b_owner"),
+        outbox.c.attempts == sa.bindparam("b_attempt"),
+        outbox.c.status == "inflight",
     )
-    return bool(result.rowcount)
+    .values(
+        status=sa.bindparam("b_status"),
+        updated_at=sa.bindparam("b_t"),
+        lease_until=None,
+        lease_owner=None,
+        next_attempt_at=sa.bindparam("b_next"),
+        last_error=sa.bindparam("b_error"),
+        last_status=sa.bindparam("b_code"),
+        result_id=sa.bindparam("b_result"),
+    )
+)
+
+
+def _finish_params(o: Outcome, owner: str, t: float) -> dict[str, Any]:
+    return {
+        "b_id": o.op_id,
+        "b_owner": owner,
+        "b_attempt": o.attempt,
+        "b_status": o.status,
+        "b_t": t,
+        "b_next": o.next_attempt_at or t,
+        "b_error": o.error,
+        "b_code": o.status_code,
+        "b_result": o.result_id,
+    }
+
+
+def _attempt_row(o: Outcome, owner: str, t: float) -> dict[str, Any]:
+    return {
+        "op_id": o.op_id,
+        "attempt": o.attempt,
+        "at": t,
+        "outcome": o.status,
+        "status_code": o.status_code,
+        "error": o.error,
+        "worker": owner,
+    }
 
 
 def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: float) -> None:
-    conn.execute(
-        sa.insert(attempts).values(
-            op_id=o.op_id, attempt=o.attempt, at=t, outcome=o.status, status_code=o.status_code, error=o.error
-        )
-    )
     if o.status == "dead":
         conn.execute(
             sa.insert(dead_letters).values(
@@ -277,6 +304,20 @@ def release(store: Store, *, owner: str, op_ids: Sequence[int]) -> int:
         result = conn.execute(
             sa.update(outbox)
             .where(outbox.c.id.in_(list(op_ids)), outbox.c.lease_owner == owner, outbox.c.status == "inflight")
+            .values(status="retry", lease_owner=None, lease_until=None, next_attempt_at=now(), updated_at=now())
+        )
+    return int(result.rowcount or 0)
+
+
+def release_orphans(store: Store) -> int:
+    """On SQLite one process owns the store, so rows still in flight at start-up belong to a process that
+    died (kill -9, power loss): make them claimable now instead of waiting out their lease."""
+    if store.is_postgres:
+        return 0
+    with store.begin() as conn:
+        result = conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.status == "inflight")
             .values(status="retry", lease_owner=None, lease_until=None, next_attempt_at=now(), updated_at=now())
         )
     return int(result.rowcount or 0)

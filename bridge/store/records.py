@@ -58,9 +58,7 @@ def put_flow_state(conn: sa.Connection, store: Store, flow: str, key: str, state
     t = now()
     text = dumps(state)
     inserted = conn.execute(
-        insert_ignore(store, flow_state)
-        .values(flow=flow, key=key, state=text, updated_at=t)
-        .on_conflict_do_nothing()
+        insert_ignore(store, flow_state).values(flow=flow, key=key, state=text, updated_at=t).on_conflict_do_nothing()
     ).rowcount
     if not inserted:
         conn.execute(
@@ -131,6 +129,7 @@ def add_dead_letter(
 
 def open_dead_letter_count(conn: sa.Connection) -> int:
     return int(
-        conn.execute(sa.select(sa.func.count()).select_from(dead_letters).where(dead_letters.c.status == "open"))
-        .scalar_one()
+        conn.execute(
+            sa.select(sa.func.count()).select_from(dead_letters).where(dead_letters.c.status == "open")
+        ).scalar_one()
     )

@@ -54,8 +54,10 @@ def test_transient_failures_are_retried_until_delivered(tmp_path: Path, store_ur
         with rt.store.begin() as conn:
             statuses = dict(conn.execute(sa.select(outbox.c.idempotency_key, outbox.c.status)).all())
             history = conn.execute(
-                sa.select(attempts.c.at, attempts.c.outcome).join(outbox, outbox.c.id == attempts.c.op_id)
-                .where(outbox.c.idempotency_key == "op-1-0").order_by(attempts.c.attempt)
+                sa.select(attempts.c.at, attempts.c.outcome)
+                .join(outbox, outbox.c.id == attempts.c.op_id)
+                .where(outbox.c.idempotency_key == "op-1-0")
+                .order_by(attempts.c.attempt)
             ).all()
         rt.stop()
     assert set(statuses.values()) == {"done"}

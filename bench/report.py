@@ -1,0 +1,74 @@
+"""Benchmark results and the docs/BENCHMARKS.md writer. Every result compares with a baseline measured in the
+same run, so the ratio means something on any machine; absolute figures are for this machine only."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Result:
+    name: str
+    what: str
+    figures: dict[str, str]
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def machine() -> str:
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} cores, {mem_gib:.0f} GiB memory, Python {sys.version.split()[0]}, "
+        f"{platform.system()} {platform.machine()}"
+    )
+
+
+def render(results: list[Result]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `python -m bench` (do not edit by hand). Each benchmark compares the bridge with a baseline",
+        "measured in the same run, on the same machine, so the ratio is the figure to read.",
+        "",
+        f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"- Machine: {machine()}",
+        "",
+        "| benchmark | result | baseline | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        figures = "; ".join(f"{k}: {v}" for k, v in r.figures.items())
+        ratio = "" if r.ratio is None else f"{r.ratio:.2f}x"
+        lines.append(f"| {r.name} | {figures} | {r.baseline} | {ratio} | {r.target} | {'yes' if r.met else 'NO'} |")
+    lines.append("")
+    for r in results:
+        lines += [f"## {r.name}", "", r.what, ""]
+        lines += [f"- {note}" for note in r.notes]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write(results: list[Result], path: Path) -> None:
+    """Rewrite ``path``; benchmarks not run this time keep their last figures (kept beside it as JSON)."""
+    store = path.with_suffix(".json")
+    previous = {r["name"]: Result(**r) for r in json.loads(store.read_text())} if store.exists() else {}
+    merged = {**previous, **{r.name: r for r in results}}
+    ordered = sorted(merged.values(), key=lambda r: ORDER.index(r.name) if r.name in ORDER else len(ORDER))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps([asdict(r) for r in ordered], indent=1))
+    path.write_text(render(ordered))
+
+
+ORDER = [
+    "dispatcher 0 ms",
+    "dispatcher 50 ms",
+]
