@@ -86,9 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
                 state.keys.add(key)
                 record = body.get("record") if isinstance(body, dict) else None
                 seq = body.get("seq") if isinstance(body, dict) else None
-                state.applied.append(
-                    Applied(key, None if record is None else str(record), seq, body, time.time())
-                )
+                state.applied.append(Applied(key, None if record is None else str(record), seq, body, time.time()))
         self._reply(200, {"ok": True})
 
     def _fail(self, failure: tuple[Any, ...]) -> bool:
@@ -135,9 +133,7 @@ class CountingTarget:
         self.state = TargetState(latency=latency)
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.state = self.state
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True, name="counting-target"
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="counting-target")
 
     @property
     def url(self) -> str:

@@ -1,0 +1,140 @@
+"""Fault injection (latency, rate limit, failure mix, dropped connections, stalls, hibernation) and the
+admin endpoints that steer it at run time."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+import requests
+from sn_helpers import Api
+
+from bridge.emulators.servicenow import FaultConfig, ServiceNowEmulator
+
+INCIDENT = "/api/now/table/incident"
+
+
+def test_latency_is_added_to_api_calls_only() -> None:
+    with ServiceNowEmulator(latency_ms=200) as emu:
+        api = Api(emu.url)
+        started = time.perf_counter()
+        assert api.get(INCIDENT).status_code == 200
+        assert time.perf_counter() - started >= 0.19
+        started = time.perf_counter()
+        requests.get(f"{emu.url}/emulator/admin/health", timeout=5)
+        assert time.perf_counter() - started < 0.15
+
+
+def test_rate_limit_answers_429_with_headers() -> None:
+    # Documented: markdown/api-reference/rest-api-explorer/inbound-REST-API-rate-limiting.md (429, Retry-After,
+    # X-RateLimit-Limit, X-RateLimit-Reset, X-RateLimit-Rule, "Rate limit exceeded" envelope)
+    with ServiceNowEmulator(rate_limit=5) as emu:
+        api, other = Api(emu.url), Api(emu.url, "itil_readonly", "readonly")
+        responses = [api.get(INCIDENT) for _ in range(12)]
+        limited = [r for r in responses if r.status_code == 429]
+        assert limited, [r.status_code for r in responses]
+        refused = limited[0]
+        assert refused.headers["Retry-After"] == "1"
+        assert refused.headers["X-RateLimit-Limit"] == "5"
+        assert int(refused.headers["X-RateLimit-Reset"]) >= int(time.time())
+        assert "X-RateLimit-Rule" in refused.headers
+        assert refused.json()["error"]["message"] == "Rate limit exceeded"
+        assert refused.json()["status"] == "failure"
+        assert "X-RateLimit-Limit" in responses[0].headers
+        assert other.get(INCIDENT).status_code == 200
+        time.sleep(float(refused.headers["Retry-After"]))
+        assert api.get(INCIDENT).status_code == 200
+        assert emu.stats()["faults"]["rate_limited"] == len(limited)
+
+
+def _statuses(url: str, count: int) -> list[int]:
+    api = Api(url)
+    return [api.get(INCIDENT, params={"sysparm_limit": 1}).status_code for _ in range(count)]
+
+
+def test_fault_mix_is_seeded_and_near_the_rate() -> None:
+    settings = {"fault_rate": 0.5, "fault_kinds": ("500", "503"), "seed": 42}
+    with ServiceNowEmulator(**settings) as first, ServiceNowEmulator(**settings) as second:  # type: ignore[arg-type]
+        statuses = _statuses(first.url, 200)
+        assert statuses == _statuses(second.url, 200)
+    counts = Counter(statuses)
+    assert set(counts) == {200, 500, 503}
+    assert 70 <= counts[500] + counts[503] <= 130
+
+
+def test_failed_requests_use_the_error_envelope() -> None:
+    with ServiceNowEmulator(fault_rate=1.0, fault_kinds=("503",)) as emu:
+        response = Api(emu.url).get(INCIDENT)
+        assert response.status_code == 503
+        assert response.json()["status"] == "failure"
+        assert emu.stats()["faults"] == {"503": 1}
+
+
+def test_dropped_connection_raises_connection_error() -> None:
+    with ServiceNowEmulator(fault_rate=1.0, fault_kinds=("drop",)) as emu:
+        api = Api(emu.url)
+        with pytest.raises(requests.ConnectionError):
+            api.get(INCIDENT)
+        emu.set_faults(fault_rate=0.0)
+        assert api.get(INCIDENT).status_code == 200
+        assert emu.stats()["by_status"]["dropped"] == 1
+
+
+def test_stall_outlasts_the_client_timeout() -> None:
+    with ServiceNowEmulator(fault_rate=1.0, fault_kinds=("stall",), stall_seconds=5) as emu:
+        started = time.perf_counter()
+        with pytest.raises(requests.Timeout):
+            requests.get(f"{emu.url}{INCIDENT}", auth=("admin", "admin"), timeout=0.5)
+        assert time.perf_counter() - started < 2
+    # leaving the block stopped the emulator; the stalled thread was woken, not left for 5 s
+
+
+def test_hibernating_instance_answers_html_200() -> None:
+    with ServiceNowEmulator(hibernate=True) as emu:
+        response = Api(emu.url).get(INCIDENT)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert "hibernating" in response.text.lower()
+        anonymous = requests.post(f"{emu.url}/oauth_token.do", data={}, timeout=5)
+        assert anonymous.headers["Content-Type"].startswith("text/html")
+
+
+def test_admin_faults_endpoint_changes_settings(emulator: ServiceNowEmulator, api: Api) -> None:
+    admin = f"{emulator.url}/emulator/admin/faults"
+    changed = requests.post(admin, json={"hibernate": True, "latency_ms": 5}, timeout=5)
+    assert changed.status_code == 200
+    assert changed.json()["hibernate"] is True
+    assert "hibernating" in api.get(INCIDENT).text.lower()
+    requests.post(admin, json={"hibernate": False}, timeout=5)
+    assert api.get(INCIDENT).status_code == 200
+    assert requests.get(admin, timeout=5).json()["latency_ms"] == 5
+    assert requests.post(admin, json={"fault_kinds": ["fire"]}, timeout=5).status_code == 400
+    assert requests.post(admin, json={"no_such_knob": 1}, timeout=5).status_code == 400
+    assert emulator.faults.hibernate is False
+
+
+def test_admin_stats_and_reset(emulator: ServiceNowEmulator, api: Api) -> None:
+    api.create("incident", {})
+    api.get(INCIDENT)
+    api.get("/api/now/table/sys_user")
+    stats = requests.get(f"{emulator.url}/emulator/admin/stats", timeout=5).json()
+    assert stats["requests_total"] == 3
+    assert stats["by_method"] == {"POST": 1, "GET": 2}
+    assert stats["by_table"] == {"incident": 2, "sys_user": 1}
+    assert stats["by_method_table"]["POST incident"] == 1
+    assert stats["by_status"] == {"201": 1, "200": 2}
+    assert requests.post(f"{emulator.url}/emulator/admin/reset", timeout=5).status_code == 200
+    assert api.get(INCIDENT).json()["result"] == []
+    assert emulator.stats()["requests_total"] == 1
+    assert api.get("/api/now/table/sys_user", params={"user_name": "admin"}).json()["result"]
+    requests.delete(f"{emulator.url}/emulator/admin/stats", timeout=5)
+    assert emulator.stats()["requests_total"] == 0
+
+
+def test_fault_config_validates() -> None:
+    with pytest.raises(ValueError):
+        FaultConfig(fault_rate=2)
+    with pytest.raises(ValueError):
+        FaultConfig(fault_kinds=("500", "teapot"))
+    assert FaultConfig().updated({"fault_kinds": "drop,stall"}).fault_kinds == ("drop", "stall")
