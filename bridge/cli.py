@@ -13,6 +13,7 @@ from types import FrameType
 import typer
 
 from bridge.config import BridgeConfig, load_config, summary
+from bridge.emulators.cli import app as emulator_app
 from bridge.errors import ConfigError
 
 app = typer.Typer(help="MHHS bridge: ServiceNow integration middleware and sync daemon.", no_args_is_help=True)
@@ -20,6 +21,7 @@ config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+app.add_typer(emulator_app, name="emulator")
 
 ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
 
@@ -104,6 +106,38 @@ def run(
         )
     )
     server.run()
+
+
+@app.command()
+def demo(
+    config: Path | None = ConfigOption,
+    port: int | None = typer.Option(None, "--port", "-p", help="Bridge listen port (default server.port)."),
+    emulator_port: int = typer.Option(8081, help="Port of the bundled ServiceNow emulator."),
+) -> None:
+    """Run the bridge on its embedded defaults against the bundled ServiceNow emulator, in one process.
+
+    The emulator keeps its records in data/demo-servicenow.db; the Azure webhook token is BRIDGE_AZURE_TOKEN,
+    or `demo-token` when unset (demo only).
+    """
+    import os
+
+    from bridge.emulators.servicenow import ServiceNowEmulator
+
+    os.environ.setdefault("BRIDGE_AZURE_TOKEN", "demo-token")
+    loaded = _load(config)
+    loaded.data_dir.mkdir(parents=True, exist_ok=True)
+    emulator = ServiceNowEmulator(port=emulator_port, db_path=loaded.data_dir / "demo-servicenow.db")
+    url = emulator.start()
+    listen = loaded.server.port if port is None else port
+    typer.echo(f"ServiceNow emulator on {url} (admin/admin); bridge on http://{loaded.server.host}:{listen}")
+    typer.echo(
+        f'try: curl -X POST "http://{loaded.server.host}:{listen}/webhooks/azure-monitor?token=$BRIDGE_AZURE_TOKEN" '
+        "-H 'Content-Type: application/json' -d @tests/fixtures/azure/common_metric_static_fired.json"
+    )
+    try:
+        run(config=config, port=port, host=None)
+    finally:
+        emulator.stop()
 
 
 def _graceful_server_class() -> type:

@@ -101,9 +101,16 @@ def _forward(route: RouteSettings, _config: BridgeConfig) -> Flow:
     return ForwardFlow(route)
 
 
+def _azure_alert(route: RouteSettings, config: BridgeConfig) -> Flow:
+    from bridge.flows import azure_alert
+
+    return azure_alert.build(route, config)
+
+
 #: route kind -> factory. Explicit, so a newcomer sees every flow the bridge has in one place.
 FLOWS: dict[str, FlowFactory] = {
     "forward": _forward,
+    "azure-alert": _azure_alert,
 }
 
 

@@ -19,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bridge import __version__
 from bridge.runtime import Runtime
-from bridge.server.webhooks import presented_token, read_body, reject, token_matches
+from bridge.server import azure
+from bridge.server.webhooks import accepted_response, presented_token, read_body, reject, token_matches
 from bridge.store import inbox as ib
 
 
@@ -45,6 +46,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.state.runtime = runtime
     _health_routes(app, runtime)
     _forward_routes(app, runtime)
+    azure.add_routes(app, runtime)
     return app
 
 
@@ -92,7 +94,7 @@ def _forward_routes(app: FastAPI, runtime: Runtime) -> None:
             payload=body.decode("utf-8"),
         )
         accepted = (await run_in_threadpool(runtime.ingest, [event]))[0]
-        return _accepted(accepted)
+        return accepted_response(accepted)
 
 
 def _json_object(body: bytes, *, source: str) -> dict[str, Any]:
@@ -110,9 +112,3 @@ def _field(payload: dict[str, Any], name: object) -> str | None:
         return None
     value = payload.get(str(name))
     return None if value is None else str(value)
-
-
-def _accepted(accepted: ib.Accepted) -> JSONResponse:
-    if accepted.duplicate:
-        return JSONResponse({"status": "duplicate", "event_id": accepted.event_id}, status_code=200)
-    return JSONResponse({"status": "accepted", "event_id": accepted.event_id}, status_code=202)

@@ -6,8 +6,10 @@ import hmac
 from collections.abc import Iterable
 
 from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
 
 from bridge import metrics
+from bridge.store.inbox import Accepted
 
 
 def reject(status: int, message: str, *, source: str, reason: str, path: str | None = None) -> HTTPException:
@@ -51,3 +53,10 @@ def token_matches(presented: str | None, accepted: Iterable[str]) -> bool:
         if token and hmac.compare_digest(presented.encode(), token.encode()):
             ok = True
     return ok
+
+
+def accepted_response(accepted: Accepted) -> JSONResponse:
+    """202 with the new event id, or 200 with the first id for a redelivery (the sender may stop retrying)."""
+    if accepted.duplicate:
+        return JSONResponse({"status": "duplicate", "event_id": accepted.event_id}, status_code=200)
+    return JSONResponse({"status": "accepted", "event_id": accepted.event_id}, status_code=202)

@@ -1,0 +1,77 @@
+"""Azure Monitor alert -> ServiceNow incident: the `azure-alert` route kind.
+
+The webhook stores each alert in the inbox; this flow plans, per alert, what the lifecycle rules
+(:mod:`bridge.mappings.azure_alert`) decide. The alert group's state (has an incident? open? how many
+occurrences?) lives in the flow state table and commits with the planned operations, so a burst of alerts for
+one group plans one create and then notes, even before the create has reached ServiceNow. All operations of one
+group share one ordering key, so the create always lands before its notes, resolve or reopen.
+
+Route options: `table` (default `incident`). The route's `mapping` names the YAML file in `mappings_dir`
+(default `azure-alert-to-incident`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bridge.config import BridgeConfig, RouteSettings
+from bridge.engine.flows import Flow, PlanContext, Planned
+from bridge.mappings import azure_alert as az
+from bridge.store.inbox import InboxEvent
+
+SOURCE = "azure"
+
+
+class AzureAlertFlow:
+    def __init__(self, route: RouteSettings, mapping_path: Path) -> None:
+        self.route = route
+        self.table = str(route.options.get("table", "incident"))
+        self.mapping_path = mapping_path
+        self.cfg = az.load_azure_mapping(mapping_path)
+        self.version = hashlib.sha256(mapping_path.read_bytes()).hexdigest()[:12]
+
+    def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
+        alert = az.parse_alert(event.payload)
+        group = az.group_key(alert, self.cfg)
+        stored = ctx.state(group)
+        existing = az.IncidentState.from_dict(stored) if stored else None
+        received = datetime.fromtimestamp(event.received_at, tz=UTC)
+        decision = az.plan_alert(alert, existing, now=received, cfg=self.cfg)
+        ctx.set_state(group, decision.state.to_dict())
+        return [p for action in decision.actions for p in self._operations(action, decision.state, ctx)]
+
+    def _operations(self, action: az.Action, state: az.IncidentState, ctx: PlanContext) -> list[Planned]:
+        key = f"{SOURCE}:{state.group_key}"
+        link = (SOURCE, f"{state.group_key}#{state.generation}")
+        table = self.table
+        if isinstance(action, az.Create | az.CreateLinked):
+            fields = dict(action.fields)
+            if isinstance(action, az.CreateLinked):
+                fields["description"] = _linked_description(fields, action, ctx, state)
+            correlation = {"table": table, "field": "correlation_id", "value": fields.get("correlation_id", "")}
+            create = Planned("create", {"table": table, "fields": fields}, key, link=link, correlation=correlation)
+            return [create]
+        if isinstance(action, az.Note):
+            return [Planned("work_note", {"table": table, "text": action.text}, key, link=link)]
+        if isinstance(action, az.Resolve | az.Reopen):
+            fields = {**action.fields, "work_notes": action.note}
+            return [Planned("update", {"table": table, "fields": fields}, key, link=link)]
+        return []  # Ignore: the decision's state (stored above) remembers why nothing was sent
+
+
+def _linked_description(
+    fields: dict[str, Any], action: az.CreateLinked, ctx: PlanContext, state: az.IncidentState
+) -> str:
+    previous = action.previous_number or action.previous_sys_id
+    if previous is None:
+        previous = ctx.link(SOURCE, f"{state.group_key}#{state.generation - 1}", ctx.route.target)
+    note = f"Follows earlier incident {previous} for the same alert group." if previous else ""
+    return f"{note}\n\n{fields.get('description', '')}".strip()
+
+
+def build(route: RouteSettings, config: BridgeConfig) -> Flow:
+    name = route.mapping or "azure-alert-to-incident"
+    return AzureAlertFlow(route, config.mappings_dir / f"{name}.yaml")

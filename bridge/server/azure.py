@@ -1,0 +1,99 @@
+"""`POST /webhooks/azure-monitor`: the Azure Monitor action-group webhook.
+
+Azure retries on 408, 429, 503, 504 and timeouts (up to 5 times within about a minute) and may send one alert
+twice (several action groups), so the contract is: authenticate, parse and validate every schema variant,
+store durably, answer 202 with the event id; a redelivery stores nothing and answers 200. Bad input gets a 400
+naming the field path, never a 5xx (which Azure would not retry anyway). Two ways to authenticate: a shared
+token (query `?token=`, `Authorization: Bearer`, or `X-Bridge-Token`; several accepted so one can be rotated),
+or Azure AD secure webhooks (a bearer JWT checked against the configured JWKS, issuer and audience).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import jwt
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from bridge.config import AzureSettings
+from bridge.errors import InputError
+from bridge.mappings.azure_alert import dedupe_key, parse_alert
+from bridge.runtime import Runtime
+from bridge.server.webhooks import accepted_response, presented_token, read_body, reject, token_matches
+from bridge.store import inbox as ib
+
+log = logging.getLogger("bridge.azure")
+SOURCE = "azure-monitor"
+
+
+def add_routes(app: FastAPI, runtime: Runtime) -> None:
+    @app.post(
+        "/webhooks/azure-monitor",
+        tags=["webhooks"],
+        status_code=202,
+        summary="Azure Monitor action-group webhook (common alert schema and the older schemas)",
+        responses={200: {"description": "redelivery, already stored"}, 400: {}, 401: {}, 404: {}, 413: {}},
+    )
+    async def azure_monitor(request: Request, route: str | None = None) -> JSONResponse:
+        target_route = _route_name(runtime, route)
+        if not await run_in_threadpool(_authenticated, request, runtime.config.azure):
+            raise reject(401, "missing or wrong token", source=SOURCE, reason="auth")
+        body = await read_body(request, limit=runtime.config.server.max_body_bytes, source=SOURCE)
+        try:
+            alert = parse_alert(body)
+        except InputError as exc:
+            raise reject(400, exc.message, source=SOURCE, reason="invalid", path=exc.path) from exc
+        event = ib.NewEvent(
+            source=SOURCE,
+            route=target_route,
+            dedupe_key=dedupe_key(alert),
+            record_key=alert.correlation_key,
+            payload=body.decode("utf-8"),
+        )
+        accepted = (await run_in_threadpool(runtime.ingest, [event]))[0]
+        return accepted_response(accepted)
+
+
+def _route_name(runtime: Runtime, requested: str | None) -> str:
+    routes = [r for r in runtime.routes.values() if r.kind == "azure-alert"]
+    if requested:
+        routes = [r for r in routes if r.name == requested]
+    if not routes:
+        wanted = f" named {requested!r}" if requested else ""
+        raise reject(404, f"no azure-alert route{wanted} is configured", source=SOURCE, reason="route")
+    return routes[0].name
+
+
+def _authenticated(request: Request, settings: AzureSettings) -> bool:
+    presented = presented_token(request)
+    if token_matches(presented, [t.get_secret_value() for t in settings.tokens]):
+        return True
+    if settings.jwks_url and presented and presented.count(".") == 2:
+        return _valid_jwt(presented, settings)
+    return False
+
+
+def _valid_jwt(token: str, settings: AzureSettings) -> bool:
+    """Azure AD secure webhook: signature from the JWKS, plus issuer, audience and expiry."""
+    try:
+        key = _jwks_client(str(settings.jwks_url)).get_signing_key_from_jwt(token)
+        jwt.decode(
+            token,
+            key.key,
+            algorithms=["RS256"],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iss", "aud"]},
+        )
+    except (jwt.PyJWTError, OSError) as exc:
+        log.warning("azure webhook JWT refused", extra={"reason": type(exc).__name__})
+        return False
+    return True
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
