@@ -31,6 +31,9 @@ class ServerSettings(_Strict):
     port: int = Field(8080, ge=0, le=65535)
     max_body_bytes: int = Field(1_048_576, gt=0, description="webhook bodies larger than this get 413")
     shutdown_grace_seconds: float = Field(8.0, gt=0, le=60)
+    ingest_priority_rate: float = Field(
+        200.0, gt=0, description="above this many webhook events/s, planning and delivery yield to accepting"
+    )
 
 
 class StoreSettings(_Strict):

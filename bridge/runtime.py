@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from bridge import metrics
@@ -12,6 +13,7 @@ from bridge.adapters.base import Adapter
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.dispatcher import Dispatcher
 from bridge.engine.flows import Flow, build_flows
+from bridge.engine.ingest import InboxWriter, IngestPressure
 from bridge.engine.processor import Processor
 from bridge.errors import ConfigError
 from bridge.store import Store, open_store, outbox
@@ -29,17 +31,30 @@ class Runtime:
     adapters: dict[str, Adapter]
     dispatcher: Dispatcher
     processor: Processor
+    writer: InboxWriter
+    pressure: IngestPressure
     started: bool = field(default=False)
 
     def ingest(self, events: Sequence[ib.NewEvent]) -> list[ib.Accepted]:
         """Store events durably, then wake the processor. Returns once the events are committed."""
-        accepted = ib.add_events(self.store, events)
+        return self.ingest_future(events).result()
+
+    def ingest_future(self, events: Sequence[ib.NewEvent]) -> Future[list[ib.Accepted]]:
+        """Like :meth:`ingest`, for async callers: the future resolves once the events are committed."""
+        self.pressure.record(len(events))
+        future = self.writer.submit(list(events))
+        future.add_done_callback(lambda f: self._after_ingest(events, f))
+        return future
+
+    def _after_ingest(self, events: Sequence[ib.NewEvent], future: Future[list[ib.Accepted]]) -> None:
+        if future.exception() is not None:
+            return
+        accepted = future.result()
         for ev, acc in zip(events, accepted, strict=True):
             counter = metrics.EVENTS_DUPLICATE if acc.duplicate else metrics.EVENTS_IN
             counter.labels(ev.route, ev.source).inc()
         if any(not a.duplicate for a in accepted):
             self.processor.wake()
-        return accepted
 
     def start(self, *, processor: bool = True) -> None:
         orphans = outbox.release_orphans(self.store)
@@ -52,6 +67,7 @@ class Runtime:
 
     def stop(self, grace: float = 8.0) -> None:
         """Stop taking work, let in-flight deliveries finish or release them, then close connections."""
+        self.writer.close()
         self.processor.stop(timeout=min(2.0, grace))
         self.dispatcher.stop(grace=grace)
         for adapter in self.adapters.values():
@@ -81,10 +97,11 @@ def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: s
     routes = {r.name: r for r in config.routes}
     flows = build_flows(config)
     adapters = {name: build_adapter(name, t.kind, _settings(t)) for name, t in config.targets.items()}
-    dispatcher = Dispatcher(store, adapters, config.dispatcher, owner=owner)
-    processor = Processor(store, routes, flows, on_enqueued=dispatcher.wake)
+    pressure = IngestPressure(threshold_per_second=config.server.ingest_priority_rate)
+    dispatcher = Dispatcher(store, adapters, config.dispatcher, owner=owner, pressure=pressure)
+    processor = Processor(store, routes, flows, on_enqueued=dispatcher.wake, pressure=pressure)
     metrics.watch_store(store)
-    return Runtime(config, store, routes, flows, adapters, dispatcher, processor)
+    return Runtime(config, store, routes, flows, adapters, dispatcher, processor, InboxWriter(store), pressure)
 
 
 def _settings(target: object) -> dict[str, object]:

@@ -27,6 +27,7 @@ from bridge import metrics
 from bridge.adapters.base import Adapter, DeliveryResult, Operation
 from bridge.config import DispatcherSettings
 from bridge.engine.failures import Decision, decide
+from bridge.engine.ingest import IngestPressure
 from bridge.errors import PermanentError
 from bridge.store import Store, now, records
 from bridge.store import outbox as ob
@@ -50,8 +51,10 @@ class Dispatcher:
         settings: DispatcherSettings,
         *,
         owner: str | None = None,
+        pressure: IngestPressure | None = None,
     ) -> None:
         self.store = store
+        self.pressure = pressure or IngestPressure()
         self.adapters = adapters
         self.settings = settings
         self.owner = owner or worker_name()
@@ -113,6 +116,7 @@ class Dispatcher:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self.pressure.yield_if_busy()
             try:
                 worked = self._step()
             except Exception:
@@ -128,9 +132,11 @@ class Dispatcher:
     def _step(self) -> bool:
         """Write finished outcomes, then claim as much as the pool has room for. True if anything moved."""
         flushed = self._flush()
-        # keep up to two batches' worth queued per worker so claims are fewer and larger
-        free = 2 * self.settings.workers - len(self._inflight)
-        if free < min(self.settings.batch_size, self.settings.workers) // 2 or self._stopping.is_set():
+        # keep up to two batches' worth queued per worker so claims are fewer and larger; while webhooks are
+        # busy, keep only a few deliveries going so accepting gets the CPU (they catch up right after)
+        capacity = max(1, self.settings.workers // 8) if self.pressure.busy() else 2 * self.settings.workers
+        free = capacity - len(self._inflight)
+        if free < min(self.settings.batch_size, capacity) // 2 or free <= 0 or self._stopping.is_set():
             return flushed > 0
         claimed = ob.claim(
             self.store,

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from bridge import metrics
 from bridge.config import RouteSettings
 from bridge.engine.flows import Flow, PlanContext, Planned
+from bridge.engine.ingest import IngestPressure
 from bridge.store import Store, records
 from bridge.store import inbox as ib
 from bridge.store import outbox as ob
@@ -35,7 +36,9 @@ class Processor:
         on_enqueued: Callable[[], None] = lambda: None,
         batch_size: int = 200,
         idle_poll_seconds: float = 0.5,
+        pressure: IngestPressure | None = None,
     ) -> None:
+        self.pressure = pressure or IngestPressure()
         self.store = store
         self.routes = routes
         self.flows = flows
@@ -69,6 +72,7 @@ class Processor:
 
     def _lead(self) -> None:
         while not self._stopping.is_set():
+            self.pressure.yield_if_busy()
             try:
                 done = self.process_batch()
             except Exception:
@@ -94,7 +98,8 @@ class Processor:
         planned_ops = 0
         with self.store.begin() as conn:
             skip = set(records.paused_routes(conn)) | {r.name for r in self.routes.values() if not r.enabled}
-            events = ib.pending(conn, limit=self.batch_size, skip_routes=skip)
+            limit = max(1, self.batch_size // 10) if self.pressure.busy() else self.batch_size
+            events = ib.pending(conn, limit=limit, skip_routes=skip)
             for event in events:
                 planned_ops += self._process_one(conn, event)
         if planned_ops:

@@ -6,6 +6,7 @@ then answer 202 with the event id; a redelivery stores nothing new and answers 2
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -93,7 +94,7 @@ def _forward_routes(app: FastAPI, runtime: Runtime) -> None:
             record_key=_field(payload, settings.options.get("record_field")),
             payload=body.decode("utf-8"),
         )
-        accepted = (await run_in_threadpool(runtime.ingest, [event]))[0]
+        accepted = (await asyncio.wrap_future(runtime.ingest_future([event])))[0]
         return accepted_response(accepted)
 
 

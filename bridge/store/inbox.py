@@ -47,38 +47,59 @@ def insert_ignore(store: Store, table: sa.Table) -> Any:
 
 
 def add_events(store: Store, events: Sequence[NewEvent]) -> list[Accepted]:
-    """Store events durably (one transaction); an event already stored (same source+dedupe key) is not
-    stored again, and its existing id is returned with ``duplicate=True``."""
-    results: list[Accepted] = []
+    """Store events durably (one transaction, three statements whatever the batch size); an event already
+    stored (same source + dedupe key, also within the batch) is not stored again, and comes back with the
+    existing id and ``duplicate=True``."""
+    if not events:
+        return []
+    keys = [(ev.source, ev.dedupe_key[:255]) for ev in events]
     with store.begin() as conn:
-        for ev in events:
-            results.append(_add_one(store, conn, ev))
+        before = _ids_for(conn, keys)
+        fresh: dict[tuple[str, str], NewEvent] = {}
+        for key, ev in zip(keys, events, strict=True):
+            if key not in before:
+                fresh.setdefault(key, ev)
+        if fresh:
+            t = now()
+            rows = [_row(ev, key, t) for key, ev in fresh.items()]
+            conn.execute(
+                insert_ignore(store, inbox).on_conflict_do_nothing(index_elements=["source", "dedupe_key"]), rows
+            )
+        after = _ids_for(conn, list(fresh)) if fresh else {}
+    results: list[Accepted] = []
+    first_seen: set[tuple[str, str]] = set()
+    for key in keys:
+        if key in before:
+            results.append(Accepted(before[key], duplicate=True))
+        else:
+            results.append(Accepted(after[key], duplicate=key in first_seen))
+            first_seen.add(key)
     return results
 
 
-def _add_one(store: Store, conn: sa.Connection, ev: NewEvent) -> Accepted:
-    stmt = (
-        insert_ignore(store, inbox)
-        .values(
-            source=ev.source,
-            route=ev.route,
-            dedupe_key=ev.dedupe_key[:255],
-            record_key=ev.record_key[:255] if ev.record_key else None,
-            payload=ev.payload,
-            headers=dumps(ev.headers) if ev.headers else None,
-            received_at=now(),
-            status="pending",
+def _row(ev: NewEvent, key: tuple[str, str], t: float) -> dict[str, Any]:
+    return {
+        "source": key[0],
+        "route": ev.route,
+        "dedupe_key": key[1],
+        "record_key": ev.record_key[:255] if ev.record_key else None,
+        "payload": ev.payload,
+        "headers": dumps(ev.headers) if ev.headers else None,
+        "received_at": t,
+        "status": "pending",
+    }
+
+
+def _ids_for(conn: sa.Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 400):  # stay far below SQLite's bound-parameter limit
+        chunk = unique[start : start + 400]
+        query = sa.select(inbox.c.id, inbox.c.source, inbox.c.dedupe_key).where(
+            sa.tuple_(inbox.c.source, inbox.c.dedupe_key).in_(chunk)
         )
-        .on_conflict_do_nothing(index_elements=["source", "dedupe_key"])
-        .returning(inbox.c.id)
-    )
-    new_id = conn.execute(stmt).scalar()
-    if new_id is not None:
-        return Accepted(int(new_id), duplicate=False)
-    existing = conn.execute(
-        sa.select(inbox.c.id).where(inbox.c.source == ev.source, inbox.c.dedupe_key == ev.dedupe_key[:255])
-    ).scalar_one()
-    return Accepted(int(existing), duplicate=True)
+        found.update({(r.source, r.dedupe_key): int(r.id) for r in conn.execute(query)})
+    return found
 
 
 def pending(conn: sa.Connection, *, limit: int, skip_routes: Iterable[str] = ()) -> list[InboxEvent]:
