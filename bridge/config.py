@@ -1,7 +1,7 @@
 """Configuration: `config/bridge.yaml` declared once as pydantic models, every problem reported at once.
 
 Loading order: YAML -> `${ENV}` / `${ENV:-default}` substitution in string values -> environment overrides
-(`BRIDGE_DATA_DIR`, `BRIDGE_DATABASE_URL`, `BRIDGE_AZURE_TOKEN`, `BRIDGE_LOG_LEVEL`) -> validation. Each
+(`BRIDGE_DATA_DIR`, `BRIDGE_DATABASE_URL`, `BRIDGE_AZURE_TOKEN`, `BRIDGE_ADMIN_TOKEN`, `BRIDGE_LOG_LEVEL`) -> validation. Each
 problem names its YAML path and, where the key exists in the file, `file:line`.
 """
 
@@ -67,6 +67,10 @@ class AzureSettings(_Strict):
     jwt_audience: str | None = None
 
 
+class AdminSettings(_Strict):
+    tokens: list[SecretStr] = Field(default_factory=list, description="admin API and page tokens; none = disabled")
+
+
 class TargetSettings(BaseModel):
     """A target system; `kind` picks the adapter, whose own Settings model validates the rest."""
 
@@ -91,6 +95,7 @@ class BridgeConfig(_Strict):
     dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)  # type: ignore[arg-type]
     log: LogSettings = Field(default_factory=LogSettings)  # type: ignore[arg-type]
     azure: AzureSettings = Field(default_factory=AzureSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
     targets: dict[str, TargetSettings] = Field(default_factory=dict)
     routes: list[RouteSettings] = Field(default_factory=list)
 
@@ -111,7 +116,7 @@ class BridgeConfig(_Strict):
 
     def secrets(self) -> list[str]:
         """Every secret value in the configuration, so the log filter can mask them."""
-        found = [t.get_secret_value() for t in self.azure.tokens]
+        found = [t.get_secret_value() for t in [*self.azure.tokens, *self.admin.tokens]]
         for target in self.targets.values():
             found.extend(_secret_like_values(target.model_dump()))
         return [s for s in found if s]
@@ -230,6 +235,11 @@ def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> None:
         azure["tokens"] = [token, *[t for t in tokens if t != token]]
     elif isinstance(data.get("azure"), dict) and data["azure"].get("tokens"):
         data["azure"]["tokens"] = [t for t in data["azure"]["tokens"] if t]
+    admin_token = env.get("BRIDGE_ADMIN_TOKEN")
+    if admin_token:
+        admin = data.setdefault("admin", {}) or {}
+        data["admin"] = admin
+        admin["tokens"] = [admin_token, *[t for t in (admin.get("tokens") or []) if t and t != admin_token]]
 
 
 def _check_targets(data: dict[str, Any], problems: list[str], lines: dict[tuple[str, ...], int], path: Path) -> None:

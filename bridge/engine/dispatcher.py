@@ -189,6 +189,9 @@ class Dispatcher:
         adapter = self.adapters.get(op.target_system)
         if adapter is None:
             raise PermanentError(f"no target named {op.target_system!r} is configured")
+        if op.action == "create" and op.target_id is not None:
+            # the link table already knows this record (a replay, or a create planned twice): update it
+            op = replace(op, action="update")
         if op.action in CREATE_ACTIONS and op.target_id is None and op.attempts > 1 and op.correlation:
             found = adapter.lookup(op)
             if found is not None:
@@ -196,6 +199,10 @@ class Dispatcher:
                 if op.action == "create":
                     return self._done(item, DeliveryResult(target_id=found))
                 op = replace(op, target_id=found)
+        if op.target_id is None and op.action not in CREATE_ACTIONS and item.link_system:
+            raise PermanentError(
+                f"{op.action} for {item.link_system}:{item.link_id} but no linked record exists on {op.target_system}"
+            )
         result = adapter.deliver(op)
         return self._done(item, result)
 

@@ -43,6 +43,9 @@ class PlanContext:
     store: Store
     route: RouteSettings
     flow_name: str
+    #: True when an admin replays stored events through today's mappings (see `bridge replay`): flows with
+    #: lifecycle state re-send the mapped fields of the record instead of replaying its history
+    replay: bool = False
     _writes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def state(self, key: str) -> dict[str, Any] | None:

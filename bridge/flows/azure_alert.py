@@ -38,6 +38,8 @@ class AzureAlertFlow:
         group = az.group_key(alert, self.cfg)
         stored = ctx.state(group)
         existing = az.IncidentState.from_dict(stored) if stored else None
+        if ctx.replay:
+            return self._replayed(alert, existing)
         received = datetime.fromtimestamp(event.received_at, tz=UTC)
         decision = az.plan_alert(alert, existing, now=received, cfg=self.cfg)
         ctx.set_state(group, decision.state.to_dict())
@@ -60,6 +62,16 @@ class AzureAlertFlow:
             fields = {**action.fields, "work_notes": action.note}
             return [Planned("update", {"table": table, "fields": fields}, key, link=link)]
         return []  # Ignore: the decision's state (stored above) remembers why nothing was sent
+
+    def _replayed(self, alert: az.Alert, state: az.IncidentState | None) -> list[Planned]:
+        """Replay after a mapping fix: send today's mapped fields to the incident the alert belongs to (a
+        create that the link table turns into an update); lifecycle state is left as it is."""
+        if state is None or not state.has_incident:
+            return []
+        fields = az.alert_to_incident(alert, self.cfg)
+        fields.pop("correlation_id", None)
+        link = (SOURCE, f"{state.group_key}#{state.generation}")
+        return [Planned("update", {"table": self.table, "fields": fields}, f"{SOURCE}:{state.group_key}", link=link)]
 
 
 def _linked_description(
