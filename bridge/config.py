@@ -1,7 +1,8 @@
 """Configuration: `config/bridge.yaml` declared once as pydantic models, every problem reported at once.
 
 Loading order: YAML -> `${ENV}` / `${ENV:-default}` substitution in string values -> environment overrides
-(`BRIDGE_DATA_DIR`, `BRIDGE_DATABASE_URL`, `BRIDGE_AZURE_TOKEN`, `BRIDGE_ADMIN_TOKEN`, `BRIDGE_LOG_LEVEL`) -> validation. Each
+(`BRIDGE_DATA_DIR`, `BRIDGE_DATABASE_URL`, `BRIDGE_AZURE_TOKEN`, `BRIDGE_ADMIN_TOKEN`,
+`BRIDGE_LOG_LEVEL`) -> validation. Each
 problem names its YAML path and, where the key exists in the file, `file:line`.
 """
 

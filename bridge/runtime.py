@@ -16,6 +16,7 @@ from bridge.engine.flows import Flow, build_flows
 from bridge.engine.ingest import InboxWriter, IngestPressure
 from bridge.engine.processor import Processor
 from bridge.errors import ConfigError
+from bridge.scheduler import Scheduler, build_pollers
 from bridge.store import Store, open_store, outbox
 from bridge.store import inbox as ib
 
@@ -33,6 +34,7 @@ class Runtime:
     processor: Processor
     writer: InboxWriter
     pressure: IngestPressure
+    scheduler: Scheduler | None = None
     started: bool = field(default=False)
 
     def ingest(self, events: Sequence[ib.NewEvent]) -> list[ib.Accepted]:
@@ -62,11 +64,15 @@ class Runtime:
             log.warning("took back operations left in flight by a process that died", extra={"count": orphans})
         if processor:
             self.processor.start()
+            if self.scheduler is not None:
+                self.scheduler.start()
         self.dispatcher.start()
         self.started = True
 
     def stop(self, grace: float = 8.0) -> None:
         """Stop taking work, let in-flight deliveries finish or release them, then close connections."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.writer.close()
         self.processor.stop(timeout=min(2.0, grace))
         self.dispatcher.stop(grace=grace)
@@ -101,7 +107,9 @@ def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: s
     dispatcher = Dispatcher(store, adapters, config.dispatcher, owner=owner, pressure=pressure)
     processor = Processor(store, routes, flows, on_enqueued=dispatcher.wake, pressure=pressure)
     metrics.watch_store(store)
-    return Runtime(config, store, routes, flows, adapters, dispatcher, processor, InboxWriter(store), pressure)
+    runtime = Runtime(config, store, routes, flows, adapters, dispatcher, processor, InboxWriter(store), pressure)
+    runtime.scheduler = Scheduler(build_pollers(config, store, adapters, runtime.ingest))
+    return runtime
 
 
 def _settings(target: object) -> dict[str, object]:

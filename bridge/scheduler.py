@@ -1,0 +1,93 @@
+"""Scheduled jobs (APScheduler): the ServiceNow pollers now, account sync and retention as they land.
+
+Jobs never overlap themselves (`max_instances=1`, missed runs coalesced); singleton jobs also take a
+cluster-wide lock inside the job, so two daemons on PostgreSQL never run the same poll at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from pydantic import ValidationError
+
+from bridge.adapters.base import Adapter
+from bridge.config import BridgeConfig
+from bridge.engine.poller import PollSettings, ServiceNowPoller
+from bridge.errors import ConfigError
+from bridge.store import Store
+from bridge.store import inbox as ib
+
+log = logging.getLogger("bridge.scheduler")
+
+
+def build_pollers(
+    config: BridgeConfig,
+    store: Store,
+    adapters: dict[str, Adapter],
+    ingest: Callable[[list[ib.NewEvent]], list[ib.Accepted]],
+) -> list[ServiceNowPoller]:
+    """One poller per route with `options.poll`; every problem reported at once."""
+    pollers: list[ServiceNowPoller] = []
+    problems: list[str] = []
+    for route in config.routes:
+        raw = route.options.get("poll")
+        if raw is None:
+            continue
+        try:
+            settings = PollSettings.model_validate(raw)
+        except ValidationError as exc:
+            problems += [
+                f"routes.{route.name}.options.poll.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            ]
+            continue
+        source = adapters.get(settings.source)
+        if source is None or not hasattr(source, "iter_changes"):
+            problems.append(f"routes.{route.name}.options.poll.source: {settings.source!r} is not a servicenow target")
+            continue
+        pollers.append(ServiceNowPoller(store, source, route=route.name, settings=settings, ingest=ingest))  # type: ignore[arg-type]
+    if problems:
+        raise ConfigError(problems)
+    return pollers
+
+
+class Scheduler:
+    def __init__(self, pollers: list[ServiceNowPoller]) -> None:
+        self.pollers = pollers
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+        for poller in pollers:
+            self._scheduler.add_job(
+                _safely(poller),
+                "interval",
+                seconds=poller.settings.interval_seconds,
+                id=poller.name,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=None,
+            )
+
+    def start(self) -> None:
+        if self.pollers:
+            self._scheduler.start()
+            for job in self._scheduler.get_jobs():
+                job.modify(next_run_time=_now())
+
+    def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+
+def _safely(poller: ServiceNowPoller) -> Callable[[], None]:
+    def job() -> None:
+        try:
+            poller.poll_once()
+        except Exception as exc:  # the next interval tries again; the watermark has not moved past this
+            log.warning("poll failed", extra={"route": poller.route, "error": f"{type(exc).__name__}: {exc}"[:300]})
+
+    return job
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

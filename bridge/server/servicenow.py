@@ -1,0 +1,80 @@
+"""`POST /webhooks/servicenow`: changes pushed by a ServiceNow business rule (see contrib/servicenow/).
+
+The body is signed: `X-Bridge-Signature: sha256=<hex HMAC-SHA256 of the raw body>` with the route's
+`options.push_secret`. A pushed change is stored under the same key as the poller's (`sys_id:sys_mod_count`),
+so when both paths see a change it becomes one event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from bridge.engine.poller import change_event
+from bridge.runtime import Runtime
+from bridge.server.webhooks import accepted_response, read_body, reject
+
+SOURCE = "servicenow"
+REQUIRED = ("table", "sys_id", "sys_mod_count", "sys_updated_on")
+
+
+def add_routes(app: FastAPI, runtime: Runtime) -> None:
+    @app.post(
+        "/webhooks/servicenow",
+        tags=["webhooks"],
+        status_code=202,
+        summary="A record change pushed by a ServiceNow business rule (HMAC-signed)",
+        responses={200: {"description": "already stored"}, 400: {}, 401: {}, 404: {}, 413: {}},
+    )
+    async def servicenow_push(request: Request, route: str) -> JSONResponse:
+        settings = runtime.routes.get(route)
+        secret = str(settings.options.get("push_secret", "")) if settings else ""
+        if not secret:
+            raise reject(404, f"no route named {route!r} takes ServiceNow pushes", source=SOURCE, reason="route")
+        body = await read_body(request, limit=runtime.config.server.max_body_bytes, source=SOURCE)
+        if not signature_ok(body, request.headers.get("x-bridge-signature", ""), secret):
+            raise reject(401, "missing or wrong X-Bridge-Signature", source=SOURCE, reason="auth")
+        change = _parse(body)
+        record = {**change.get("record", {}), **{k: str(change[k]) for k in REQUIRED if k != "table"}}
+        event = change_event(route, str(change["table"]), record)
+        accepted = (await asyncio.wrap_future(runtime.ingest_future([event])))[0]
+        return accepted_response(accepted)
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(body: bytes, header: str, secret: str) -> bool:
+    """`sha256=` then the HMAC in hex, or in base64 (what ServiceNow's GlideCertificateEncryption gives)."""
+    scheme, _, presented = header.strip().partition("=")
+    if scheme.lower() != "sha256" or not presented:
+        return False
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return hmac.compare_digest(presented.lower(), digest.hex()) or hmac.compare_digest(
+        presented, base64.b64encode(digest).decode()
+    )
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        change = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise reject(400, f"body is not valid JSON: {exc}", source=SOURCE, reason="json", path="$") from exc
+    if not isinstance(change, dict):
+        raise reject(400, "body must be a JSON object", source=SOURCE, reason="json", path="$")
+    for key in REQUIRED:
+        if not isinstance(change.get(key), str | int) or str(change[key]) == "":
+            raise reject(
+                400, f"{key} is required (a non-empty string)", source=SOURCE, reason="invalid", path=f"$.{key}"
+            )
+    if not isinstance(change.get("record", {}), dict):
+        raise reject(400, "record must be an object of field values", source=SOURCE, reason="invalid", path="$.record")
+    return change
