@@ -15,6 +15,8 @@ from bench.report import Result, write
 
 BENCHMARKS: dict[str, str] = {
     "dispatcher": "bench.bench_dispatcher",
+    "azure": "bench.bench_azure",
+    "servicenow": "bench.bench_servicenow",
 }
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 

@@ -69,6 +69,10 @@ def write(results: list[Result], path: Path) -> None:
 
 
 ORDER = [
+    "azure webhook ingest",
+    "alert to incident end to end",
     "dispatcher 0 ms",
     "dispatcher 50 ms",
+    "ServiceNow calls per change",
+    "poll 100,000 changes",
 ]
