@@ -31,8 +31,8 @@ import sys, time
 from bridge.emulators.servicenow import ServiceNowEmulator
 emu = ServiceNowEmulator(port=int(sys.argv[1]))
 emu.start()
-emu.state.bulk_insert("incident", [{"short_description": f"changed {i}", "state": "2"} for i in range(int(sys.argv[2]))],
-                      user="admin")
+rows = [{"short_description": f"changed {i}", "state": "2"} for i in range(int(sys.argv[2]))]
+emu.state.bulk_insert("incident", rows, user="admin")
 print("ready", flush=True)
 time.sleep(3600)
 """
