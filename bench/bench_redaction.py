@@ -189,3 +189,8 @@ def as_result(figures: dict[str, object]) -> Result:
 
 if __name__ == "__main__":
     print(json.dumps(run(), indent=2))
+
+
+def results() -> list[Result]:
+    """For `python -m bench`."""
+    return [as_result(run())]

@@ -75,4 +75,5 @@ ORDER = [
     "dispatcher 50 ms",
     "ServiceNow calls per change",
     "poll 100,000 changes",
+    "MPAN redaction",
 ]
