@@ -1,6 +1,7 @@
 """`python -m bench [NAME...]`: run the benchmarks (all by default) and rewrite docs/BENCHMARKS.md.
 
-Each module in BENCHMARKS has `results()` or `run()` giving a list of Result. Exit status 1 if any target was missed, so a
+Each module in BENCHMARKS has `results()` or `run()` giving a list of Result.
+Exit status 1 if any target was missed, so a
 regression is visible; the figures are written either way.
 """
 
