@@ -6,19 +6,27 @@ occurrences?) lives in the flow state table and commits with the planned operati
 one group plans one create and then notes, even before the create has reached ServiceNow. All operations of one
 group share one ordering key, so the create always lands before its notes, resolve or reopen.
 
-Route options: `table` (default `incident`). The route's `mapping` names the YAML file in `mappings_dir`
-(default `azure-alert-to-incident`).
+Closing the loop (Ops Manual 13.1): with `options.poll` on the route, the bridge also watches the incidents it
+raised; when a person resolves one in ServiceNow while its alert is still firing, the group is marked closed
+(the next firing opens a new incident) and the monitoring team is told, by a work note on the incident
+(`options.on_manual_close: note`, the default) or not at all (`none`).
+
+Route options: `table` (default `incident`), `on_manual_close`, `poll`. The route's `mapping` names the YAML file
+in `mappings_dir` (default `azure-alert-to-incident`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.flows import Flow, PlanContext, Planned
+from bridge.errors import ConfigError
 from bridge.mappings import azure_alert as az
 from bridge.store.inbox import InboxEvent
 
@@ -29,11 +37,16 @@ class AzureAlertFlow:
     def __init__(self, route: RouteSettings, mapping_path: Path) -> None:
         self.route = route
         self.table = str(route.options.get("table", "incident"))
+        self.on_manual_close = str(route.options.get("on_manual_close", "note"))
+        if self.on_manual_close not in ("note", "none"):
+            raise ConfigError([f"routes.{route.name}.options.on_manual_close: must be 'note' or 'none'"])
         self.mapping_path = mapping_path
         self.cfg = az.load_azure_mapping(mapping_path)
         self.version = hashlib.sha256(mapping_path.read_bytes()).hexdigest()[:12]
 
     def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
+        if event.source.startswith("servicenow:"):
+            return self._incident_changed(json.loads(event.payload), ctx)
         alert = az.parse_alert(event.payload)
         group = az.group_key(alert, self.cfg)
         stored = ctx.state(group)
@@ -72,6 +85,37 @@ class AzureAlertFlow:
         fields.pop("correlation_id", None)
         link = (SOURCE, f"{state.group_key}#{state.generation}")
         return [Planned("update", {"table": self.table, "fields": fields}, f"{SOURCE}:{state.group_key}", link=link)]
+
+    def _incident_changed(self, change: dict[str, Any], ctx: PlanContext) -> list[Planned]:
+        """An incident changed in ServiceNow: if a person resolved it while its alert still fires, close the
+        group (so the next firing raises a new incident) and say so on the incident."""
+        record = change.get("record", {})
+        sys_id, state_value = _plain(record.get("sys_id")), _plain(record.get("state"))
+        linked = ctx.link(ctx.route.target, sys_id, SOURCE) if sys_id else None
+        if linked is None or state_value not in RESOLVED_STATES:
+            return []
+        group, _, generation = linked.rpartition("#")
+        stored = ctx.state(group)
+        state = az.IncidentState.from_dict(stored) if stored else None
+        if state is None or not state.is_open or str(state.generation) != generation or not state.firing_instances:
+            return []
+        ctx.set_state(group, replace(state, is_open=False, resolved_at=datetime.now(UTC)).to_dict())
+        if self.on_manual_close == "none":
+            return []
+        note = (
+            "Resolved in ServiceNow while the Azure alert is still firing "
+            f"({len(state.firing_instances)} instance(s)). Monitoring team: please check the alert rule; "
+            "a new firing will raise a new incident."
+        )
+        key = f"{SOURCE}:{state.group_key}"
+        return [Planned("work_note", {"table": self.table, "text": note}, key, link=(SOURCE, linked))]
+
+
+RESOLVED_STATES = {"6", "7"}
+
+
+def _plain(value: Any) -> str:
+    return str(value.get("value", "")) if isinstance(value, dict) else str(value or "")
 
 
 def _linked_description(

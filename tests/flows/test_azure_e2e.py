@@ -87,6 +87,14 @@ def _config(tmp_path: Path, sn_url: str, **dispatcher: Any) -> Path:
                     "kind": "azure-alert",
                     "target": "servicenow",
                     "mapping": "azure-alert-to-incident",
+                    "options": {
+                        "poll": {
+                            "source": "servicenow",
+                            "table": "incident",
+                            "interval_seconds": 0.3,
+                            "overlap_seconds": 1,
+                        }
+                    },
                 }
             ],
         },
@@ -238,3 +246,25 @@ def test_faults_and_rate_limits_still_give_exactly_one_incident_per_alert(bridge
     assert correlation_ids == {f"eeeeeeee-0000-0000-0000-{i:012d}" for i in range(30)}
     bridge.wait_for(bridge.settled)
     assert not any(k.endswith(":dead") for k in bridge.outbox())
+
+
+def test_incident_resolved_by_a_person_while_alert_fires_tells_the_monitoring_team(bridge: Bridge) -> None:
+    guid = "ffffffff-0000-0000-0000-000000000001"
+    assert bridge.post(_fired(guid)).status_code == 202
+    bridge.wait_for(lambda: len(bridge.incidents()) == 1)
+    sys_id = bridge.incidents()[0]["sys_id"]
+    bridge.emulator.state.update(
+        "incident",
+        sys_id,
+        {"state": "6", "close_code": "Solved (Permanently)", "close_notes": "fixed by hand"},
+        user="admin",
+    )
+
+    def told() -> bool:
+        notes = [j["value"] for j in bridge.emulator.state.journal(sys_id) if j["element"] == "work_notes"]
+        return any("still firing" in n for n in notes)
+
+    bridge.wait_for(told)
+    time.sleep(1.0)
+    notes = [j for j in bridge.emulator.state.journal(sys_id) if "still firing" in j["value"]]
+    assert len(notes) == 1, "told once, no echo from the bridge's own note"
