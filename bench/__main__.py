@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "azure": "bench.bench_azure",
     "servicenow": "bench.bench_servicenow",
     "redaction": "bench.bench_redaction",
+    "accounts": "bench.bench_accounts",
 }
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 

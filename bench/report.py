@@ -76,4 +76,6 @@ ORDER = [
     "ServiceNow calls per change",
     "poll 100,000 changes",
     "MPAN redaction",
+    "accounts first sync",
+    "accounts change set",
 ]

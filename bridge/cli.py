@@ -13,18 +13,29 @@ from types import FrameType
 
 import typer
 
+from bridge.cli_accounts import accounts_app
 from bridge.config import BridgeConfig, load_config, summary
 from bridge.emulators.cli import app as emulator_app
 from bridge.errors import ConfigError
 
-app = typer.Typer(help="MHHS bridge: ServiceNow integration middleware and sync daemon.", no_args_is_help=True)
+app = typer.Typer(
+    help="MHHS bridge: ServiceNow integration middleware and sync daemon.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(emulator_app, name="emulator")
+app.add_typer(accounts_app, name="accounts")
 
 ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
+
+
+def load_or_exit(path: Path | None) -> BridgeConfig:
+    """The configuration, or every problem printed and exit 1."""
+    return _load(path)
 
 
 def _load(path: Path | None) -> BridgeConfig:

@@ -16,7 +16,7 @@ from bridge.engine.flows import Flow, build_flows
 from bridge.engine.ingest import InboxWriter, IngestPressure
 from bridge.engine.processor import Processor
 from bridge.errors import ConfigError
-from bridge.scheduler import Scheduler, build_pollers
+from bridge.scheduler import Scheduler, account_jobs, build_pollers
 from bridge.store import Store, open_store, outbox
 from bridge.store import inbox as ib
 
@@ -108,7 +108,9 @@ def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: s
     processor = Processor(store, routes, flows, on_enqueued=dispatcher.wake, pressure=pressure)
     metrics.watch_store(store)
     runtime = Runtime(config, store, routes, flows, adapters, dispatcher, processor, InboxWriter(store), pressure)
-    runtime.scheduler = Scheduler(build_pollers(config, store, adapters, runtime.ingest))
+    runtime.scheduler = Scheduler(
+        build_pollers(config, store, adapters, runtime.ingest), account_jobs(config, store, adapters)
+    )
     return runtime
 
 

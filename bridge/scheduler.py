@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import ValidationError
 
 from bridge.adapters.base import Adapter
-from bridge.config import BridgeConfig
+from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.poller import PollSettings, ServiceNowPoller
 from bridge.errors import ConfigError
 from bridge.store import Store
@@ -53,10 +53,42 @@ def build_pollers(
     return pollers
 
 
+def account_jobs(config: BridgeConfig, store: Store, adapters: dict[str, Adapter]) -> list[tuple[str, float, Job]]:
+    """A reconcile job per account-sync route with `schedule_minutes` > 0, under a cluster-wide lock."""
+    from bridge.flows import accounts
+
+    jobs: list[tuple[str, float, Job]] = []
+    for route in config.routes:
+        if route.kind != "account-sync":
+            continue
+        options = accounts.options_for(route)
+        if options.schedule_minutes <= 0:
+            continue
+
+        def job(route: RouteSettings = route, options: accounts.AccountSyncOptions = options) -> None:
+            with store.singleton(f"accounts:{route.name}") as mine:
+                if not mine:
+                    return
+                plan = accounts.make_plan(accounts.load(options), adapters[route.target], options.mapping)  # type: ignore[arg-type]
+                if not plan.is_empty:
+                    accounts.enqueue_plan(store, route, plan, actor="scheduler")
+
+        jobs.append((f"accounts:{route.name}", options.schedule_minutes * 60, job))
+    return jobs
+
+
+Job = Callable[[], None]
+
+
 class Scheduler:
-    def __init__(self, pollers: list[ServiceNowPoller]) -> None:
+    def __init__(self, pollers: list[ServiceNowPoller], jobs: list[tuple[str, float, Job]] | None = None) -> None:
         self.pollers = pollers
+        self.jobs = jobs or []
         self._scheduler = BackgroundScheduler(timezone="UTC")
+        for name, seconds, job in self.jobs:
+            self._scheduler.add_job(
+                _logged(name, job), "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
+            )
         for poller in pollers:
             self._scheduler.add_job(
                 _safely(poller),
@@ -69,7 +101,7 @@ class Scheduler:
             )
 
     def start(self) -> None:
-        if self.pollers:
+        if self.pollers or self.jobs:
             self._scheduler.start()
             for job in self._scheduler.get_jobs():
                 job.modify(next_run_time=_now())
@@ -77,6 +109,16 @@ class Scheduler:
     def stop(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
+
+
+def _logged(name: str, job: Job) -> Job:
+    def run() -> None:
+        try:
+            job()
+        except Exception:
+            log.exception("scheduled job failed; it runs again at its next interval", extra={"job": name})
+
+    return run
 
 
 def _safely(poller: ServiceNowPoller) -> Callable[[], None]:

@@ -189,6 +189,8 @@ class Dispatcher:
         adapter = self.adapters.get(op.target_system)
         if adapter is None:
             raise PermanentError(f"no target named {op.target_system!r} is configured")
+        if "resolve" in op.payload:
+            op = self._resolve_references(op)
         if op.action == "create" and op.target_id is not None:
             # the link table already knows this record (a replay, or a create planned twice): update it
             op = replace(op, action="update")
@@ -205,6 +207,19 @@ class Dispatcher:
             )
         result = adapter.deliver(op)
         return self._done(item, result)
+
+    def _resolve_references(self, op: Operation) -> Operation:
+        """Fill fields that name another record by its link (a child's parent created earlier in order)."""
+        resolved: dict[str, str] = {}
+        with self.store.begin() as conn:
+            for field, (system, record_id) in op.payload["resolve"].items():
+                target_id = records.find_link(conn, system, record_id, op.target_system)
+                if target_id is None:
+                    raise PermanentError(f"{field}: {system}:{record_id} has no record on {op.target_system} (yet)")
+                resolved[field] = target_id
+        payload = {k: v for k, v in op.payload.items() if k != "resolve"}
+        payload["fields"] = {**payload.get("fields", {}), **resolved}
+        return replace(op, payload=payload)
 
     def _done(self, item: ob.Claimed, result: DeliveryResult) -> ob.Outcome:
         op = item.op

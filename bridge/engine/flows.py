@@ -110,10 +110,17 @@ def _azure_alert(route: RouteSettings, config: BridgeConfig) -> Flow:
     return azure_alert.build(route, config)
 
 
+def _account_sync(route: RouteSettings, config: BridgeConfig) -> Flow:
+    from bridge.flows import accounts
+
+    return accounts.build(route, config)
+
+
 #: route kind -> factory. Explicit, so a newcomer sees every flow the bridge has in one place.
 FLOWS: dict[str, FlowFactory] = {
     "forward": _forward,
     "azure-alert": _azure_alert,
+    "account-sync": _account_sync,
 }
 
 

@@ -146,6 +146,10 @@ CUSTOMER_ACCOUNT = table(
         boolean("partner", "false"),
         s("u_market_participant_id", 40),
         s("u_market_participant_role", 40),
+        # custom fields the bridge's account sync uses (an instance admin adds them; see docs/accounts.md)
+        s("u_bridge_key", 100),
+        s("u_market_participant_ids", 255),
+        s("u_market_roles", 255),
         ref("primary_contact", "customer_contact"),
         s("phone", 40),
         s("website", 1024),

@@ -1,0 +1,137 @@
+"""`bridge accounts ...`: check the participant registry, preview and apply the sync, show the tree."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+import typer
+
+from bridge.config import BridgeConfig, RouteSettings
+
+if TYPE_CHECKING:
+    from bridge.accounts import Registry
+    from bridge.flows.accounts import AccountSyncOptions, Reader
+    from bridge.runtime import Runtime
+
+accounts_app = typer.Typer(help="Participant parent/child accounts in ServiceNow CSM.", no_args_is_help=True)
+ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
+RouteOption = typer.Option(None, "--route", help="The account-sync route (default: the only one).")
+
+
+def _route(config: BridgeConfig, name: str | None) -> RouteSettings:
+    routes = [r for r in config.routes if r.kind == "account-sync" and (name is None or r.name == name)]
+    if len(routes) != 1:
+        typer.echo(
+            f"error: name one account-sync route with --route (found {', '.join(r.name for r in routes) or 'none'})",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return routes[0]
+
+
+@accounts_app.command("check")
+def check(config: Path | None = ConfigOption, route: str | None = RouteOption) -> None:
+    """Validate the registry: every problem with its file:line, exit 1; nothing is applied."""
+    from bridge.cli import load_or_exit
+    from bridge.flows.accounts import options_for
+
+    options = options_for(_route(load_or_exit(config), route))
+    registry = _registry_or_exit(options)
+    typer.echo(f"registry valid: {len(registry.organisations)} organisations")
+
+
+@accounts_app.command("sync")
+def sync(
+    config: Path | None = ConfigOption,
+    route: str | None = RouteOption,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
+    timeout: float = typer.Option(600, help="Seconds to wait for the writes to be delivered."),
+) -> None:
+    """Make ServiceNow's accounts equal to the registry: parents before children, deactivate, never delete."""
+    from bridge.accounts import render_plan_table
+    from bridge.cli import load_or_exit
+    from bridge.flows.accounts import enqueue_plan, make_plan, options_for
+    from bridge.runtime import build_runtime
+
+    loaded = load_or_exit(config)
+    settings = _route(loaded, route)
+    options = options_for(settings)
+    registry = _registry_or_exit(options)
+    runtime = build_runtime(loaded)
+    try:
+        plan = make_plan(registry, _reader(runtime, settings), options.mapping)
+        for problem in plan.errors:
+            typer.echo(f"error: {problem}", err=True)
+        if plan.errors:
+            raise typer.Exit(1)
+        typer.echo(render_plan_table(plan, mapping=options.mapping))
+        for warning in plan.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        if dry_run or plan.is_empty:
+            typer.echo("dry run: nothing written" if dry_run else "in step: nothing to write")
+            return
+        run = enqueue_plan(runtime.store, settings, plan, actor=getpass.getuser())
+        typer.echo(f"run {run.run_id}: {run.enqueued} write(s) queued; delivering...")
+        finished = runtime.dispatcher.drain(timeout=timeout)
+        _summary(runtime, run.run_id, finished)
+    finally:
+        runtime.stop()
+
+
+@accounts_app.command("tree")
+def tree(config: Path | None = ConfigOption, route: str | None = RouteOption) -> None:
+    """Print the account hierarchy as ServiceNow holds it, marking where it differs from the registry."""
+    from bridge.accounts import render_tree
+    from bridge.cli import load_or_exit
+    from bridge.flows.accounts import options_for, read_existing
+    from bridge.runtime import build_runtime
+
+    loaded = load_or_exit(config)
+    settings = _route(loaded, route)
+    options = options_for(settings)
+    registry = _registry_or_exit(options)
+    runtime = build_runtime(loaded)
+    try:
+        accounts, _ = read_existing(_reader(runtime, settings), options.mapping)
+        typer.echo(render_tree(accounts, registry, mapping=options.mapping))
+    finally:
+        runtime.stop()
+
+
+def _registry_or_exit(options: AccountSyncOptions) -> Registry:
+    from bridge.errors import ConfigError
+    from bridge.flows.accounts import load
+
+    try:
+        return load(options)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _summary(runtime: Runtime, run_id: str, finished: bool) -> None:
+    import sqlalchemy as sa
+
+    from bridge.store.schema import outbox
+
+    query = (
+        sa.select(outbox.c.status, sa.func.count()).where(outbox.c.mapping_version == run_id).group_by(outbox.c.status)
+    )
+    with runtime.store.begin() as conn:
+        rows: dict[str, int] = {status: int(n) for status, n in conn.execute(query)}
+    waiting = sum(rows.values()) - rows.get("done", 0) - rows.get("dead", 0)
+    typer.echo(f"done: {rows.get('done', 0)} written, {rows.get('dead', 0)} dead-lettered, {waiting} still queued")
+    if rows.get("dead") or not finished:
+        raise typer.Exit(1)
+
+
+def _reader(runtime: Runtime, route: RouteSettings) -> Reader:
+
+    adapter = runtime.adapters[route.target]
+    if not hasattr(adapter, "query"):
+        typer.echo(f"error: target {route.target!r} of route {route.name!r} is not a servicenow target", err=True)
+        raise typer.Exit(2)
+    return cast("Reader", adapter)

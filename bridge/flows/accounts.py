@@ -1,0 +1,189 @@
+"""Participant registry -> ServiceNow CSM accounts and contacts, through the same engine as every flow.
+
+A sync reads the existing accounts and contacts in pages, plans the difference (:mod:`bridge.accounts`), and
+turns each step into exactly one outbox operation. Operations of one account tree share an ordering key, so a
+parent's create always lands before its children's; a child's `account_parent` is filled at delivery time from
+the link the parent's create wrote (`registry` key <-> sys_id). Existing accounts get their links on planning,
+so later writes address them by sys_id with no read first. A second sync right after is a no-op: zero writes.
+
+Route (kind `account-sync`): `target` is the ServiceNow target; options `registry` (YAML or CSV path),
+`schedule_minutes` (0 = on demand only) and `mapping` (the :class:`AccountMapping` fields).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pysnow
+from pydantic import BaseModel, ConfigDict, Field
+
+from bridge.accounts import AccountMapping, Registry, SyncPlan, load_registry, plan_sync
+from bridge.accounts.steps import Step
+from bridge.config import BridgeConfig, RouteSettings
+from bridge.engine.flows import Flow, PlanContext, Planned
+from bridge.errors import ConfigError, MappingError
+from bridge.store import Store, records
+from bridge.store import outbox as ob
+from bridge.store.inbox import InboxEvent
+
+log = logging.getLogger("bridge.accounts")
+SYSTEM = "registry"
+
+
+class AccountSyncOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    registry: Path = Path("config/accounts.yaml")
+    contacts: Path | None = None
+    schedule_minutes: float = Field(0, ge=0)
+    mapping: AccountMapping = Field(default_factory=AccountMapping)
+
+
+class Reader(Protocol):
+    def query(
+        self, table: str, conditions: Any, *, fields: Any = ..., order_by: Any = ...
+    ) -> Iterator[dict[str, Any]]: ...
+
+
+@dataclass
+class SyncRun:
+    plan: SyncPlan
+    enqueued: int
+    run_id: str
+
+
+class AccountSyncFlow:
+    """The route's flow. Its events are only sync requests; the work happens in :func:`enqueue_plan`."""
+
+    def __init__(self, route: RouteSettings, options: AccountSyncOptions) -> None:
+        self.route = route
+        self.options = options
+        self.version = "accounts-1"
+
+    def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
+        raise MappingError("account-sync routes take no events; run `bridge accounts sync` or the schedule")
+
+
+def options_for(route: RouteSettings) -> AccountSyncOptions:
+    try:
+        return AccountSyncOptions.model_validate(route.options)
+    except Exception as exc:
+        raise ConfigError([f"routes.{route.name}.options: {exc}"]) from exc
+
+
+def build(route: RouteSettings, config: BridgeConfig) -> Flow:
+    return AccountSyncFlow(route, options_for(route))
+
+
+def read_existing(reader: Reader, mapping: AccountMapping) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Every account and contact, page by page (reads bounded by page count, no read per record)."""
+    accounts = [_plain(r) for r in reader.query(mapping.account_table, _all(), fields=_account_fields(mapping))]
+    contacts = [_plain(r) for r in reader.query(mapping.contact_table, _all(), fields=_contact_fields(mapping))]
+    return accounts, contacts
+
+
+def _all() -> pysnow.QueryBuilder:
+    """Every record, in a stable order: the adapter refuses an empty condition map on purpose (it usually
+    means a lost key), so a deliberate full read says so explicitly."""
+    return pysnow.QueryBuilder().field("sys_id").is_not_empty().AND().field("sys_id").order_ascending()
+
+
+def make_plan(registry: Registry, reader: Reader, mapping: AccountMapping) -> SyncPlan:
+    accounts, contacts = read_existing(reader, mapping)
+    return plan_sync(registry, accounts, contacts, mapping=mapping)
+
+
+def enqueue_plan(store: Store, route: RouteSettings, plan: SyncPlan, *, actor: str) -> SyncRun:
+    """One outbox operation per step, plus links for the records the plan found, in one transaction."""
+    plan.raise_for_errors()
+    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    roots = _roots(plan)
+    ops = [_operation(route, step, roots, run_id, i) for i, step in enumerate(plan.steps)]
+    with store.begin() as conn:
+        for step in plan.steps:
+            if step.sys_id:
+                ob.put_link(conn, store, (SYSTEM, _link_id(step.table, step.key), route.target), step.sys_id)
+        enqueued = ob.enqueue(conn, store, ops)
+        records.write_audit(
+            conn,
+            actor=actor,
+            action="accounts-sync",
+            route=route.name,
+            after={"run": run_id, "steps": len(plan.steps), "counts": _counts(plan)},
+        )
+    return SyncRun(plan=plan, enqueued=enqueued, run_id=run_id)
+
+
+def _operation(route: RouteSettings, step: Step, roots: dict[str, str], run_id: str, index: int) -> ob.NewOperation:
+    account_key = step.key.split("/", 1)[0]
+    payload: dict[str, Any] = {"table": step.table, "fields": dict(step.fields)}
+    if step.deferred and step.parent_key:
+        parent = [SYSTEM, _link_id(options_for(route).mapping.account_table, step.parent_key)]
+        payload["resolve"] = dict.fromkeys(step.deferred, parent)
+    return ob.NewOperation(
+        route=route.name,
+        target_system=route.target,
+        target_key=f"accounts:{roots.get(account_key, account_key)}",
+        action=step.action,
+        payload=payload,
+        idempotency_key=f"{route.name}:{run_id}:{index}",
+        correlation=dict(step.correlation) or None,
+        link_system=SYSTEM,
+        link_id=_link_id(step.table, step.key),
+        mapping_version=run_id,
+    )
+
+
+def _roots(plan: SyncPlan) -> dict[str, str]:
+    """Registry key -> root of its tree, from the plan's own parent links (unknown parents are roots)."""
+    parent = {s.key: s.parent_key for s in plan.steps if s.parent_key and "/" not in s.key}
+
+    def root(key: str) -> str:
+        seen = set()
+        while key in parent and key not in seen and parent[key]:
+            seen.add(key)
+            key = str(parent[key])
+        return key
+
+    return {key: root(key) for key in {s.key.split("/", 1)[0] for s in plan.steps}}
+
+
+def _link_id(table: str, key: str) -> str:
+    return f"{table}:{key}"
+
+
+def _counts(plan: SyncPlan) -> dict[str, int]:
+    return {f"{table}:{kind}": n for (table, kind), n in plan.counts().items()}
+
+
+def _plain(record: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v.get("value", "")) if isinstance(v, dict) else str(v) for k, v in record.items()}
+
+
+def _account_fields(mapping: AccountMapping) -> list[str]:
+    fields = [
+        "sys_id",
+        "number",
+        "name",
+        "account_parent",
+        "parent",
+        "account_path",
+        "active",
+        mapping.key_field,
+        mapping.mpids_field,
+    ]
+    return fields + ([mapping.roles_field] if mapping.roles_field else [])
+
+
+def _contact_fields(mapping: AccountMapping) -> list[str]:
+    fields = ["sys_id", "name", "first_name", "last_name", "email", "account", "active"]
+    return fields + ([mapping.contact_role_field] if mapping.contact_role_field else [])
+
+
+def load(options: AccountSyncOptions) -> Registry:
+    return load_registry(options.registry, contacts_path=options.contacts)
