@@ -116,11 +116,18 @@ def _account_sync(route: RouteSettings, config: BridgeConfig) -> Flow:
     return accounts.build(route, config)
 
 
+def _partner_case(route: RouteSettings, config: BridgeConfig) -> Flow:
+    from bridge.flows import partner
+
+    return partner.build(route, config)
+
+
 #: route kind -> factory. Explicit, so a newcomer sees every flow the bridge has in one place.
 FLOWS: dict[str, FlowFactory] = {
     "forward": _forward,
     "azure-alert": _azure_alert,
     "account-sync": _account_sync,
+    "partner-case": _partner_case,
 }
 
 
