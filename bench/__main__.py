@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "servicenow": "bench.bench_servicenow",
     "redaction": "bench.bench_redaction",
     "accounts": "bench.bench_accounts",
+    "system": "bench.bench_system",
 }
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 

@@ -69,6 +69,8 @@ def write(results: list[Result], path: Path) -> None:
 
 
 ORDER = [
+    "bridge vs a serial pysnow script",
+    "cold start",
     "azure webhook ingest",
     "alert to incident end to end",
     "dispatcher 0 ms",
