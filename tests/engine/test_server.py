@@ -110,3 +110,15 @@ def test_logs_mask_tokens_secrets_and_authorization(caplog: pytest.LogCaptureFix
     line = JsonFormatter().format(record)
     assert "abc123xyz" not in line and "s3cr3t-value" not in line and "eyJhbGciOi" not in line
     assert json.loads(line)["msg"].startswith("POST /webhooks/x?token=***")
+
+
+def test_logs_never_carry_an_mpan() -> None:
+    from bridge.mappings.redaction import mpan_check_digit
+
+    core = "123456789012"
+    mpan = core + str(mpan_check_digit(core))
+    record = logging.LogRecord("bridge", logging.INFO, "", 0, "case mentions %s", (mpan,), None)
+    record.detail = f"MPAN: {mpan[:2]} {mpan[2:6]} {mpan[6:10]} {mpan[10:]}"
+    SecretFilter([]).filter(record)
+    line = JsonFormatter().format(record)
+    assert mpan not in line.replace(" ", "") and mpan[2:6] not in json.loads(line)["detail"]
