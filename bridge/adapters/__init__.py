@@ -19,6 +19,7 @@ ADAPTERS: dict[str, str] = {
     "http": "bridge.adapters.http",
     "servicenow": "bridge.adapters.servicenow",
     "email": "bridge.adapters.email",
+    "jira": "bridge.adapters.jira",
 }
 
 

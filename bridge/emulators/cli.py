@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from bridge.emulators.jira.cli import jira
 from bridge.emulators.servicenow import FAULT_KINDS, ServiceNowEmulator
 
 app = typer.Typer(help="Local emulators of the systems the bridge talks to.", no_args_is_help=True)
@@ -84,3 +85,6 @@ def _run_until_signalled(emulator: ServiceNowEmulator) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         typer.echo("ServiceNow emulator stopped")
+
+
+app.command("jira")(jira)
