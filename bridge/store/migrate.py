@@ -35,6 +35,9 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> tuple[str | None, str]
     """Apply pending migrations; return (revision before, revision after)."""
     before = current_revision(engine)
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # several daemons may start at once: one migrates, the others wait and then find nothing to do
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(7346598212)"))
         command.upgrade(_alembic_config(conn), revision)
     return before, head_revision()
 
