@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +33,7 @@ from bridge.mappings import azure_alert as az
 from bridge.store.inbox import InboxEvent
 
 SOURCE = "azure"
+log = logging.getLogger("bridge.azure")
 
 
 class AzureAlertFlow:
@@ -43,8 +46,34 @@ class AzureAlertFlow:
         self.mapping_path = mapping_path
         self.cfg = az.load_azure_mapping(mapping_path)
         self.version = hashlib.sha256(mapping_path.read_bytes()).hexdigest()[:12]
+        self.reload_error: str | None = None
+        self._checked = (time.monotonic(), _mtime(mapping_path))
+
+    def reload_if_changed(self) -> None:
+        """Hot reload: an edited mapping file takes effect without a restart once it validates; an invalid
+        edit is refused, the previous version stays live, and the error is kept for the admin page."""
+        checked_at, mtime = self._checked
+        if time.monotonic() - checked_at < 1.0:
+            return
+        current = _mtime(self.mapping_path)
+        self._checked = (time.monotonic(), current)
+        if current == mtime:
+            return
+        try:
+            cfg = az.load_azure_mapping(self.mapping_path)
+        except ConfigError as exc:
+            self.reload_error = "; ".join(exc.problems)
+            log.error(
+                "mapping edit refused; the previous version stays live",
+                extra={"route": self.route.name, "error": self.reload_error[:500]},
+            )
+            return
+        self.cfg, self.reload_error = cfg, None
+        self.version = hashlib.sha256(self.mapping_path.read_bytes()).hexdigest()[:12]
+        log.info("mapping reloaded", extra={"route": self.route.name, "mapping_version": self.version})
 
     def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
+        self.reload_if_changed()
         if event.source.startswith("servicenow:"):
             return self._incident_changed(json.loads(event.payload), ctx)
         alert = az.parse_alert(event.payload)
@@ -126,6 +155,13 @@ def _linked_description(
         previous = ctx.link(SOURCE, f"{state.group_key}#{state.generation - 1}", ctx.route.target)
     note = f"Follows earlier incident {previous} for the same alert group." if previous else ""
     return f"{note}\n\n{fields.get('description', '')}".strip()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def build(route: RouteSettings, config: BridgeConfig) -> Flow:
