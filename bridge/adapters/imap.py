@@ -14,7 +14,7 @@ The contract the engine relies on:
 
 Folder names are written with ``/`` and translated to the server's own delimiter and personal namespace
 (Dovecot's default is ``.``). TLS verification is always on. One reader is one connection; it is not
-thread-safe, and it reconnects by itself after any connection error.
+thread-safe. After a connection error the call raises TransientError and the next call reconnects.
 """
 
 from __future__ import annotations
@@ -24,26 +24,18 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
-from email import policy
-from email.parser import BytesHeaderParser
-from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 from imapclient import IMAPClient
-from imapclient.exceptions import CapabilityError, IllegalStateError, LoginError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from bridge.adapters._imap_errors import classify_imap_error
+from bridge.adapters._imap_quarantine import SUMMARY_FETCH, QuarantineEntry, header_block, stamped, summary
 from bridge.errors import ConfigError, DeliveryError, PermanentError, TransientError
 from bridge.mappings.inbound_email import InboundMail, parse_headers, parse_mail
-from bridge.mappings.redaction import redact_mpans
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-_QUARANTINE_HEADER = "X-Bridge-Quarantine"
-_QUARANTINED_AT_HEADER = "X-Bridge-Quarantined-At"
-_SUMMARY_FIELDS = f"MESSAGE-ID FROM SUBJECT DATE {_QUARANTINE_HEADER} {_QUARANTINED_AT_HEADER}".upper()
-_TRANSIENT_CODES = frozenset({"UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG", "OVERQUOTA", "EXPUNGEISSUED"})
 _MAX_IDLE_SECONDS = 25 * 60  # RFC 2177: servers may drop an IDLE after 30 minutes
 
 
@@ -91,20 +83,6 @@ class Settings(BaseModel):
         return self.port or (993 if self.ssl else 143)
 
 
-class QuarantineEntry(BaseModel):
-    """One quarantined mail as an admin sees it in a list; the subject has any MPAN redacted (it may be logged)."""
-
-    model_config = ConfigDict(frozen=True)
-    uid: int
-    message_id: str
-    from_address: str
-    subject: str
-    date: datetime | None
-    reason: str
-    quarantined_at: datetime | None
-    size: int
-
-
 ClientFactory = Callable[[Settings, ssl.SSLContext], IMAPClient]
 TokenProvider = Callable[[], str]
 
@@ -150,13 +128,14 @@ class MailboxReader:
     # --- the public calls ----------------------------------------------------------------------------------
 
     def fetch_new(self, limit: int = 50) -> list[InboundMail]:
-        """The oldest ``limit`` messages in the folder, parsed, each with its ``uid``; the server is not changed."""
+        """The oldest messages in the folder (at most ``limit``, and about ``max_message_bytes`` in all, at least
+        one), parsed, each with its ``uid``. The server is not changed."""
         with self._guard("fetch"):
             client = self._session()
             self._open_source(readonly=True)
             uids = sorted(client.search(["UNDELETED"]))[:limit]
             mails = self._fetch_mails(client, uids) if uids else []
-        self._high_uid = max([self._high_uid, *uids])
+        self._high_uid = max([self._high_uid, *(mail.uid or 0 for mail in mails)])
         return mails
 
     def mark_handled(self, uid: int) -> bool:
@@ -176,7 +155,7 @@ class MailboxReader:
             raw = found[b"BODY[]"]
             if not self._holds_message_id(destination, raw):
                 flags = [f for f in found[b"FLAGS"] if f != b"\\Recent"]
-                client.append(destination, _stamped(raw, reason), flags=flags, msg_time=found[b"INTERNALDATE"])
+                client.append(destination, stamped(raw, reason), flags=flags, msg_time=found[b"INTERNALDATE"])
             self._open_source(readonly=False, check_validity=True)
             self._delete(client, uid)
             return True
@@ -190,9 +169,8 @@ class MailboxReader:
                 return []
             client.select_folder(folder, readonly=True)
             uids = sorted(client.search(["ALL"]))[-limit:] if limit > 0 else []
-            wanted = [f"BODY.PEEK[HEADER.FIELDS ({_SUMMARY_FIELDS})]", "RFC822.SIZE"]
-            fetched = client.fetch(uids, wanted) if uids else {}
-        return [_entry(uid, fetched[uid]) for uid in sorted(fetched, reverse=True)]
+            fetched = client.fetch(uids, SUMMARY_FETCH) if uids else {}
+        return [summary(uid, fetched[uid]) for uid in sorted(fetched, reverse=True)]
 
     def wait_for_new(self, timeout: float) -> bool:
         """Block until mail newer than the last ``fetch_new`` arrives (``True``) or ``timeout`` passes."""
@@ -209,7 +187,7 @@ class MailboxReader:
         """Log in and open the folder; one line for ``bridge check``, a DeliveryError if that fails."""
         with self._guard("check"):
             client = self._session()
-            info = client.select_folder(self._mailbox(self.settings.folder), readonly=True)
+            info = self._select(self.settings.folder, readonly=True)
             idle = "IDLE" if client.has_capability("IDLE") else "polling"
         security = "tls" if self.settings.ssl else "starttls" if self.settings.starttls else "plain"
         how = "XOAUTH2" if self._uses_oauth2 else "password"
@@ -316,20 +294,31 @@ class MailboxReader:
     def _open_source(self, *, readonly: bool, check_validity: bool = False) -> None:
         """Select the watched folder; UIDs from an earlier fetch are meaningless if its UIDVALIDITY changed."""
         path = self.settings.folder
-        info = self._session().select_folder(self._mailbox(path), readonly=readonly)
+        info = self._select(path, readonly=readonly)
         validity = int(info.get(b"UIDVALIDITY", 0))
         if validity != self._uidvalidity:
             known, self._uidvalidity, self._high_uid = self._uidvalidity, validity, 0
             if check_validity and known is not None:
                 raise TransientError(f"{self.name}: {path} was recreated (UIDVALIDITY changed); fetch again")
 
+    def _select(self, path: str, *, readonly: bool) -> dict[bytes, Any]:
+        """Select a folder; one that does not exist is a configuration problem, not worth retrying."""
+        client = self._session()
+        try:
+            return dict(client.select_folder(self._mailbox(path), readonly=readonly))
+        except imaplib.IMAP4.error:
+            if not client.folder_exists(self._mailbox(path)):
+                raise PermanentError(f"{self.name}: folder {path!r} does not exist on the server") from None
+            raise
+
     # --- messages ------------------------------------------------------------------------------------------
 
     def _fetch_mails(self, client: IMAPClient, uids: list[int]) -> list[InboundMail]:
         """Sizes first, so an oversized message is read by its headers only, then the rest in one FETCH."""
         sizes = {uid: int(data.get(b"RFC822.SIZE", 0)) for uid, data in client.fetch(uids, ["RFC822.SIZE"]).items()}
-        small = [uid for uid in uids if sizes.get(uid, 0) <= self.settings.max_message_bytes]
-        large = [uid for uid in uids if uid in sizes and uid not in small]
+        uids = _within_budget([uid for uid in uids if uid in sizes], sizes, self.settings.max_message_bytes)
+        small = [uid for uid in uids if sizes[uid] <= self.settings.max_message_bytes]
+        large = [uid for uid in uids if sizes[uid] > self.settings.max_message_bytes]
         mails: dict[int, InboundMail] = {}
         for uid, data in (client.fetch(small, ["BODY.PEEK[]"]) if small else {}).items():
             mails[uid] = parse_mail(data[b"BODY[]"]).model_copy(update={"uid": uid})
@@ -359,7 +348,7 @@ class MailboxReader:
 
     def _holds_message_id(self, folder: str, raw: bytes) -> bool:
         """Whether an earlier, interrupted quarantine already copied this message (same Message-ID)."""
-        message_id = parse_mail(_header_block(raw)).message_id
+        message_id = parse_mail(header_block(raw)).message_id
         if message_id.endswith("@bridge.invalid>"):
             return False
         client = self._session()
@@ -391,72 +380,23 @@ class MailboxReader:
         return False
 
 
-def classify_imap_error(exc: BaseException, where: str) -> DeliveryError:
-    """The one table: refused logins, TLS failures and missing folders are permanent; the rest retries."""
-    message = redact_mpans(" ".join(str(exc).replace("b'", "'").split()))[:300]
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return PermanentError(f"{where}: TLS certificate verification failed: {exc.verify_message}")
-    if isinstance(exc, LoginError):
-        return PermanentError(f"{where}: login refused: {message}")
-    if isinstance(exc, imaplib.IMAP4.abort | OSError):
-        return TransientError(f"{where}: connection failed: {type(exc).__name__}: {message}")
-    code = _response_code(message)
-    if code and code not in _TRANSIENT_CODES:
-        return PermanentError(f"{where}: {message}")
-    if isinstance(exc, CapabilityError | IllegalStateError):
-        return PermanentError(f"{where}: {message}")
-    return TransientError(f"{where}: {message}")
-
-
-def _response_code(message: str) -> str | None:
-    """The ``[CODE]`` of a tagged NO/BAD response (RFC 5530), e.g. ``NONEXISTENT``."""
-    start = message.find("[")
-    end = message.find("]", start)
-    if start < 0 or end < 0:
-        return None
-    return message[start + 1 : end].split()[0].upper() if message[start + 1 : end].strip() else None
+def _within_budget(uids: list[int], sizes: Mapping[int, int], budget: int) -> list[int]:
+    """The first UIDs whose bodies add up to ``budget`` bytes (at least one), so one FETCH stays bounded in
+    memory; an oversized message costs nothing here, since only its headers are read."""
+    chosen: list[int] = []
+    total = 0
+    for uid in uids:
+        cost = sizes[uid] if sizes[uid] <= budget else 0
+        if chosen and total + cost > budget:
+            break
+        chosen.append(uid)
+        total += cost
+    return chosen
 
 
 def _tls_context(settings: Settings) -> ssl.SSLContext:
     cafile = str(settings.ca_bundle) if settings.ca_bundle else None
     return ssl.create_default_context(cafile=cafile)
-
-
-def _stamped(raw: bytes, reason: str) -> bytes:
-    """The message with the quarantine reason and time prepended as headers (ASCII, one line each)."""
-    clean = " ".join(reason.split()).encode("ascii", "replace").decode()[:300] or "unspecified"
-    lines = f"{_QUARANTINE_HEADER}: {clean}\r\n{_QUARANTINED_AT_HEADER}: {formatdate(usegmt=True)}\r\n"
-    return lines.encode() + raw
-
-
-def _header_block(raw: bytes) -> bytes:
-    end = raw.find(b"\r\n\r\n")
-    end = raw.find(b"\n\n") if end < 0 else end
-    return raw if end < 0 else raw[: end + 2]
-
-
-def _entry(uid: int, data: Mapping[bytes, Any]) -> QuarantineEntry:
-    header = next((value for key, value in data.items() if key.startswith(b"BODY[HEADER")), b"")
-    parsed = BytesHeaderParser(policy=policy.default).parsebytes(header or b"")
-    mail = parse_mail(header or b"\r\n")
-    return QuarantineEntry(
-        uid=uid,
-        message_id=mail.message_id,
-        from_address=mail.from_address,
-        subject=redact_mpans(mail.subject),
-        date=mail.date,
-        reason=str(parsed.get(_QUARANTINE_HEADER, "")),
-        quarantined_at=_when(str(parsed.get(_QUARANTINED_AT_HEADER, ""))),
-        size=int(data.get(b"RFC822.SIZE", 0)),
-    )
-
-
-def _when(value: str) -> datetime | None:
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _text(value: str | bytes) -> str:
