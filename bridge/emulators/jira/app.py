@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
 import time
-from collections import Counter
 from dataclasses import replace
 
+from .._base.stats import BaseStats
 from .errors import JiraError
 from .faults import FaultConfig, FaultInjector, RateLimiter
 from .messages import Request, Response, platform_error, servicedesk_error
@@ -26,34 +25,17 @@ from .webhooks import WebhookConfig, WebhookSender
 UNAUTHENTICATED = "Client must be authenticated to access this resource."
 
 
-class Stats:
+class Stats(BaseStats):
     """Thread-safe request counts by method, resource, status and injected fault."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counters: dict[str, Counter[str]] = {}
-        self.total = 0
+    GROUPS = ("by_method_resource", "by_status", "faults")
 
     def count(self, group: str, key: str) -> None:
-        """Bump one counter (``request`` also bumps the total)."""
+        """Bump one counter (``by_method_resource`` also bumps the total)."""
         with self._lock:
             if group == "by_method_resource":
                 self.total += 1
-            self._counters.setdefault(group, Counter())[key] += 1
-
-    def snapshot(self) -> dict[str, object]:
-        """A JSON-ready copy."""
-        with self._lock:
-            data: dict[str, object] = {"requests_total": self.total}
-            for group in ("by_method_resource", "by_status", "faults"):
-                data[group] = dict(self._counters.get(group, Counter()))
-            return data
-
-    def reset(self) -> None:
-        """Zero everything."""
-        with self._lock:
-            self._counters.clear()
-            self.total = 0
+            self._bump(group, key)
 
 
 class JiraApp:
@@ -126,7 +108,7 @@ class JiraApp:
         allowed, reset_at = self.limiter.hit(user.account_id, limit)
         if allowed:
             return None
-        self.stats.count("faults", "rate_limited")
+        self.stats.fault("rate_limited")
         reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(reset_at))
         headers = [
             ("Retry-After", "1"),

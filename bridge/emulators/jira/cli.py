@@ -6,13 +6,11 @@ python -m bridge.emulators.jira --latency-ms 50 --fault-rate 0.05 --seed 1
 
 from __future__ import annotations
 
-import signal
-import threading
-from types import FrameType
 from typing import Annotated
 
 import typer
 
+from .._base.cli import FaultRate, Host, LatencyMs, Port, RateLimit, Seed, build, run_until_signalled, split_kinds
 from .emulator import JiraEmulator
 from .faults import FAULT_KINDS
 
@@ -26,15 +24,15 @@ def emulators() -> None:
 
 @app.command()
 def jira(
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind (0 picks a free one).")] = 8082,
+    host: Host = "127.0.0.1",
+    port: Port = 8082,
     project_key: Annotated[str, typer.Option(help="Key of the service desk project.")] = "MHHS",
     timezone: Annotated[str, typer.Option(help="The users' time zone (JQL dates are read in it).")] = "UTC",
-    latency_ms: Annotated[float, typer.Option(help="Delay added to every API response.")] = 0.0,
-    rate_limit: Annotated[int, typer.Option(help="Requests per second per user; 0 = unlimited.")] = 0,
-    fault_rate: Annotated[float, typer.Option(help="Fraction of API requests that fail (0..1).")] = 0.0,
+    latency_ms: LatencyMs = 0.0,
+    rate_limit: RateLimit = 0,
+    fault_rate: FaultRate = 0.0,
     fault_kinds: Annotated[str, typer.Option(help="Comma-separated: 500,503,drop,lost.")] = ",".join(FAULT_KINDS),
-    seed: Annotated[int | None, typer.Option(help="Seed of the fault sequence.")] = None,
+    seed: Seed = None,
     webhook_url: Annotated[str | None, typer.Option(help="POST issue and comment events here.")] = None,
     webhook_secret: Annotated[
         str | None, typer.Option(help="Sign webhooks (X-Hub-Signature: sha256=...).", envvar="JIRA_WEBHOOK_SECRET")
@@ -42,9 +40,8 @@ def jira(
 ) -> None:
     """Run a Jira Cloud / Service Management REST emulator (user bridge@example.com, API token jira-token)
     until SIGINT or SIGTERM."""
-    kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
-    try:
-        emulator = JiraEmulator(
+    emulator = build(
+        lambda: JiraEmulator(
             host=host,
             port=port,
             project_key=project_key,
@@ -52,32 +49,18 @@ def jira(
             latency_ms=latency_ms,
             rate_limit=rate_limit,
             fault_rate=fault_rate,
-            fault_kinds=kinds,
+            fault_kinds=split_kinds(fault_kinds),
             seed=seed,
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
-        )
-    except (ValueError, KeyError) as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    _run_until_signalled(emulator)
+        ),
+        KeyError,
+    )
+    run_until_signalled(emulator, "Jira", lambda url: _banner(emulator, url))
 
 
-def _run_until_signalled(emulator: JiraEmulator) -> None:
-    """Serve in the background and wait in the main thread, so signal handlers can run and stop cleanly."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        url = emulator.start()
-        typer.echo(f"Jira emulator listening on {url} (project {emulator.state.project_key})")
-        typer.echo("user bridge@example.com, API token jira-token")
-        while not stop.wait(0.5):
-            pass
-    finally:
-        emulator.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        typer.echo("Jira emulator stopped")
+def _banner(emulator: JiraEmulator, url: str) -> list[str]:
+    return [
+        f"Jira emulator listening on {url} (project {emulator.state.project_key})",
+        "user bridge@example.com, API token jira-token",
+    ]

@@ -10,11 +10,10 @@ with JiraEmulator(webhook_url="http://127.0.0.1:9000/hook", webhook_secret="s3cr
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from types import TracebackType
 
+from .._base.emulator import BackgroundEmulator
 from .app import JiraApp
 from .faults import FAULT_KINDS, FaultConfig, FaultInjector
 from .model import DEFAULT_CUSTOM_FIELDS, DEFAULT_USERS, CustomField, User
@@ -24,8 +23,11 @@ from .state import JiraState
 from .webhooks import EVENTS, WebhookConfig, WebhookSender
 
 
-class JiraEmulator:
+class JiraEmulator(BackgroundEmulator[FaultConfig]):
     """A faithful local Jira Cloud + Service Management REST API with webhooks and fault injection."""
+
+    app: JiraApp
+    server_class = EmulatorHTTPServer
 
     def __init__(
         self,
@@ -47,8 +49,7 @@ class JiraEmulator:
         webhook_secret: str | None = None,
         webhook_events: Sequence[str] = EVENTS,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.state = JiraState(
             project_key=project_key,
             service_desk_id=service_desk_id,
@@ -61,72 +62,17 @@ class JiraEmulator:
         renderer = Renderer(f"http://{host}:{port}", self.state.zone, self.state.custom_fields)
         self.webhooks = WebhookSender(renderer, WebhookConfig(webhook_url, webhook_secret, tuple(webhook_events)))
         self.app = JiraApp(self.state, faults, self.webhooks)
-        self._server: EmulatorHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def url(self) -> str:
-        """The site's base URL, e.g. ``http://127.0.0.1:8082`` (only once started)."""
-        if self._server is None:
-            raise RuntimeError("the emulator is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def _bound(self) -> None:
+        """Webhook links point at the bound port (webhooks are sent from their own thread)."""
+        self.webhooks.renderer.base = self.url
 
-    def start(self) -> str:
-        """Bind and serve in a daemon thread (webhooks from another); returns the base URL."""
-        if self._server is None:
-            self._server = EmulatorHTTPServer((self.host, self.port), self.app)
-            self.webhooks.renderer.base = self.url
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-            )
-            self._thread.start()
-            self.webhooks.start()
-        return self.url
+    def _serving(self) -> None:
+        self.webhooks.start()
 
-    def stop(self) -> None:
-        """Stop serving and sending; close connections and release the port."""
-        server, self._server = self._server, None
+    def _stopping(self) -> None:
         self.webhooks.stop()
-        if server is not None:
-            server.stopping.set()
-            server.shutdown()
-            server.close_connections()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> JiraEmulator:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def faults(self) -> FaultConfig:
-        """The current fault settings."""
-        return self.app.faults.config
-
-    def set_faults(self, **changes: object) -> FaultConfig:
-        """Change latency_ms, rate_limit, fault_rate, fault_kinds or seed at run time (a seed restarts the
-        seeded sequence)."""
-        return self.app.set_faults(**changes)
 
     def configure_webhook(self, **changes: object) -> WebhookConfig:
         """Change the webhook url, secret, events or retries at run time."""
         return self.app.configure_webhook(**changes)
-
-    def stats(self) -> dict[str, object]:
-        """Request counts: requests_total, by_method_resource, by_status, faults."""
-        return self.app.stats.snapshot()
-
-    def reset(self) -> None:
-        """Forget every issue, count and webhook delivery (fault and webhook settings stay)."""
-        self.app.reset()

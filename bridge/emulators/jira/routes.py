@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._base.server import is_admin as is_admin
 from . import admin_api, issue_api, search_api, servicedesk_api
 from .messages import Request, Response
 
@@ -80,8 +81,3 @@ def match(routes: tuple[Route, ...], path: str) -> tuple[Route, dict[str, str]] 
         if found is not None:
             return route, {k: v for k, v in found.groupdict().items() if v is not None}
     return None
-
-
-def is_admin(path: str) -> bool:
-    """Whether a path is one of the emulator's own control endpoints."""
-    return path.startswith("/emulator/")
