@@ -15,6 +15,7 @@ import typer
 
 from bridge.cli_accounts import accounts_app
 from bridge.cli_mappings import mappings_app
+from bridge.cli_partners import partners_app
 from bridge.config import BridgeConfig, load_config, summary
 from bridge.emulators.cli import app as emulator_app
 from bridge.errors import ConfigError
@@ -31,6 +32,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(emulator_app, name="emulator")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(mappings_app, name="mappings")
+app.add_typer(partners_app, name="partners")
 
 ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
 
