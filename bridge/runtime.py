@@ -16,7 +16,7 @@ from bridge.engine.flows import Flow, build_flows
 from bridge.engine.ingest import InboxWriter, IngestPressure
 from bridge.engine.processor import Processor
 from bridge.errors import ConfigError
-from bridge.flows import partner_sla
+from bridge.flows import email_replies, partner_sla
 from bridge.scheduler import Scheduler, account_jobs, build_pollers
 from bridge.store import Store, open_store, outbox
 from bridge.store import inbox as ib
@@ -111,7 +111,9 @@ def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: s
     runtime = Runtime(config, store, routes, flows, adapters, dispatcher, processor, InboxWriter(store), pressure)
     runtime.scheduler = Scheduler(
         build_pollers(config, store, adapters, runtime.ingest),
-        account_jobs(config, store, adapters) + partner_sla.jobs(config, runtime.ingest),
+        account_jobs(config, store, adapters)
+        + partner_sla.jobs(config, runtime.ingest)
+        + email_replies.jobs(config, store, runtime.ingest),
     )
     return runtime
 

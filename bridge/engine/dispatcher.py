@@ -201,6 +201,12 @@ class Dispatcher:
                 if op.action == "create":
                     return self._done(item, DeliveryResult(target_id=found))
                 op = replace(op, target_id=found)
+        if op.target_id is None and op.action not in CREATE_ACTIONS and op.correlation:
+            # addressed by a business key (e.g. a case number from an email subject): strict lookup, one match
+            found = adapter.lookup(op)
+            if found is None:
+                raise PermanentError(f"{op.action}: no record where {op.correlation} on {op.target_system}")
+            op = replace(op, target_id=found)
         if op.target_id is None and op.action not in CREATE_ACTIONS and item.link_system:
             raise PermanentError(
                 f"{op.action} for {item.link_system}:{item.link_id} but no linked record exists on {op.target_system}"

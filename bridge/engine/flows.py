@@ -122,12 +122,19 @@ def _partner_case(route: RouteSettings, config: BridgeConfig) -> Flow:
     return partner.build(route, config)
 
 
+def _email_replies(route: RouteSettings, config: BridgeConfig) -> Flow:
+    from bridge.flows import email_replies
+
+    return email_replies.build(route, config)
+
+
 #: route kind -> factory. Explicit, so a newcomer sees every flow the bridge has in one place.
 FLOWS: dict[str, FlowFactory] = {
     "forward": _forward,
     "azure-alert": _azure_alert,
     "account-sync": _account_sync,
     "partner-case": _partner_case,
+    "email-replies": _email_replies,
 }
 
 

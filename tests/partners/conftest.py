@@ -163,6 +163,7 @@ def make_env(tmp_path: Path, central: ServiceNowEmulator, partner: ServiceNowEmu
                 "poll": {"source": "partner-sn", "table": "incident", **poll},
             },
         },
+        *extra.get("routes", []),
     ]
     dispatcher = {"idle_poll_seconds": 0.02, "backoff_initial_seconds": 0.01, "backoff_max_seconds": 0.05}
     dispatcher["max_attempts"] = 50
