@@ -134,7 +134,7 @@ class Dispatcher:
         flushed = self._flush()
         # keep up to two batches' worth queued per worker so claims are fewer and larger; while webhooks are
         # busy, keep only a few deliveries going so accepting gets the CPU (they catch up right after)
-        capacity = max(1, self.settings.workers // 8) if self.pressure.busy() else 2 * self.settings.workers
+        capacity = 1 if self.pressure.busy() else 2 * self.settings.workers
         free = capacity - len(self._inflight)
         if free < min(self.settings.batch_size, capacity) // 2 or free <= 0 or self._stopping.is_set():
             return flushed > 0

@@ -101,7 +101,7 @@ class IngestPressure:
     def busy(self) -> bool:
         return time.monotonic() < self._busy_until
 
-    def yield_if_busy(self, seconds: float = 0.05) -> None:
+    def yield_if_busy(self, seconds: float = 0.1) -> None:
         """Called by background loops between batches: pause briefly while webhooks are busy."""
         if self.busy():
             time.sleep(seconds)

@@ -98,7 +98,7 @@ class Processor:
         planned_ops = 0
         with self.store.begin() as conn:
             skip = set(records.paused_routes(conn)) | {r.name for r in self.routes.values() if not r.enabled}
-            limit = max(1, self.batch_size // 10) if self.pressure.busy() else self.batch_size
+            limit = 5 if self.pressure.busy() else self.batch_size
             events = ib.pending(conn, limit=limit, skip_routes=skip)
             for event in events:
                 planned_ops += self._process_one(conn, event)
