@@ -66,6 +66,25 @@ def write(results: list[Result], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     store.write_text(json.dumps([asdict(r) for r in ordered], indent=1))
     path.write_text(render(ordered))
+    _update_readme(path.parents[1] / "README.md", ordered)
+
+
+def _update_readme(readme: Path, results: list[Result]) -> None:
+    """Keep the README's summary table (between its bench markers) equal to the latest figures."""
+    if not readme.exists():
+        return
+    text = readme.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start not in text or end not in text:
+        return
+    rows = ["| benchmark | result | ratio to baseline | target met |", "|---|---|---|---|"]
+    for r in results:
+        figures = "; ".join(f"{k}: {v}" for k, v in r.figures.items())
+        ratio = "" if r.ratio is None else f"{r.ratio:.2f}x ({r.baseline})"
+        rows.append(f"| {r.name} | {figures} | {ratio} | {'yes' if r.met else 'NO: ' + r.target} |")
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    readme.write_text(f"{head}{start}\n" + "\n".join(rows) + f"\n{end}{tail}")
 
 
 ORDER = [
