@@ -15,6 +15,7 @@ import typer
 
 from bridge.cli_accounts import accounts_app
 from bridge.cli_mappings import mappings_app
+from bridge.cli_ops import dlq_app, pause, replay, resume, resync, routes
 from bridge.cli_partners import partners_app
 from bridge.config import BridgeConfig, load_config, summary
 from bridge.emulators.cli import app as emulator_app
@@ -33,6 +34,12 @@ app.add_typer(emulator_app, name="emulator")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(partners_app, name="partners")
+app.add_typer(dlq_app, name="dlq")
+app.command()(replay)
+app.command()(resync)
+app.command()(pause)
+app.command()(resume)
+app.command()(routes)
 
 ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
 

@@ -94,9 +94,11 @@ def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> i
         }
         for op in ops
     ]
-    stmt = insert_ignore(store, outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    result = conn.execute(stmt, rows)
-    return int(result.rowcount or 0)
+    stmt = (
+        insert_ignore(store, outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(outbox.c.id)
+    )
+    # count what RETURNING gives back: psycopg reports rowcount -1 for an executemany with ON CONFLICT
+    return len(conn.execute(stmt, rows).all())
 
 
 # Only the two markers are replaced, by constant fragments; every value is a bound parameter.
@@ -287,13 +289,12 @@ def put_link(
         created_at=t,
         updated_at=t,
     )
-    inserted = conn.execute(stmt.on_conflict_do_nothing()).rowcount
-    if not inserted:
-        conn.execute(
-            sa.update(links)
-            .where(links.c.system_a == system_a, links.c.id_a == id_a, links.c.system_b == system_b)
-            .values(version_b=version_b, updated_at=t)
+    # an existing link keeps its pair (never re-pointed silently); only its version moves
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["system_a", "id_a", "system_b"], set_={"version_b": version_b, "updated_at": t}
         )
+    )
 
 
 def release(store: Store, *, owner: str, op_ids: Sequence[int]) -> int:

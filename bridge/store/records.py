@@ -39,12 +39,8 @@ def get_watermark(conn: sa.Connection, name: str) -> str | None:
 
 
 def set_watermark(conn: sa.Connection, store: Store, name: str, value: str) -> None:
-    t = now()
-    inserted = conn.execute(
-        insert_ignore(store, watermarks).values(name=name, value=value, updated_at=t).on_conflict_do_nothing()
-    ).rowcount
-    if not inserted:
-        conn.execute(sa.update(watermarks).where(watermarks.c.name == name).values(value=value, updated_at=t))
+    stmt = insert_ignore(store, watermarks).values(name=name, value=value, updated_at=now())
+    conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"value": value, "updated_at": now()}))
 
 
 def get_flow_state(conn: sa.Connection, flow: str, key: str) -> dict[str, Any] | None:
@@ -55,17 +51,9 @@ def get_flow_state(conn: sa.Connection, flow: str, key: str) -> dict[str, Any] |
 
 
 def put_flow_state(conn: sa.Connection, store: Store, flow: str, key: str, state: dict[str, Any]) -> None:
-    t = now()
-    text = dumps(state)
-    inserted = conn.execute(
-        insert_ignore(store, flow_state).values(flow=flow, key=key, state=text, updated_at=t).on_conflict_do_nothing()
-    ).rowcount
-    if not inserted:
-        conn.execute(
-            sa.update(flow_state)
-            .where(flow_state.c.flow == flow, flow_state.c.key == key)
-            .values(state=text, updated_at=t)
-        )
+    text, t = dumps(state), now()
+    stmt = insert_ignore(store, flow_state).values(flow=flow, key=key, state=text, updated_at=t)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["flow", "key"], set_={"state": text, "updated_at": t}))
 
 
 def paused_routes(conn: sa.Connection) -> list[str]:
@@ -74,17 +62,12 @@ def paused_routes(conn: sa.Connection) -> list[str]:
 
 def set_paused(conn: sa.Connection, store: Store, route: str, paused: bool, *, actor: str) -> None:
     t = now()
-    inserted = conn.execute(
-        insert_ignore(store, route_state)
-        .values(route=route, paused=paused, updated_at=t, updated_by=actor)
-        .on_conflict_do_nothing()
-    ).rowcount
-    if not inserted:
-        conn.execute(
-            sa.update(route_state)
-            .where(route_state.c.route == route)
-            .values(paused=paused, updated_at=t, updated_by=actor)
+    stmt = insert_ignore(store, route_state).values(route=route, paused=paused, updated_at=t, updated_by=actor)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["route"], set_={"paused": paused, "updated_at": t, "updated_by": actor}
         )
+    )
     write_audit(conn, actor=actor, action="pause" if paused else "resume", route=route)
 
 

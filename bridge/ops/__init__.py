@@ -1,0 +1,27 @@
+"""Operating the bridge: dead letters, replay and resync, pause and resume, route health, read-only views.
+
+Plain functions over a :class:`~bridge.store.Store` (and the configured routes and flows), shared by the
+`bridge` CLI (:mod:`bridge.cli_ops`) and the admin API and page (:mod:`bridge.server.admin`), so both do
+exactly the same thing and audit it the same way. The actor is the CLI user (`$USER`) or `admin-api`.
+"""
+
+from __future__ import annotations
+
+from bridge.ops import browse, dead_letters, replay, routes
+from bridge.ops.replay import NotRefetchableError, ReplaySummary, ReplayWindow
+from bridge.ops.routes import RouteHealth, UnknownRouteError
+from bridge.ops.times import format_time, parse_when
+
+__all__ = [
+    "NotRefetchableError",
+    "ReplaySummary",
+    "ReplayWindow",
+    "RouteHealth",
+    "UnknownRouteError",
+    "browse",
+    "dead_letters",
+    "format_time",
+    "parse_when",
+    "replay",
+    "routes",
+]

@@ -1,0 +1,267 @@
+"""Dead letters: list, inspect, retry and discard, for the CLI and the admin API alike.
+
+A retried operation goes back to `retry` with its attempt count kept, so the dispatcher treats it as a possibly
+half-done create and looks the record up before creating it again. A retried event goes back to `pending`, so
+the processor plans it with the mapping live today. Every action is one guarded UPDATE per row (an admin and
+the CLI racing on one dead letter cannot both act on it) and leaves an audit row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from bridge.ops.metrics import ADMIN_ACTIONS
+from bridge.store import Store, now, records
+from bridge.store.schema import attempts, dead_letters, inbox, outbox
+
+STATUSES = ("open", "retried", "discarded")
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    kind: str
+    ref_id: int
+    route: str
+    reason: str
+    status: str
+    created_at: float
+    resolved_at: float | None
+    resolved_by: str | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    attempt: int
+    at: float
+    outcome: str
+    status_code: int | None
+    error: str | None
+    worker: str | None
+
+
+@dataclass(frozen=True)
+class DeadLetterDetail:
+    """Everything an operator needs to decide: what was sent, what the target said, and every attempt."""
+
+    letter: DeadLetter
+    target_answer: str | None
+    payload: Any
+    subject_status: str | None
+    action: str | None = None
+    target_system: str | None = None
+    target_key: str | None = None
+    idempotency_key: str | None = None
+    mapping_version: str | None = None
+    event_id: int | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    id: int
+    ok: bool
+    message: str
+
+
+def list_letters(
+    conn: sa.Connection,
+    *,
+    route: str | None = None,
+    status: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> list[DeadLetter]:
+    """Newest first, keyset-paged by id (``before``), on the (status, route) index."""
+    query = sa.select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(dead_letters.c.status == status)
+    if route is not None:
+        query = query.where(dead_letters.c.route == route)
+    if before is not None:
+        query = query.where(dead_letters.c.id < before)
+    return [_letter(row) for row in conn.execute(query)]
+
+
+def get_detail(conn: sa.Connection, letter_id: int) -> DeadLetterDetail | None:
+    row = conn.execute(sa.select(dead_letters).where(dead_letters.c.id == letter_id)).first()
+    if row is None:
+        return None
+    letter = _letter(row)
+    if letter.kind == "event":
+        event = conn.execute(sa.select(inbox).where(inbox.c.id == letter.ref_id)).first()
+        payload = _json_or_text(event.payload) if event else None
+        return DeadLetterDetail(
+            letter, row.target_answer, payload, event.status if event else None, event_id=letter.ref_id
+        )
+    op = conn.execute(sa.select(outbox).where(outbox.c.id == letter.ref_id)).first()
+    if op is None:
+        return DeadLetterDetail(letter, row.target_answer, None, None)
+    history = conn.execute(sa.select(attempts).where(attempts.c.op_id == op.id).order_by(attempts.c.attempt))
+    return DeadLetterDetail(
+        letter,
+        row.target_answer,
+        _json_or_text(op.payload),
+        op.status,
+        action=op.action,
+        target_system=op.target_system,
+        target_key=op.target_key,
+        idempotency_key=op.idempotency_key,
+        mapping_version=op.mapping_version,
+        event_id=op.event_id,
+        attempts=[_attempt(a) for a in history],
+    )
+
+
+def retry(store: Store, ids: Iterable[int], *, actor: str) -> list[ActionResult]:
+    """Send each dead letter's operation (or event) round again; one transaction for the lot."""
+    with store.begin() as conn:
+        return [_retry_one(conn, letter_id, actor=actor) for letter_id in ids]
+
+
+def retry_route(store: Store, route: str, *, actor: str, batch: int = 500) -> list[ActionResult]:
+    """Retry every open dead letter of ``route``, a transaction per ``batch`` so a big backlog never holds one
+    long write lock."""
+    results: list[ActionResult] = []
+    after = 0
+    while True:
+        with store.begin() as conn:
+            ids = list(
+                conn.execute(
+                    sa.select(dead_letters.c.id)
+                    .where(dead_letters.c.status == "open", dead_letters.c.route == route, dead_letters.c.id > after)
+                    .order_by(dead_letters.c.id)
+                    .limit(batch)
+                ).scalars()
+            )
+            results.extend(_retry_one(conn, letter_id, actor=actor) for letter_id in ids)
+        if len(ids) < batch:
+            return results
+        after = ids[-1]
+
+
+def discard(store: Store, ids: Iterable[int], *, actor: str) -> list[ActionResult]:
+    """Close dead letters nobody will retry; the operation or event itself is kept for the record."""
+    results: list[ActionResult] = []
+    with store.begin() as conn:
+        for letter_id in ids:
+            row = _claim(conn, letter_id, "discarded", actor=actor)
+            if isinstance(row, ActionResult):
+                results.append(row)
+                continue
+            _audit(conn, row, "dead_letter.discard", actor=actor)
+            results.append(ActionResult(letter_id, True, f"dead letter {letter_id} discarded"))
+    return results
+
+
+def _retry_one(conn: sa.Connection, letter_id: int, *, actor: str) -> ActionResult:
+    claimed = _claim(conn, letter_id, "retried", actor=actor)
+    if isinstance(claimed, ActionResult):
+        return claimed
+    problem = _requeue(conn, claimed.kind, int(claimed.ref_id))
+    if problem:  # nothing to send again: the dead letter stays open (we hold its row in this transaction)
+        conn.execute(
+            sa.update(dead_letters)
+            .where(dead_letters.c.id == letter_id)
+            .values(status="open", resolved_at=None, resolved_by=None)
+        )
+        return ActionResult(letter_id, False, f"dead letter {letter_id}: {problem}")
+    _audit(conn, claimed, "dead_letter.retry", actor=actor)
+    what = "operation" if claimed.kind == "operation" else "event"
+    return ActionResult(letter_id, True, f"dead letter {letter_id}: {what} {claimed.ref_id} queued again")
+
+
+def _requeue(conn: sa.Connection, kind: str, ref_id: int) -> str | None:
+    """Put the operation back to `retry` (attempts kept) or the event back to `pending`; a reason if not."""
+    t = now()
+    if kind == "operation":
+        changed = conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == ref_id, outbox.c.status == "dead")
+            .values(status="retry", next_attempt_at=t, lease_until=None, lease_owner=None, updated_at=t)
+        ).rowcount
+        table, noun = outbox, "operation"
+    else:
+        changed = conn.execute(
+            sa.update(inbox)
+            .where(inbox.c.id == ref_id, inbox.c.status == "dead")
+            .values(status="pending", processed_at=None, error=None)
+        ).rowcount
+        table, noun = inbox, "event"
+    if changed:
+        return None
+    current = conn.execute(sa.select(table.c.status).where(table.c.id == ref_id)).scalar()
+    return f"{noun} {ref_id} no longer exists" if current is None else f"{noun} {ref_id} is {current}, not dead"
+
+
+def _claim(conn: sa.Connection, letter_id: int, status: str, *, actor: str) -> Any:
+    """Move an open dead letter to ``status``; the row as it was before, or an ActionResult saying why not."""
+    row = conn.execute(sa.select(dead_letters).where(dead_letters.c.id == letter_id)).first()
+    if row is None:
+        return ActionResult(letter_id, False, f"no dead letter {letter_id}")
+    changed = conn.execute(
+        sa.update(dead_letters)
+        .where(dead_letters.c.id == letter_id, dead_letters.c.status == "open")
+        .values(status=status, resolved_at=now(), resolved_by=actor)
+    ).rowcount
+    if not changed:
+        return ActionResult(letter_id, False, f"dead letter {letter_id} is {row.status}, not open")
+    return row
+
+
+def _audit(conn: sa.Connection, row: Any, action: str, *, actor: str) -> None:
+    after = "retried" if action.endswith("retry") else "discarded"
+    records.write_audit(
+        conn,
+        actor=actor,
+        action=action,
+        subject=f"dead_letter:{row.id}",
+        route=row.route,
+        before={"status": row.status, "kind": row.kind, "ref_id": row.ref_id},
+        after={"status": after},
+    )
+    ADMIN_ACTIONS.labels(action, row.route).inc()
+
+
+def _letter(row: Any) -> DeadLetter:
+    return DeadLetter(
+        id=int(row.id),
+        kind=row.kind,
+        ref_id=int(row.ref_id),
+        route=row.route,
+        reason=row.reason,
+        status=row.status,
+        created_at=float(row.created_at),
+        resolved_at=None if row.resolved_at is None else float(row.resolved_at),
+        resolved_by=row.resolved_by,
+    )
+
+
+def _attempt(row: Any) -> Attempt:
+    return Attempt(int(row.attempt), float(row.at), row.outcome, row.status_code, row.error, row.worker)
+
+
+def _json_or_text(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def counts_by_route(conn: sa.Connection, routes: Sequence[str] | None = None) -> dict[str, int]:
+    """Open dead letters per route, from the (status, route) index alone."""
+    query = (
+        sa.select(dead_letters.c.route, sa.func.count())
+        .where(dead_letters.c.status == "open")
+        .group_by(dead_letters.c.route)
+    )
+    if routes is not None:
+        query = query.where(dead_letters.c.route.in_(list(routes)))
+    return {route: int(n) for route, n in conn.execute(query)}

@@ -1,0 +1,225 @@
+"""Replay stored events through today's mappings, and re-fetch a route's source (resync).
+
+Replay reads a route's handled events (status `done` or `dead`) in id order, a keyset page at a time, so a
+hundred thousand events replay in the memory of one page. Each page is planned and enqueued in one
+transaction. The operations carry idempotency keys suffixed `~replay<run id>` (the processor's own key scheme,
+through its `_to_operation`), so one run never enqueues an operation twice and a second run is a new, separate
+run. The effect on the target is idempotent anyway: planning runs with ``PlanContext(replay=True)`` and the
+dispatcher turns a create whose link already exists into an update.
+
+A replay re-sends; it never rewrites flow state (each event's state writes are dropped), so the lifecycle the
+live traffic built stays authoritative. A dry run plans the same way inside a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import sqlalchemy as sa
+
+from bridge.config import RouteSettings
+from bridge.engine.flows import Flow, PlanContext
+from bridge.engine.processor import _to_operation
+from bridge.ops.metrics import ADMIN_ACTIONS, REPLAYED_OPERATIONS
+from bridge.store import Store, records
+from bridge.store import inbox as ib
+from bridge.store import outbox as ob
+from bridge.store.schema import inbox
+
+REPLAYABLE = ("done", "dead")
+MAX_ERRORS_KEPT = 50
+
+
+@dataclass(frozen=True)
+class ReplayWindow:
+    route: str
+    since: float
+    until: float | None = None
+    record: str | None = None
+
+
+@dataclass
+class ReplaySummary:
+    run_id: str
+    dry_run: bool
+    events: int = 0
+    operations: int = 0
+    enqueued: int = 0
+    by_action: Counter[str] = field(default_factory=Counter)
+    error_count: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "events": self.events,
+            "operations": self.operations,
+            "enqueued": self.enqueued,
+            "by_action": dict(sorted(self.by_action.items())),
+            "errors": self.error_count,
+        }
+
+
+#: called with each planned operation (for a dry run's listing)
+OnPlanned = Callable[[ib.InboxEvent, ob.NewOperation], None]
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(2)
+
+
+def count_events(conn: sa.Connection, window: ReplayWindow) -> int:
+    """How many events the window holds (for a progress bar), from the (route, received_at) index."""
+    query = _selection(conn, window).with_only_columns(sa.func.count()).order_by(None)
+    return int(conn.execute(query).scalar_one())
+
+
+def replay(
+    store: Store,
+    window: ReplayWindow,
+    *,
+    route: RouteSettings,
+    flow: Flow,
+    actor: str,
+    dry_run: bool = False,
+    batch_size: int = 500,
+    run_id: str | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    on_planned: OnPlanned | None = None,
+) -> ReplaySummary:
+    """Plan every event of ``window`` again with ``flow`` and enqueue the operations (unless ``dry_run``)."""
+    summary = ReplaySummary(run_id=run_id or new_run_id(), dry_run=dry_run)
+    after = 0
+    while True:
+        with _transaction(store, rollback=dry_run) as conn:
+            rows = conn.execute(_selection(conn, window).where(inbox.c.id > after).limit(batch_size)).all()
+            ops = _plan_page(conn, store, rows, route=route, flow=flow, summary=summary, on_planned=on_planned)
+            if ops and not dry_run:
+                summary.enqueued += _enqueue(conn, store, ops)
+        if not rows:
+            break
+        after = int(rows[-1].id)
+        if on_batch is not None:
+            on_batch(len(rows))
+        if len(rows) < batch_size:
+            break
+    if not dry_run:
+        _audit(store, window, summary, actor=actor)
+    return summary
+
+
+def _enqueue(conn: sa.Connection, store: Store, ops: list[ob.NewOperation]) -> int:
+    inserted = ob.enqueue(conn, store, ops)
+    # PostgreSQL through SQLAlchemy 2.1 + psycopg reports -1 for INSERT .. ON CONFLICT; the keys carry this
+    # run's own id, so none of them can be in the outbox already: every operation was inserted
+    return len(ops) if inserted < 0 else inserted
+
+
+def _selection(conn: sa.Connection, window: ReplayWindow) -> sa.Select[Any]:
+    query = ib.select_for_replay(
+        conn,
+        route=window.route,
+        since=window.since,
+        until=window.until,
+        record_key=window.record,
+    )
+    return query.where(inbox.c.status.in_(REPLAYABLE))
+
+
+def _plan_page(
+    conn: sa.Connection,
+    store: Store,
+    rows: Sequence[Any],
+    *,
+    route: RouteSettings,
+    flow: Flow,
+    summary: ReplaySummary,
+    on_planned: OnPlanned | None,
+) -> list[ob.NewOperation]:
+    ops: list[ob.NewOperation] = []
+    for row in rows:
+        event = ib._event(row)
+        planned = _plan_one(conn, store, event, route, flow, summary)
+        ops.extend(planned)
+        if on_planned is not None:
+            for op in planned:
+                on_planned(event, op)
+    return ops
+
+
+def _plan_one(
+    conn: sa.Connection, store: Store, event: ib.InboxEvent, route: RouteSettings, flow: Flow, summary: ReplaySummary
+) -> list[ob.NewOperation]:
+    summary.events += 1
+    ctx = PlanContext(conn=conn, store=store, route=route, flow_name=route.kind, replay=True)
+    try:
+        planned = flow.plan(event, ctx)
+    except Exception as exc:  # one event's mapping failure must not stop the run: counted and reported
+        summary.error_count += 1
+        if len(summary.errors) < MAX_ERRORS_KEPT:
+            summary.errors.append((event.id, f"{type(exc).__name__}: {exc}"))
+        return []
+    suffix = f"~replay{summary.run_id}"
+    ops = [_to_operation(event, route, flow, p, i, suffix) for i, p in enumerate(planned)]
+    summary.operations += len(ops)
+    summary.by_action.update(op.action for op in ops)
+    return ops
+
+
+@contextmanager
+def _transaction(store: Store, *, rollback: bool) -> Iterator[sa.Connection]:
+    if not rollback:
+        with store.begin() as conn:
+            yield conn
+        return
+    with store.engine.connect() as conn:
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
+def _audit(store: Store, window: ReplayWindow, summary: ReplaySummary, *, actor: str) -> None:
+    with store.begin() as conn:
+        records.write_audit(
+            conn,
+            actor=actor,
+            action="replay",
+            subject=f"replay:{summary.run_id}",
+            route=window.route,
+            before={"since": window.since, "until": window.until, "record": window.record},
+            after=summary.as_dict(),
+        )
+    ADMIN_ACTIONS.labels("replay", window.route).inc()
+    REPLAYED_OPERATIONS.labels(window.route).inc(summary.enqueued)
+
+
+# --- resync ---------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Resyncable(Protocol):
+    """A flow whose source can be fetched again (a poller): ``resync(since)`` stores every change since then
+    in the inbox (deduplicated as usual) and returns how many it fetched."""
+
+    def resync(self, since: float) -> int: ...
+
+
+class NotRefetchableError(LookupError):
+    """The route's source pushes to us and keeps no history we could fetch again."""
+
+
+def resync(flows: Mapping[str, Flow], route: str, *, since: float) -> int:
+    """Fetch ``route``'s source again from ``since``; NotRefetchableError if its flow cannot."""
+    flow = flows.get(route)
+    fetch = getattr(flow, "resync", None)
+    if flow is None or not callable(fetch):
+        raise NotRefetchableError(f"route {route} has no re-fetchable source")
+    return int(fetch(since))

@@ -1,0 +1,258 @@
+"""The admin pages under `/admin`: server-rendered HTML (Jinja2, autoescaped), small CSS, no JavaScript.
+
+Every change is a POST form carrying the session's CSRF token, answered by a redirect (303) to a page that shows
+the outcome, so a reload never repeats an action. Pages read through :mod:`bridge.ops` with bounded, indexed
+queries; the same functions back the JSON API and the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode
+
+import jinja2
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from bridge.ops import browse, dead_letters, preview, routes
+from bridge.ops.times import format_time
+from bridge.runtime import Runtime
+from bridge.server.admin.auth import Principal, check_form_csrf, page_principal
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "admin"
+FLASH_COOKIE = "bridge_admin_flash"
+MAX_FORM_BYTES = 1_048_576
+MAX_ID = 2**63 - 1
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+PageAdmin = Annotated[Principal, Depends(page_principal)]
+Before = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    env.filters["time"] = format_time
+    env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return env
+
+
+class Renderer:
+    def __init__(self, runtime: Runtime, env: jinja2.Environment) -> None:
+        self.runtime = runtime
+        self.env = env
+
+    def page(self, request: Request, name: str, admin: Principal | None, *, code: int = 200, **ctx: Any) -> Response:
+        """Render a page with the layout's shared context, showing (and clearing) any flash message."""
+        flash = request.cookies.get(FLASH_COOKIE)
+        html = self.env.get_template(name).render(
+            csrf=admin.csrf if admin else "",
+            logged_in=bool(admin and admin.session),
+            flash=unquote(flash) if flash else "",
+            path=request.url.path,
+            **ctx,
+        )
+        response = HTMLResponse(html, status_code=code, headers=SECURITY_HEADERS)
+        if flash:
+            response.delete_cookie(FLASH_COOKIE, path="/admin")
+        return response
+
+
+def redirect(to: str, message: str = "") -> RedirectResponse:
+    """303 to ``to`` (a page of ours), carrying a one-shot message for it to show."""
+    response = RedirectResponse(safe_back(to), status_code=303)
+    if message:
+        response.set_cookie(
+            FLASH_COOKIE, quote(message[:500]), max_age=60, path="/admin", httponly=True, samesite="strict"
+        )
+    return response
+
+
+def safe_back(to: str | None, default: str = "/admin") -> str:
+    """Only our own pages: never an open redirect to another site."""
+    if not to or not to.startswith("/admin") or to.startswith("//") or "\\" in to:
+        return default
+    return to
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The urlencoded form body, bounded in size (no multipart: the pages never upload files)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            raise HTTPException(413, f"form over {MAX_FORM_BYTES} bytes")
+        chunks.append(chunk)
+    return dict(parse_qsl(b"".join(chunks).decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def build_router(runtime: Runtime, env: jinja2.Environment) -> APIRouter:
+    router = APIRouter(prefix="/admin", include_in_schema=False)
+    pages = Renderer(runtime, env)
+    _overview_pages(router, pages)
+    _dead_letter_pages(router, pages)
+    _preview_pages(router, pages)
+    return router
+
+
+def _overview_pages(router: APIRouter, pages: Renderer) -> None:
+    runtime = pages.runtime
+
+    @router.get("")
+    def overview(request: Request, admin: PageAdmin) -> Response:
+        with runtime.store.begin() as conn:
+            health = routes.health(conn, runtime.routes)
+        reload_errors = {
+            name: getattr(flow, "reload_error", None)
+            for name, flow in runtime.flows.items()
+            if getattr(flow, "reload_error", None)
+        }
+        return pages.page(request, "overview.html", admin, routes=health, reload_errors=reload_errors)
+
+    @router.post("/routes/{route}/{action}")
+    async def pause_resume(request: Request, route: str, action: str, admin: PageAdmin) -> Response:
+        form = await read_form(request)
+        check_form_csrf(admin, form)
+        if action not in ("pause", "resume") or route not in runtime.routes:
+            raise HTTPException(404, "no such route or action")
+        await run_in_threadpool(
+            routes.set_paused, runtime.store, runtime.routes, route, action == "pause", actor=admin.actor
+        )
+        runtime.processor.wake()
+        runtime.dispatcher.wake()
+        return redirect("/admin", f"route {route} {'paused' if action == 'pause' else 'resumed'}")
+
+    @router.get("/events")
+    def events(
+        request: Request, admin: PageAdmin, route: str | None = None, status: str | None = None, before: Before = None
+    ) -> Response:
+        route = route if route in runtime.routes else None
+        status = status if status in ("pending", "done", "dead") else None
+        with runtime.store.begin() as conn:
+            rows = browse.recent_events(conn, route=route, status=status, before=before, limit=50)
+        older = _page_link("/admin/events", route=route, status=status, before=rows[-1].id) if len(rows) == 50 else ""
+        return pages.page(
+            request,
+            "events.html",
+            admin,
+            events=rows,
+            route=route,
+            status=status,
+            older=older,
+            route_names=list(runtime.routes),
+            first_page=before is None,
+        )
+
+    @router.get("/links")
+    def links(request: Request, admin: PageAdmin, record_id: Annotated[str, Query(alias="id")] = "") -> Response:
+        record_id = record_id.strip()[:255]
+        found: list[dict[str, Any]] = []
+        if record_id:
+            with runtime.store.begin() as conn:
+                found = browse.links(conn, record_id)
+        return pages.page(request, "links.html", admin, record_id=record_id, links=found)
+
+
+def _page_link(base: str, **params: Any) -> str:
+    return f"{base}?{urlencode({k: v for k, v in params.items() if v is not None})}"
+
+
+def _dead_letter_pages(router: APIRouter, pages: Renderer) -> None:
+    runtime = pages.runtime
+
+    @router.get("/dead-letters")
+    def letters(
+        request: Request, admin: PageAdmin, route: str | None = None, status: str = "open", before: Before = None
+    ) -> Response:
+        route = route if route in runtime.routes else None
+        chosen = status if status in dead_letters.STATUSES else None
+        with runtime.store.begin() as conn:
+            rows = dead_letters.list_letters(conn, route=route, status=chosen, before=before, limit=50)
+        older = (
+            _page_link("/admin/dead-letters", route=route, status=status, before=rows[-1].id) if len(rows) == 50 else ""
+        )
+        return pages.page(
+            request,
+            "dead_letters.html",
+            admin,
+            letters=rows,
+            route=route,
+            status=status,
+            older=older,
+            route_names=list(runtime.routes),
+            back=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        )
+
+    @router.get("/dead-letters/{letter_id}")
+    def letter(request: Request, letter_id: int, admin: PageAdmin) -> Response:
+        with runtime.store.begin() as conn:
+            detail = dead_letters.get_detail(conn, letter_id) if 0 < letter_id <= MAX_ID else None
+        if detail is None:
+            return pages.page(request, "not_found.html", admin, code=404, what=f"dead letter {letter_id}")
+        return pages.page(request, "dead_letter.html", admin, d=detail, back=f"/admin/dead-letters/{letter_id}")
+
+    @router.post("/dead-letters/{letter_id}/{action}")
+    async def act(request: Request, letter_id: int, action: str, admin: PageAdmin) -> Response:
+        form = await read_form(request)
+        check_form_csrf(admin, form)
+        if action not in ("retry", "discard") or not 0 < letter_id <= MAX_ID:
+            raise HTTPException(404, "no such action")
+        do = dead_letters.retry if action == "retry" else dead_letters.discard
+        result = (await run_in_threadpool(do, runtime.store, [letter_id], actor=admin.actor))[0]
+        runtime.processor.wake()
+        runtime.dispatcher.wake()
+        return redirect(safe_back(form.get("back"), f"/admin/dead-letters/{letter_id}"), result.message)
+
+    @router.post("/dead-letters")
+    async def retry_route(request: Request, admin: PageAdmin) -> Response:
+        form = await read_form(request)
+        check_form_csrf(admin, form)
+        route = form.get("route", "")
+        if route not in runtime.routes:
+            return redirect("/admin/dead-letters", "choose a route to retry its open dead letters")
+        results = await run_in_threadpool(dead_letters.retry_route, runtime.store, route, actor=admin.actor)
+        runtime.processor.wake()
+        runtime.dispatcher.wake()
+        ok = sum(r.ok for r in results)
+        return redirect(f"/admin/dead-letters?route={quote(route)}", f"{ok} of {len(results)} dead letters retried")
+
+
+def _preview_pages(router: APIRouter, pages: Renderer) -> None:
+    runtime = pages.runtime
+    azure_routes = [name for name, r in runtime.routes.items() if r.kind == "azure-alert"]
+
+    @router.get("/preview")
+    def preview_form(request: Request, admin: PageAdmin) -> Response:
+        return pages.page(request, "preview.html", admin, route_names=azure_routes, chosen="", alert="", result=None)
+
+    @router.post("/preview")
+    async def preview_result(request: Request, admin: PageAdmin) -> Response:
+        form = await read_form(request)
+        check_form_csrf(admin, form)
+        route, alert = form.get("route", ""), form.get("alert", "")
+        result = None
+        if route in azure_routes:
+            result = await run_in_threadpool(preview.preview_alert, route, runtime.flows[route], alert)
+        return pages.page(
+            request,
+            "preview.html",
+            admin,
+            route_names=azure_routes,
+            chosen=route,
+            alert=alert,
+            result=result,
+            code=200 if result is None or result.error is None else 400,
+        )

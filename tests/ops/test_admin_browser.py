@@ -1,0 +1,160 @@
+"""The admin page in a real browser (Debian's Chromium, driven by Playwright) against a real `bridge run`.
+
+A missing browser is a broken test environment, never a reason to skip: the test fails and names
+`scripts/install-browser`, which installs both (never `playwright install`: it downloads a browser build).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from bridge.emulators.http_target import CountingTarget
+from bridge.emulators.servicenow import ServiceNowEmulator
+from tests.ops.support import ADMIN_TOKEN, FORWARD_TOKEN, ROOT, fixture, ops_config
+from tests.support.procs import free_port, terminate, wait_ready
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+INSTALL_HINT = "run scripts/install-browser (it installs Debian's chromium and the playwright package)"
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Bridge:
+    url: str
+    target: CountingTarget
+    log: Path
+
+    def api(self, path: str) -> Any:
+        response = requests.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+
+def wait_for(condition: Callable[[], bool], what: str, *, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _playwright() -> Any:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: {INSTALL_HINT}", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail(f"the playwright package is missing: {INSTALL_HINT}", pytrace=False)
+    return sync_playwright
+
+
+@pytest.fixture
+def bridge(tmp_path: Path, sqlite_url: str) -> Iterator[Bridge]:
+    """`bridge run` with a forward route whose first delivery the target refuses (400) and an azure route."""
+    with CountingTarget() as target, ServiceNowEmulator() as emulator:
+        target.state.script = {"fwd:1:0": [("status", 400)]}
+        config = ops_config(tmp_path, db_url=sqlite_url, target_url=target.url, servicenow_url=emulator.url)
+        port = free_port()
+        log = tmp_path / "bridge.log"
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.ops.run_bridge", "run", "--config", str(config), "--port", str(port)],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(url, proc)
+            yield Bridge(url, target, log)
+        finally:
+            assert terminate(proc) == 0, log.read_text()[-3000:]
+
+
+def test_sign_in_retry_a_dead_letter_and_preview_a_mapping(bridge: Bridge, tmp_path: Path) -> None:
+    sync_playwright = _playwright()
+    from playwright.sync_api import expect
+
+    sent = requests.post(
+        f"{bridge.url}/webhooks/forward/fwd",
+        json={"record": "a", "seq": 1},
+        headers={"Authorization": f"Bearer {FORWARD_TOKEN}"},
+        timeout=5,
+    )
+    assert sent.status_code == 202, sent.text
+    wait_for(lambda: len(bridge.api("/admin/api/dead-letters?status=open")) == 1, "the dead letter")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            page.goto(f"{bridge.url}/admin")
+            expect(page).to_have_url(re.compile(r"/admin/login$"))
+            page.fill("#token", ADMIN_TOKEN)
+            page.click("button:has-text('Sign in')")
+            expect(page.locator("h1")).to_have_text("Routes")
+            expect(page.locator("tbody")).to_contain_text("fwd")
+            page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
+
+            page.click("nav >> text=Dead letters")
+            row = page.locator("tbody tr").first
+            expect(row).to_contain_text("HTTP 400")
+            page.screenshot(path=str(tmp_path / "dead-letters.png"), full_page=True)
+            row.get_by_role("button", name="Retry").click()
+            expect(page.locator(".flash")).to_contain_text("queued again")
+            wait_for(lambda: "fwd:1:0" in bridge.target.state.keys, "the target to receive the retried operation")
+            page.goto(f"{bridge.url}/admin/dead-letters?status=retried")
+            expect(page.locator("tbody tr").first).to_contain_text("retried")
+            expect(page.locator("tbody tr").first).to_contain_text("by admin-api")
+            page.locator("tbody tr").first.get_by_role("link", name="1").click()
+            expect(page.locator("h1")).to_contain_text("Dead letter 1")
+            expect(page.locator("main")).to_contain_text("scripted 400")  # the target's answer
+            page.screenshot(path=str(tmp_path / "dead-letter.png"), full_page=True)
+
+            page.click("nav >> text=Mapping preview")
+            page.select_option("#route", "azure")
+            page.fill("#alert", json.dumps(fixture("common_metric_static_fired"), indent=2))
+            page.click("button:has-text('Preview')")
+            expect(page.locator("#field-short_description")).to_contain_text("WCUS-R2-Gen2")
+            expect(page.locator("#field-priority")).to_have_text("4")  # Sev3 = Medium/Low = P4
+            page.screenshot(path=str(tmp_path / "preview.png"), full_page=True)
+
+            page.fill("#alert", '{"schemaId": "azureMonitorCommonAlertSchema", "data": {}}')
+            page.click("button:has-text('Preview')")
+            expect(page.locator("#error-path")).to_contain_text("$.data")
+            page.screenshot(path=str(tmp_path / "preview-error.png"), full_page=True)
+            page.click("button:has-text('Sign out')")
+            expect(page).to_have_url(re.compile(r"/admin/login$"))
+        finally:
+            browser.close()
+    assert bridge.target.state.per_key_raw["fwd:1:0"] == 2
+
+
+def test_a_missing_browser_fails_and_names_the_install_script(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", Path("/nonexistent/chromium"))
+    with pytest.raises(pytest.fail.Exception, match="scripts/install-browser"):
+        _playwright()
