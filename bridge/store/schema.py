@@ -31,6 +31,7 @@ inbox = sa.Table(
 )
 sa.Index("ix_inbox_status", inbox.c.status, inbox.c.id)
 sa.Index("ix_inbox_route_time", inbox.c.route, inbox.c.received_at)
+sa.Index("ix_inbox_route_id", inbox.c.route, inbox.c.id)
 
 outbox = sa.Table(
     "outbox",
@@ -61,6 +62,7 @@ outbox = sa.Table(
 sa.Index("ix_outbox_claim", outbox.c.status, outbox.c.next_attempt_at)
 sa.Index("ix_outbox_record", outbox.c.target_system, outbox.c.target_key, outbox.c.id)
 sa.Index("ix_outbox_route", outbox.c.route, outbox.c.status)
+sa.Index("ix_outbox_event", outbox.c.event_id)
 
 attempts = sa.Table(
     "outbox_attempts",
@@ -93,6 +95,8 @@ links = sa.Table(
     sa.UniqueConstraint("system_a", "id_a", "system_b", name="uq_links_a"),
     sa.UniqueConstraint("system_b", "id_b", "system_a", name="uq_links_b"),
 )
+sa.Index("ix_links_id_a", links.c.id_a)
+sa.Index("ix_links_id_b", links.c.id_b)
 
 flow_state = sa.Table(
     "flow_state",

@@ -30,3 +30,17 @@ def test_upserts_and_enqueue_count_on_both_backends(store_url: str) -> None:
         assert records.find_link(conn, "a", "1", "b") == "x", "a link keeps its pair"
     assert (first, again) == (1, 0)
     store.dispose()
+
+
+def test_migrations_create_exactly_the_declared_schema(store_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from bridge.store.schema import metadata
+
+    store = open_store(store_url)
+    store.upgrade()
+    with store.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    store.dispose()
+    assert differences == []
