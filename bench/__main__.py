@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "redaction": "bench.bench_redaction",
     "accounts": "bench.bench_accounts",
     "system": "bench.bench_system",
+    "replay": "bench.bench_replay",
 }
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 

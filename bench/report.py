@@ -99,4 +99,5 @@ ORDER = [
     "MPAN redaction",
     "accounts first sync",
     "accounts change set",
+    "replay 100,000 events",
 ]
