@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from bridge.errors import ConfigError
+from bridge.validation import index_lines, where
 
 DEFAULT_CONFIG_PATH = Path("config/bridge.yaml")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -168,30 +169,11 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{path}:1: the top level must be a mapping of settings"])
-    lines: dict[tuple[str, ...], int] = {}
-    if node is not None:
-        _index_lines(node, (), lines)
-    return data, lines
-
-
-def _index_lines(node: yaml.Node, prefix: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = (*prefix, str(key_node.value))
-            lines[key] = key_node.start_mark.line + 1
-            _index_lines(value_node, key, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            key = (*prefix, str(i))
-            lines[key] = item.start_mark.line + 1
-            _index_lines(item, key, lines)
+    return data, index_lines(node)
 
 
 def _where(path: Path, lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> str:
-    for n in range(len(loc), 0, -1):
-        if loc[:n] in lines:
-            return f"{path}:{lines[loc[:n]]}"
-    return str(path)
+    return where(path, lines, loc)
 
 
 def _substitute(

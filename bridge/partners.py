@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bridge.errors import ConfigError
 from bridge.mappings.priority import is_bank_holiday
+from bridge.validation import index_lines, where
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: the symbolic states of our case that a partner's state maps to (see docs/ebonding.md)
@@ -205,9 +206,7 @@ def load_partners(path: Path | str, *, target_kinds: dict[str, str] | None = Non
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError([f"{path}:{mark.line + 1 if mark else 1}: not valid YAML: {exc}"]) from exc
-    lines: dict[tuple[str, ...], int] = {}
-    if node is not None:
-        _index(node, (), lines)
+    lines = index_lines(node)
     problems: list[str] = []
     directory: Directory | None = None
     try:
@@ -234,21 +233,5 @@ def load_partners(path: Path | str, *, target_kinds: dict[str, str] | None = Non
     return directory
 
 
-def _index(node: yaml.Node, prefix: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = (*prefix, str(key_node.value))
-            lines[key] = key_node.start_mark.line + 1
-            _index(value_node, key, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            key = (*prefix, str(i))
-            lines[key] = item.start_mark.line + 1
-            _index(item, key, lines)
-
-
 def _where(path: Path, lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> str:
-    for n in range(len(loc), 0, -1):
-        if loc[:n] in lines:
-            return f"{path}:{lines[loc[:n]]}"
-    return f"{path}:1"
+    return where(path, lines, loc, default_line=1)

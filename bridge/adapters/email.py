@@ -37,6 +37,7 @@ from bridge.adapters import _email_content as content
 from bridge.adapters.base import DeliveryResult, Operation
 from bridge.errors import ConfigError, DeliveryError, PermanentError, TransientError
 from bridge.mappings.redaction import redact_mpans
+from bridge.validation import problems
 
 REDACTIONS = Counter(
     "bridge_email_redactions_total", "MPANs removed from outbound email, by the field they were in", ["field"]
@@ -334,11 +335,7 @@ def from_config(name: str, settings: Mapping[str, Any]) -> EmailAdapter:
     try:
         return EmailAdapter(name, Settings.model_validate(settings))
     except ValidationError as exc:
-        problems = [
-            f"targets.{name}.{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors(include_input=False, include_url=False)
-        ]
-        raise ConfigError(problems) from None
+        raise ConfigError(problems(exc, f"targets.{name}")) from None
 
 
 __all__ = [

@@ -34,6 +34,7 @@ from bridge.adapters._imap_errors import classify_imap_error
 from bridge.adapters._imap_quarantine import SUMMARY_FETCH, QuarantineEntry, header_block, stamped, summary
 from bridge.errors import ConfigError, DeliveryError, PermanentError, TransientError
 from bridge.mappings.inbound_email import InboundMail, parse_headers, parse_mail
+from bridge.validation import problems
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _MAX_IDLE_SECONDS = 25 * 60  # RFC 2177: servers may drop an IDLE after 30 minutes
@@ -408,11 +409,7 @@ def from_config(name: str, settings: Mapping[str, Any], **kwargs: Any) -> Mailbo
     try:
         return MailboxReader(Settings.model_validate(settings), name=name, **kwargs)
     except ValidationError as exc:
-        problems = [
-            f"sources.{name}.{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors(include_input=False, include_url=False)
-        ]
-        raise ConfigError(problems) from None
+        raise ConfigError(problems(exc, f"sources.{name}")) from None
 
 
 __all__ = [
