@@ -152,6 +152,8 @@ def demo(
     from bridge.emulators.servicenow import ServiceNowEmulator
 
     os.environ.setdefault("BRIDGE_AZURE_TOKEN", "demo-token")
+    # the example configuration reads the instance from SERVICENOW_URL: point it at the bundled emulator
+    os.environ.setdefault("SERVICENOW_URL", f"http://127.0.0.1:{emulator_port}")
     loaded = _load(config)
     loaded.data_dir.mkdir(parents=True, exist_ok=True)
     emulator = ServiceNowEmulator(port=emulator_port, db_path=loaded.data_dir / "demo-servicenow.db")
