@@ -9,7 +9,8 @@ group share one ordering key, so the create always lands before its notes, resol
 Closing the loop (Ops Manual 13.1): with `options.poll` on the route, the bridge also watches the incidents it
 raised; when a person resolves one in ServiceNow while its alert is still firing, the group is marked closed
 (the next firing opens a new incident) and the monitoring team is told, by a work note on the incident
-(`options.on_manual_close: note`, the default) or not at all (`none`).
+(`options.on_manual_close: note`, the default), by email (`email`, with `options.notify: {target: <an email
+target>, to: [monitoring team addresses]}`; the email adapter removes any MPAN), or not at all (`none`).
 
 Route options: `table` (default `incident`), `on_manual_close`, `poll`. The route's `mapping` names the YAML file
 in `mappings_dir` (default `azure-alert-to-incident`).
@@ -41,8 +42,12 @@ class AzureAlertFlow:
         self.route = route
         self.table = str(route.options.get("table", "incident"))
         self.on_manual_close = str(route.options.get("on_manual_close", "note"))
-        if self.on_manual_close not in ("note", "none"):
-            raise ConfigError([f"routes.{route.name}.options.on_manual_close: must be 'note' or 'none'"])
+        self.notify = route.options.get("notify") or {}
+        self.instance_url = ""  # the incident link in notification emails; set by build()
+        if self.on_manual_close not in ("note", "email", "none"):
+            raise ConfigError([f"routes.{route.name}.options.on_manual_close: must be 'note', 'email' or 'none'"])
+        if self.on_manual_close == "email" and not (self.notify.get("target") and self.notify.get("to")):
+            raise ConfigError([f"routes.{route.name}.options.notify: `target` (an email target) and `to` are needed"])
         self.mapping_path = mapping_path
         self.cfg = az.load_azure_mapping(mapping_path)
         self.version = hashlib.sha256(mapping_path.read_bytes()).hexdigest()[:12]
@@ -137,6 +142,17 @@ class AzureAlertFlow:
             "a new firing will raise a new incident."
         )
         key = f"{SOURCE}:{state.group_key}"
+        if self.on_manual_close == "email":
+            number = _plain(record.get("number")) or sys_id
+            summary = _plain(record.get("short_description"))
+            mail = {
+                "to": list(self.notify["to"]),
+                "subject": f"[{number}] resolved while the Azure alert still fires: {summary}",
+                "text": f"{note}\n\nIncident {number}.",
+                "case_number": number,
+                "portal_url": f"{self.instance_url}/nav_to.do?uri={self.table}.do?sys_id={sys_id}",
+            }
+            return [Planned("send_email", mail, f"notify:{sys_id}", target=str(self.notify["target"]))]
         return [Planned("work_note", {"table": self.table, "text": note}, key, link=(SOURCE, linked))]
 
 
@@ -166,4 +182,7 @@ def _mtime(path: Path) -> float:
 
 def build(route: RouteSettings, config: BridgeConfig) -> Flow:
     name = route.mapping or "azure-alert-to-incident"
-    return AzureAlertFlow(route, config.mappings_dir / f"{name}.yaml")
+    flow = AzureAlertFlow(route, config.mappings_dir / f"{name}.yaml")
+    target = config.targets.get(route.target)
+    flow.instance_url = str((target.model_extra or {}).get("instance_url", "")).rstrip("/") if target else ""
+    return flow
