@@ -1,10 +1,11 @@
 """Replies from email-only desks -> customer-visible comments (and attachments) on our ServiceNow case.
 
-A scheduled job reads the shared mailbox (IMAP); each mail that names its case (`[CS0012345]` in the subject)
-becomes an inbox event keyed by its Message-ID, and only once that event is durable is the mail moved to the
-processed folder: a crash in between re-reads it and the Message-ID absorbs the repeat. Mail that names no case,
-or could not be read, goes to the quarantine folder for an admin (`bridge`'s logs say so); nothing is dropped.
-Auto-replies and bounces are filed without a comment, so two robots cannot talk to each other for ever.
+A scheduled job reads the shared mailbox (IMAP); each mail that names its case (`[CS0012345]` in the subject, or
+an In-Reply-To / References naming an email the bridge sent about it) becomes an inbox event keyed by its
+Message-ID, and only once that event is durable is the mail moved to the processed folder: a crash in between
+re-reads it and the Message-ID absorbs the repeat. Mail that names no case, or could not be read, goes to the
+quarantine folder for an admin (the logs say so); nothing is dropped. Auto-replies and bounces are filed without
+a comment, so two robots cannot talk to each other for ever.
 
 MPANs a desk writes may go onto the case (that is where they belong); they never leave again, because every
 outbound email passes the email adapter's redaction gate.
@@ -21,12 +22,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
+
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.flows import Flow, PlanContext, Planned
 from bridge.errors import ConfigError, MappingError
 from bridge.store import Store
 from bridge.store import inbox as ib
 from bridge.store.inbox import InboxEvent
+from bridge.store.schema import outbox
 
 log = logging.getLogger("bridge.email_replies")
 SOURCE = "email"
@@ -77,9 +81,13 @@ def mailbox_job(
         with store.singleton(f"mailbox:{route.name}") as mine:
             if not mine:
                 return
+
+            def by_thread(mail: Any) -> str | None:
+                return case_reference(mail, lookup_message_id=lambda mid: case_for_message(store, mid))
+
             with from_config(route.name, route.options["mailbox"]) as reader:
                 for mail in reader.fetch_new(limit=50):
-                    _handle(reader, mail, route.name, ingest, case_reference)
+                    _handle(reader, mail, route.name, ingest, by_thread)
 
     return job
 
@@ -99,6 +107,23 @@ def _handle(reader: Any, mail: Any, route: str, ingest: Callable[..., Any], case
         return
     ingest([reply_event(route, mail, case)])
     reader.mark_handled(mail.uid)
+
+
+def case_for_message(store: Store, message_id: str) -> str | None:
+    """The case an email the bridge sent was about, by its Message-ID (kept as the outbox row's result id)."""
+    bare = message_id.strip().strip("<>")
+    if not bare:
+        return None
+    query = (
+        sa.select(outbox.c.payload)
+        .where(outbox.c.action == "send_email", outbox.c.result_id.in_([f"<{bare}>", bare]))
+        .limit(1)
+    )
+    with store.begin() as conn:
+        payload = conn.execute(query).scalar()
+    if payload is None:
+        return None
+    return str(json.loads(payload).get("case_number") or "") or None
 
 
 def jobs(

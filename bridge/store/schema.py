@@ -63,6 +63,7 @@ sa.Index("ix_outbox_claim", outbox.c.status, outbox.c.next_attempt_at)
 sa.Index("ix_outbox_record", outbox.c.target_system, outbox.c.target_key, outbox.c.id)
 sa.Index("ix_outbox_route", outbox.c.route, outbox.c.status)
 sa.Index("ix_outbox_event", outbox.c.event_id)
+sa.Index("ix_outbox_result", outbox.c.result_id)
 
 attempts = sa.Table(
     "outbox_attempts",

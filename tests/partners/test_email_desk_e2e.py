@@ -101,6 +101,14 @@ def test_mpans_never_reach_the_desk_and_its_reply_lands_on_the_case(
         reply["In-Reply-To"] = str(sent["Message-ID"])
         reply.set_content(f"We have fixed the registration for MPAN {A}.\n\nOn Monday, you wrote:\n> old text\n")
         imap_server.deliver("desk@example.com", reply.as_bytes())
+        threaded = EmailMessage()  # no tag in the subject: threaded by the Message-ID the bridge sent
+        threaded["From"] = "REC Service Desk <service.desk@recmanager.example>"
+        threaded["To"] = "desk@example.com"
+        threaded["Subject"] = "Re: your update"
+        threaded["Message-ID"] = "<reply-2@recmanager.example>"
+        threaded["References"] = str(sent["Message-ID"])
+        threaded.set_content("Second reply, found by its thread.")
+        imap_server.deliver("desk@example.com", threaded.as_bytes())
         stray = EmailMessage()
         stray["From"] = "someone@example.org"
         stray["To"] = "desk@example.com"
@@ -118,6 +126,7 @@ def test_mpans_never_reach_the_desk_and_its_reply_lands_on_the_case(
         mine = [c for c in comments if "We have fixed the registration" in c]
         assert len(mine) == 1, comments
         assert A in mine[0] and "old text" not in mine[0], "the MPAN may go onto the case; quoted history does not"
+        assert sum("Second reply, found by its thread." in c for c in comments) == 1
         assert len(sink.messages) == 1, "the reply is not echoed back to the desk"
         client = imap_server.connect("desk@example.com")
         try:
