@@ -56,8 +56,8 @@ class Runtime:
         for ev, acc in zip(events, accepted, strict=True):
             counter = metrics.EVENTS_DUPLICATE if acc.duplicate else metrics.EVENTS_IN
             counter.labels(ev.route, ev.source).inc()
-        if any(not a.duplicate for a in accepted):
-            self.processor.wake()
+        if any(not a.duplicate for a in accepted) and not self.pressure.busy():
+            self.processor.wake()  # during a burst the processor keeps its own slower pace instead
 
     def start(self, *, processor: bool = True) -> None:
         orphans = outbox.release_orphans(self.store)
