@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
 import pysnow
@@ -107,7 +107,17 @@ class ServiceNowAdapter:
 
     def _journal(self, op: Operation) -> DeliveryResult:
         table, target, fields = writes.table_of(op), writes.target_of(op), writes.journal_of(op)
+        if op.attempts > 1 and self._already_journaled(table, target, fields):
+            # an earlier attempt's PATCH took effect but its answer was lost: a journal entry cannot be
+            # undone, so posting again would duplicate the comment
+            return DeliveryResult(target_id=target, detail={"already_posted": True})
         return writes.record_result(self._api.patch(table, target, fields, returned=writes.RETURNED))
+
+    def _already_journaled(self, table: str, sys_id: str, fields: Mapping[str, str]) -> bool:
+        ((element, text),) = fields.items()
+        since = datetime.now(UTC) - timedelta(days=2)
+        entries = self.journal_since(table, sys_id, since, (element,))
+        return any(str(e.get("value", "")).strip() == text.strip() for e in entries)
 
     def _attach(self, op: Operation) -> DeliveryResult:
         return writes.attachment_result(self._api.upload(**writes.attachment_of(op)))
