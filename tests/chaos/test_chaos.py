@@ -205,7 +205,8 @@ def _report(**counts: Any) -> None:
         f"- Dead letters: {counts['dead']}",
         f"- Wall time: {counts['seconds']:.0f} s",
         "",
-        "Partner updates (the e-bonding half of the chaos run) are not part of this run yet: see the open issue.",
+        "Partner updates get their own chaos test (tests/chaos/test_chaos_partner.py): a partner keeps commenting",
+        "through the same faults and kills, and every update must arrive once, in order, without echo.",
         "",
     ]
     REPORT.write_text("\n".join(lines))
