@@ -12,7 +12,7 @@ from bridge.store import outbox as ob
 from tests.conftest import write_config
 
 
-def forward_config(tmp_path: Path, *, target_url: str, db_url: str, **dispatcher: Any) -> Path:
+def forward_config(tmp_path: Path, *, target_url: str, db_url: str, read_timeout: float = 2, **dispatcher: Any) -> Path:
     return write_config(
         tmp_path,
         {
@@ -25,7 +25,9 @@ def forward_config(tmp_path: Path, *, target_url: str, db_url: str, **dispatcher
                 "backoff_jitter_seconds": 0.05,
                 **dispatcher,
             },
-            "targets": {"sink": {"kind": "http", "base_url": target_url, "read_timeout": 2, "connect_timeout": 2}},
+            "targets": {
+                "sink": {"kind": "http", "base_url": target_url, "read_timeout": read_timeout, "connect_timeout": 2}
+            },
             "routes": [
                 {
                     "name": "fwd",
