@@ -26,12 +26,20 @@ from contextlib import contextmanager, suppress
 from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
-from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 from prometheus_client import Counter
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bridge.adapters import _email_content as content
 from bridge.adapters.base import DeliveryResult, Operation
@@ -62,7 +70,7 @@ class Settings(BaseModel):
     password: SecretStr | None = None
     from_address: str
     timeout: float = Field(default=30.0, gt=0, le=600)
-    ca_bundle: Path | None = Field(default=None, description="CA certificates to trust instead of the system store")
+    ca_bundle: FilePath | None = Field(default=None, description="CA certificates to trust instead of the system store")
     portal_url_template: str | None = Field(
         default=None, description="e.g. https://.../csm?id=csm_ticket&sys_id={sys_id}"
     )
@@ -81,13 +89,6 @@ class Settings(BaseModel):
     def _template(cls, value: str | None) -> str | None:
         if value is not None and (not value.startswith("https://") or "{sys_id}" not in value):
             raise ValueError("portal_url_template must be an https:// URL containing {sys_id}")
-        return value
-
-    @field_validator("ca_bundle")
-    @classmethod
-    def _ca_bundle(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError("ca_bundle is not a readable file")
         return value
 
     @model_validator(mode="after")

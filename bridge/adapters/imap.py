@@ -24,11 +24,18 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import Any
 
 from imapclient import IMAPClient
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from bridge.adapters._imap_errors import classify_imap_error
 from bridge.adapters._imap_quarantine import SUMMARY_FETCH, QuarantineEntry, header_block, stamped, summary
@@ -54,18 +61,11 @@ class Settings(BaseModel):
     folder: str = "INBOX"
     processed_folder: str = "Bridge/Processed"
     quarantine_folder: str = "Bridge/Quarantine"
-    ca_bundle: Path | None = Field(default=None, description="CA certificates to trust instead of the system store")
+    ca_bundle: FilePath | None = Field(default=None, description="CA certificates to trust instead of the system store")
     timeout: float = Field(default=30.0, gt=0, le=600)
     idle: bool = Field(default=True, description="wait with IDLE when the server offers it")
     poll_interval: float = Field(default=15.0, gt=0, le=3600, description="between checks when not idling")
     max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0, description="bigger mail: headers only")
-
-    @field_validator("ca_bundle")
-    @classmethod
-    def _ca_bundle(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError("ca_bundle is not a readable file")
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
