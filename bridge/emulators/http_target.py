@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bridge.emulators._base.server import read_body
+
 
 @dataclass
 class Applied:
@@ -68,8 +70,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _write(self) -> None:
         state = self.server.state
-        length = int(self.headers.get("Content-Length") or 0)
-        raw_body = self.rfile.read(length) if length else b""
+        raw_body = read_body(self.rfile, self.headers)
+        if raw_body is None:  # the sender died mid-request: like any real server, apply nothing
+            self.close_connection = True
+            return
         key = self.headers.get("Idempotency-Key") or ""
         with state.lock:
             state.raw += 1

@@ -3,6 +3,8 @@ admin endpoints that steer it at run time."""
 
 from __future__ import annotations
 
+import base64
+import socket
 import time
 from collections import Counter
 
@@ -10,6 +12,7 @@ import pytest
 import requests
 from sn_helpers import Api
 
+from bridge.emulators.http_target import CountingTarget
 from bridge.emulators.servicenow import FaultConfig, ServiceNowEmulator
 
 INCIDENT = "/api/now/table/incident"
@@ -138,3 +141,35 @@ def test_fault_config_validates() -> None:
     with pytest.raises(ValueError):
         FaultConfig(fault_kinds=("500", "teapot"))
     assert FaultConfig().updated({"fault_kinds": "drop,stall"}).fault_kinds == ("drop", "stall")
+
+
+def _cut_short(url: str, path: str, *, sent: int, headers: str = "") -> bytes:
+    """Send a POST whose body stops half-way (the sender was killed), then read whatever comes back."""
+    host, port = url.removeprefix("http://").split(":")
+    body = b'{"short_description": "never whole"}'
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n{headers}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(head.encode() + body[:sent])
+        sock.shutdown(socket.SHUT_WR)
+        return sock.recv(4096)
+
+
+@pytest.mark.parametrize("sent", [0, 10])
+def test_a_request_cut_short_takes_no_effect(sent: int) -> None:
+    """A client killed between the headers and the end of its body must not leave a half-made record
+    (an empty incident, as an early emulator did under the chaos test's kill -9)."""
+    auth = "Authorization: Basic " + base64.b64encode(b"admin:admin").decode() + "\r\n"
+    with ServiceNowEmulator() as emu:
+        assert _cut_short(emu.url, "/api/now/table/incident", sent=sent, headers=auth) == b""
+        assert emu.state.records("incident") == []
+
+
+@pytest.mark.parametrize("sent", [0, 10])
+def test_counting_target_applies_nothing_from_a_request_cut_short(sent: int) -> None:
+    """urllib3 sends the headers and the body in two writes, so a killed sender may leave headers only."""
+    with CountingTarget() as target:
+        assert _cut_short(target.url, "/apply", sent=sent, headers="Idempotency-Key: k1\r\n") == b""
+        assert target.state.applied == [] and target.state.keys == set()

@@ -9,8 +9,10 @@ Each emulator subclasses :class:`EmulatorRequestHandler` with its request class 
 from __future__ import annotations
 
 import contextlib
+import io
 import socket
 import threading
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
@@ -108,7 +110,12 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler, Generic[AppT]):
         """Quiet: a benchmark's thousands of requests must not print thousands of lines."""
 
     def _serve(self) -> None:
-        body, base_url = self._body(), self._base()
+        body, base_url = read_body(self.rfile, self.headers), self._base()
+        if body is None:
+            # the client went away mid-request (killed, reset): a real server never dispatches a request
+            # whose body was cut short, so neither does the emulator; it just closes the connection
+            self._drop()
+            return
         request = self.request_class.from_target(self.command, self.path, dict(self.headers), body, base_url)
         if is_admin(request.path):
             self._send(self.emulator.app.admin(request))
@@ -144,18 +151,6 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler, Generic[AppT]):
         app.stats.outcome(str(response.status))
         self._send(response)
 
-    def _body(self) -> bytes:
-        """The request body (Content-Length or chunked)."""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
     def _base(self) -> str:
         """The base URL links point at: the Host the client used."""
         host = self.headers.get("Host")
@@ -182,6 +177,30 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler, Generic[AppT]):
         """Close the connection without a response (what a reset by a proxy looks like to a client)."""
         self.close_connection = True
         shutdown(self.connection)
+
+
+def read_body(rfile: io.BufferedIOBase, headers: Message) -> bytes | None:
+    """The request body (Content-Length or chunked), or None when the connection ended before all of it came."""
+    if headers.get("Transfer-Encoding", "").lower() == "chunked":
+        chunks: list[bytes] = []
+        while True:
+            line = rfile.readline()
+            if not line.endswith(b"\n"):
+                return None
+            size = int(line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                rfile.readline()
+                return b"".join(chunks)
+            chunk = rfile.read(size)
+            if len(chunk) < size:
+                return None
+            chunks.append(chunk)
+            rfile.readline()
+    length = int(headers.get("Content-Length") or 0)
+    if length <= 0:
+        return b""
+    body = rfile.read(length)
+    return body if len(body) == length else None
 
 
 def shutdown(conn: socket.socket) -> None:
