@@ -167,7 +167,8 @@ def make_env(tmp_path: Path, central: ServiceNowEmulator, partner: ServiceNowEmu
     ]
     dispatcher = {"idle_poll_seconds": 0.02, "backoff_initial_seconds": 0.01, "backoff_max_seconds": 0.05}
     dispatcher["max_attempts"] = 50
-    path = write_config(tmp_path, {"dispatcher": dispatcher, "targets": targets, "routes": routes})
+    settings = {"dispatcher": dispatcher, "targets": targets, "routes": routes, **extra.get("settings", {})}
+    path = write_config(tmp_path, settings)
     return Env(build_runtime(load_config(path)), central, partner)
 
 
