@@ -11,7 +11,6 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from bridge.errors import InputError
@@ -54,18 +53,38 @@ def _kind(value: object) -> str:
     return "object" if isinstance(value, Mapping) else type(value).__name__
 
 
-@dataclass(frozen=True, slots=True)
 class Node:
-    """One value in the payload and the JSON path that reached it."""
+    """One value in the payload and how it was reached. The ``$.a.b[0]`` path is only spelled out when an error
+    needs it: building it for every field read was most of the webhook's parsing cost."""
 
-    value: Any
-    path: str = "$"
+    __slots__ = ("_key", "_parent", "value")
+
+    def __init__(self, value: Any, parent: Node | None = None, key: str | int | None = None) -> None:
+        self.value = value
+        self._parent = parent
+        self._key = key
+
+    @property
+    def path(self) -> str:
+        parts: list[str] = []
+        node: Node | None = self
+        while node is not None and node._parent is not None:
+            key = node._key
+            if isinstance(key, int):
+                parts.append(f"[{key}]")
+            elif key is not None and _IDENTIFIER.fullmatch(key):
+                parts.append(f".{key}")
+            else:
+                parts.append(f"['{key}']")
+            node = node._parent
+        return "$" + "".join(reversed(parts))
 
     def __getitem__(self, key: str) -> Node:
         """The child ``key``; a missing key (or a null parent) reads as a null child."""
-        child_path = f"{self.path}.{key}" if _IDENTIFIER.fullmatch(key) else f"{self.path}['{key}']"
-        value = self.value.get(key) if isinstance(self.value, Mapping) else None
-        return Node(value, child_path)
+        parent = self.value
+        # decoded JSON is always a dict: test for it first, before the (slower) abstract Mapping check
+        value = parent.get(key) if type(parent) is dict or isinstance(parent, Mapping) else None
+        return Node(value, self, key)
 
     def first(self, *keys: str) -> Node:
         """The first of ``keys`` that is present and not null (Azure spells some keys two ways)."""
@@ -87,8 +106,8 @@ class Node:
     def obj(self, *, required: bool = False) -> Node:
         """This node as an object; null gives an empty object unless ``required``."""
         if self.value is None and not required:
-            return Node({}, self.path)
-        if not isinstance(self.value, Mapping):
+            return Node({}, self._parent, self._key)
+        if type(self.value) is not dict and not isinstance(self.value, Mapping):
             raise self.fail(f"expected an object, got {_kind(self.value)}")
         return self
 
@@ -98,7 +117,7 @@ class Node:
             return iter(())
         if not isinstance(self.value, list):
             raise self.fail(f"expected an array, got {_kind(self.value)}")
-        return (Node(item, f"{self.path}[{index}]") for index, item in enumerate(self.value))
+        return (Node(item, self, index) for index, item in enumerate(self.value))
 
     def text(self, default: str = "") -> str:
         """A scalar as text (numbers and booleans converted); objects and arrays are an error."""
