@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from bridge.emulators.jira import JiraEmulator
+from bridge.emulators.jira.model import Issue
 from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.server.app import create_app
 from tests.partners.conftest import CASES, Env, make_env
@@ -37,10 +38,10 @@ class JiraEnv:
     jira: JiraEmulator
     hook_url: str
 
-    def issues(self) -> list[Any]:
+    def issues(self) -> list[Issue]:
         return self.jira.state.issues()
 
-    def only_issue(self) -> Any:
+    def only_issue(self) -> Issue:
         issues = self.issues()
         assert len(issues) == 1, [i.key for i in issues]
         return issues[0]

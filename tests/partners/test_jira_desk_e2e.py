@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from bridge.emulators.jira import sign
+from bridge.emulators.jira.model import Issue
 from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.flows.partner_sync import MARKER
 from tests.partners.conftest import CASES, COMPLETE
@@ -23,30 +24,30 @@ def jenv(tmp_path: Path, emulators: tuple[ServiceNowEmulator, ServiceNowEmulator
         yield e
 
 
-def _raise(j: JiraEnv, **values: str) -> tuple[dict[str, str], object]:
+def _raise(j: JiraEnv, **values: str) -> tuple[dict[str, str], Issue]:
     case = j.env.case(description=COMPLETE, assignment_group=GROUP_JIRA, **values)
     j.settle()
     return case, j.only_issue()
 
 
-def _public(issue: object) -> list[str]:
-    return [c.body for c in issue.comments if c.public]  # type: ignore[attr-defined]
+def _public(issue: Issue) -> list[str]:
+    return [c.body for c in issue.comments if c.public]
 
 
 def test_case_raises_one_jira_request_found_strictly_and_waits(jenv: JiraEnv) -> None:
     case, issue = _raise(jenv, priority="2")
-    assert issue.custom["customfield_10050"] == case["number"]  # type: ignore[attr-defined]
-    assert f"bridge-{case['sys_id']}" in issue.labels and issue.priority == "High"  # type: ignore[attr-defined]
-    assert issue.summary.startswith(f"[{case['number']}]")  # type: ignore[attr-defined]
+    assert issue.custom["customfield_10050"] == case["number"]
+    assert f"bridge-{case['sys_id']}" in issue.labels and issue.priority == "High"
+    assert issue.summary.startswith(f"[{case['number']}]")
     ours = jenv.env.get_case(case["sys_id"])
-    assert (ours["state"], ours["u_external_reference"]) == ("18", issue.key)  # type: ignore[attr-defined]
+    assert (ours["state"], ours["u_external_reference"]) == ("18", issue.key)
     jenv.settle()
     assert len(jenv.issues()) == 1 and not jenv.env.dead()
 
 
 def test_public_comments_both_ways_without_echo_internal_ones_stay(jenv: JiraEnv) -> None:
     case, issue = _raise(jenv)
-    env, key = jenv.env, issue.key  # type: ignore[attr-defined]
+    env, key = jenv.env, issue.key
     env.central.state.update(CASES, case["sys_id"], {"comments": "Any news?", "work_notes": "internal only"})
     jenv.jira.state.add_comment(key, "Looking at it")
     jenv.jira.state.add_comment(key, "partner secret", public=False)
@@ -65,7 +66,7 @@ def test_public_comments_both_ways_without_echo_internal_ones_stay(jenv: JiraEnv
 
 def test_state_resolution_and_reopen_both_ways(jenv: JiraEnv) -> None:
     case, issue = _raise(jenv)
-    env, key, sys_id = jenv.env, issue.key, case["sys_id"]  # type: ignore[attr-defined]
+    env, key, sys_id = jenv.env, issue.key, case["sys_id"]
     jenv.jira.state.transition(key, "In Progress")
     jenv.settle()
     assert env.get_case(sys_id)["state"] == "18"
@@ -89,7 +90,7 @@ def test_state_resolution_and_reopen_both_ways(jenv: JiraEnv) -> None:
 
 def test_priority_changes_cross_through_the_name_map(jenv: JiraEnv) -> None:
     case, issue = _raise(jenv, priority="3")
-    key = issue.key  # type: ignore[attr-defined]
+    key = issue.key
     jenv.env.central.state.update(CASES, case["sys_id"], {"priority": "2"})
     jenv.settle()
     assert jenv.jira.state.get(key).priority == "High"
@@ -101,7 +102,7 @@ def test_priority_changes_cross_through_the_name_map(jenv: JiraEnv) -> None:
 
 def test_same_webhook_three_times_gives_one_comment(jenv: JiraEnv) -> None:
     case, issue = _raise(jenv)
-    key = issue.key  # type: ignore[attr-defined]
+    key = issue.key
     jenv.jira.configure_webhook(url=None)  # this test sends the deliveries itself
     jenv.jira.state.add_comment(key, "Fixed on our side")
     body = json.dumps({"webhookEvent": "comment_created", "issue": {"key": key}, "comment": {"id": "1"}}).encode()
