@@ -139,3 +139,21 @@ def test_issue_naming_no_case_or_two_cases_is_dead_lettered_touching_nothing(jen
     assert any("f" * 32 in d for d in dead)
     assert env.get_case(case["sys_id"])["sys_mod_count"] == before["sys_mod_count"]
     assert all(not i.comments for i in jenv.issues()[1:])
+
+
+def test_partners_check_tests_the_jira_desk(jenv: JiraEnv, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from bridge.cli_partners import partners_app
+
+    app = typer.Typer()
+    app.add_typer(partners_app, name="partners")
+    config = tmp_path / "bridge.yaml"
+    result = CliRunner().invoke(app, ["partners", "check", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "ok    siemens" in result.output and "MHHS Bridge" in result.output
+    config.write_text(config.read_text().replace("jira-token", "wrong-token"))
+    failed = CliRunner().invoke(app, ["partners", "check", "--config", str(config)])
+    assert failed.exit_code == 1 and "FAIL  siemens" in failed.output
+    assert "wrong-token" not in failed.output
