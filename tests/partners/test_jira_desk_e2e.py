@@ -157,3 +157,14 @@ def test_partners_check_tests_the_jira_desk(jenv: JiraEnv, tmp_path: Path) -> No
     failed = CliRunner().invoke(app, ["partners", "check", "--config", str(config)])
     assert failed.exit_code == 1 and "FAIL  siemens" in failed.output
     assert "wrong-token" not in failed.output
+
+
+def test_the_emulators_signed_webhook_alone_brings_a_partner_comment(jenv: JiraEnv) -> None:
+    case, issue = _raise(jenv)
+    jenv.jira.state.add_comment(issue.key, "Seen by webhook")
+    assert jenv.jira.webhooks.wait_idle()
+    assert jenv.jira.webhooks.deliveries[-1].status in (200, 202)
+    env = jenv.env
+    env.rt.processor.drain()  # no poll this time: only what the webhook stored
+    assert env.rt.dispatcher.drain(timeout=60)
+    assert [c for c in env.journal(env.central, case["sys_id"]) if "Seen by webhook" in c]
