@@ -14,6 +14,7 @@ import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from bridge.engine.flows import Planned
@@ -69,7 +70,7 @@ def copies(
         if item.size > max_bytes:
             ops.append(too_big(item))
             continue
-        content = sync.read(lambda item=item: download(item.id))  # type: ignore[misc]
+        content = sync.read(partial(download, item.id))
         if len(content) > max_bytes:
             ops.append(too_big(item))
             continue
