@@ -133,6 +133,19 @@ def _default_state_map() -> ValueMap:
     )
 
 
+def _jira_state_map() -> ValueMap:
+    # the service-desk workflow: open statuses -> ours waits; Resolved/Closed -> ours resolved (by status name)
+    waiting = ("Waiting for support", "In Progress", "Waiting for customer", "Pending")
+    inbound = {**dict.fromkeys(waiting, "hold"), "Resolved": "resolved", "Closed": "resolved"}
+    return ValueMap(outbound={"reopen": "Waiting for support"}, inbound=inbound)
+
+
+def _jira_priority_map() -> ValueMap:
+    # Jira priorities are names; ours are 1-4
+    names = {"1": "Highest", "2": "High", "3": "Medium", "4": "Low"}
+    return ValueMap(outbound=names, inbound={**{v: k for k, v in names.items()}, "Lowest": "4"})
+
+
 class Partner(_Strict):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str = Field(min_length=1)
@@ -153,6 +166,11 @@ class Partner(_Strict):
     def _channel_needs(self) -> Partner:
         if self.channel == "email" and not self.email:
             raise ValueError("an email partner needs an email address")
+        if self.channel == "jira":  # Jira speaks status and priority names: its own defaults
+            if "state" not in self.model_fields_set:
+                self.state = _jira_state_map()
+            if "priority" not in self.model_fields_set:
+                self.priority = _jira_priority_map()
         bad = sorted(v for v in self.state.inbound.values() if v not in OUR_STATES)
         if bad:
             raise ValueError(f"state.inbound values must be one of {', '.join(OUR_STATES)}; not {bad}")

@@ -1,4 +1,4 @@
-"""Scheduled jobs (APScheduler): the ServiceNow pollers now, account sync and retention as they land.
+"""Scheduled jobs (APScheduler): the ServiceNow and Jira pollers, account sync, and retention as they land.
 
 Jobs never overlap themselves (`max_instances=1`, missed runs coalesced); singleton jobs also take a
 cluster-wide lock inside the job, so two daemons on PostgreSQL never run the same poll at once.
@@ -15,12 +15,14 @@ from pydantic import ValidationError
 
 from bridge.adapters.base import Adapter
 from bridge.config import BridgeConfig, RouteSettings
+from bridge.engine.jira_poller import JiraPoller
 from bridge.engine.poller import PollSettings, ServiceNowPoller
 from bridge.errors import ConfigError
 from bridge.store import Store
 from bridge.store import inbox as ib
 
 log = logging.getLogger("bridge.scheduler")
+Poller = ServiceNowPoller | JiraPoller
 
 
 def build_pollers(
@@ -28,9 +30,10 @@ def build_pollers(
     store: Store,
     adapters: dict[str, Adapter],
     ingest: Callable[[list[ib.NewEvent]], list[ib.Accepted]],
-) -> list[ServiceNowPoller]:
-    """One poller per route with `options.poll`; every problem reported at once."""
-    pollers: list[ServiceNowPoller] = []
+) -> list[Poller]:
+    """One poller per route with `options.poll` (ServiceNow or Jira, by the source's kind); every problem
+    reported at once."""
+    pollers: list[Poller] = []
     problems: list[str] = []
     for route in config.routes:
         raw = route.options.get("poll")
@@ -44,8 +47,13 @@ def build_pollers(
             ]
             continue
         source = adapters.get(settings.source)
+        if source is not None and hasattr(source, "iter_updated"):
+            pollers.append(JiraPoller(store, source, route=route.name, settings=settings, ingest=ingest))  # type: ignore[arg-type]
+            continue
         if source is None or not hasattr(source, "iter_changes"):
-            problems.append(f"routes.{route.name}.options.poll.source: {settings.source!r} is not a servicenow target")
+            problems.append(
+                f"routes.{route.name}.options.poll.source: {settings.source!r} is not a servicenow or jira target"
+            )
             continue
         pollers.append(ServiceNowPoller(store, source, route=route.name, settings=settings, ingest=ingest))  # type: ignore[arg-type]
     if problems:
@@ -81,7 +89,7 @@ Job = Callable[[], None]
 
 
 class Scheduler:
-    def __init__(self, pollers: list[ServiceNowPoller], jobs: list[tuple[str, float, Job]] | None = None) -> None:
+    def __init__(self, pollers: list[Poller], jobs: list[tuple[str, float, Job]] | None = None) -> None:
         self.pollers = pollers
         self.jobs = jobs or []
         self._scheduler = BackgroundScheduler(timezone="UTC")
@@ -121,7 +129,7 @@ def _logged(name: str, job: Job) -> Job:
     return run
 
 
-def _safely(poller: ServiceNowPoller) -> Callable[[], None]:
+def _safely(poller: Poller) -> Callable[[], None]:
     def job() -> None:
         try:
             poller.poll_once()

@@ -118,6 +118,28 @@ class JiraComment:
     created: datetime
 
 
+@dataclass(frozen=True)
+class JiraAttachment:
+    """An issue attachment's metadata (the bytes come from ``download_attachment``)."""
+
+    id: str
+    filename: str
+    size: int
+    mime_type: str
+    author_id: str
+
+
+def attachment_from(raw: JSON) -> JiraAttachment:
+    """A JiraAttachment from REST v2 attachment JSON."""
+    return JiraAttachment(
+        id=str(raw["id"]),
+        filename=str(raw.get("filename", "")),
+        size=int(raw.get("size") or 0),
+        mime_type=str(raw.get("mimeType") or "application/octet-stream"),
+        author_id=str((raw.get("author") or {}).get("accountId", "")),
+    )
+
+
 def comment_from(raw: JSON) -> JiraComment:
     """A JiraComment from a JSM CommentDTO."""
     author = raw.get("author") or {}

@@ -4,7 +4,8 @@ Writes (``deliver``): ``create`` (a JSM customer request carrying our case refer
 ``update`` (fields), ``comment`` (public or internal), ``transition`` (to a status by name), ``attach``. Each
 is one call, except ``transition`` (read the available transitions, then move) and retries of ``comment`` /
 ``attach`` (look for the earlier attempt's effect first, so a redelivery does not post twice).
-Reads for pollers: ``iter_updated``, ``get``, ``comments``; ``verify_webhook`` checks a signed webhook.
+Reads for pollers and flows: ``iter_updated``, ``get``, ``comments``, ``attachments``, ``download_attachment``;
+``verify_webhook`` checks a signed webhook.
 APIs: https://developer.atlassian.com/cloud/jira/platform/rest/v2/ and
 https://developer.atlassian.com/cloud/jira/service-desk/rest/ (basic auth with an account email + API token).
 """
@@ -24,8 +25,10 @@ import requests
 from bridge.adapters._jira_settings import Settings
 from bridge.adapters._jira_support import (
     JSON,
+    JiraAttachment,
     JiraComment,
     JiraIssue,
+    attachment_from,
     comment_from,
     correlation_of,
     epoch_version,
@@ -142,6 +145,19 @@ class JiraAdapter:
             if (since is None or comment.created >= since) and comment.author_id != mine:
                 found.append(comment)
         return found
+
+    def attachments(self, key: str) -> list[JiraAttachment]:
+        """The issue's attachments, oldest first (whoever added them)."""
+        params = {"fields": "attachment"}
+        data = self._json("GET", f"/rest/api/2/issue/{path_key(key)}", what=f"attachments of {key}", params=params)
+        return [attachment_from(raw) for raw in (data.get("fields") or {}).get("attachment") or []]
+
+    def download_attachment(self, attachment_id: str) -> bytes:
+        """An attachment's bytes (GET /rest/api/2/attachment/content/{id})."""
+        if not attachment_id.isdigit():
+            raise PermanentError(f"jira {self.name}: attachment id {attachment_id!r} is not numeric")
+        path = f"/rest/api/2/attachment/content/{attachment_id}"
+        return self._call("GET", path, what=f"download attachment {attachment_id}").content
 
     verify_webhook = staticmethod(verify_webhook)
 
@@ -340,4 +356,4 @@ def from_config(name: str, settings: Mapping[str, Any]) -> JiraAdapter:
     return JiraAdapter(name, Settings.model_validate(settings))
 
 
-__all__ = ["JiraAdapter", "JiraComment", "JiraIssue", "Settings", "from_config", "verify_webhook"]
+__all__ = ["JiraAdapter", "JiraAttachment", "JiraComment", "JiraIssue", "Settings", "from_config", "verify_webhook"]

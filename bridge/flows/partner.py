@@ -1,14 +1,16 @@
 """Cross-party e-bonding: the `partner-case` route kind (CPSD 2(c), 7.1.2; Ops Manual 18.5).
 
 A case on our ServiceNow assigned to another party is raised to that party's desk by its channel (ServiceNow
-incident or email, from ``config/partners.yaml``) once it holds what CPSD 7.1.2 requires (else one work note
-says what is missing); our case then waits On Hold / Awaiting Vendor until the partner resolves, and is
-resolved with the partner's resolution notes. Public comments travel both ways, work notes never; the partner's
-state comes back through its value map; our reopen reopens theirs and theirs ours; priority syncs both ways
-with a per-field conflict rule, each decision in the audit log.
+incident, Jira Service Management request or email, from ``config/partners.yaml``) once it holds what CPSD
+7.1.2 requires (else one work note says what is missing); our case then waits On Hold / Awaiting Vendor until
+the partner resolves, and is resolved with the partner's resolution notes. Public comments travel both ways,
+work notes never; the partner's state comes back through its value map; our reopen reopens theirs and theirs
+ours; priority syncs both ways with a per-field conflict rule, each decision in the audit log; attachments are
+copied both ways once each.
 
 Two routes of this kind work together (they share the flow state, which is kept per flow kind):
-``side: central`` polls our table, ``side: partner`` (one per ServiceNow partner) polls the partner's table.
+``side: central`` polls our table, ``side: partner`` (one per ServiceNow or Jira partner) polls the partner's
+table or Jira project (a Jira partner's signed webhook feeds the same route).
 See docs/ebonding.md for the configuration, the echo-prevention and the strict-lookup rules.
 """
 
@@ -23,8 +25,11 @@ import sqlalchemy as sa
 from bridge.adapters import build_adapter
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.flows import Flow, PlanContext, Planned, _version
-from bridge.errors import MappingError, PermanentError
+from bridge.errors import MappingError
+from bridge.flows import partner_attachments as att
 from bridge.flows import partner_checks as checks
+from bridge.flows import partner_jira as pj
+from bridge.flows import partner_lookup as lookup
 from bridge.flows import partner_ops as po
 from bridge.flows import partner_sla as sla
 from bridge.flows import partner_sync as sync
@@ -91,6 +96,7 @@ class PartnerCaseFlow:
                 st["status"] = "closed"
         ops += self._field(st, partner, record, "central", "priority", args, ctx)
         ops += self._comments(st, partner, record, "central")
+        ops += self._attachments(st, partner, "central", sys_id)
         ops += self._late(st, partner, sys_id)
         ctx.set_state(f"case:{sys_id}", st)
         return ops
@@ -109,8 +115,6 @@ class PartnerCaseFlow:
         missing = checks.missing_contents(
             record, min_description=self.opts.contents.min_description, extra_fields=self.opts.contents.extra_fields
         )
-        if partner.channel == "jira":
-            missing = ["a supported channel: Jira partners are not e-bonded yet (raise it on their portal)"]
         if missing:
             if st is not None and st.get("missing") == missing and st.get("partner") == key:
                 return []  # already said so once
@@ -123,18 +127,22 @@ class PartnerCaseFlow:
         priority = plain(record.get("priority"))
         st["priority"] = priority
         theirs = partner.priority.outbound.get(priority, priority)
-        create = po.partner_create(partner, self.opts, self.central, record, theirs)
+        if partner.channel == "jira":
+            create = pj.create(partner, self.central, record, theirs)
+        else:
+            create = po.partner_create(partner, self.opts, self.central, record, theirs)
         sync.start_journal(st, "central", plain(record.get("sys_updated_on")))
         st["seen"]["central"] = {"state": plain(record.get("state")), "priority": priority}
-        if partner.channel == "servicenow":
+        if partner.channel != "email":
             sync.expect(st, "partner", "priority", theirs)
         hold = {"state": self.states.hold, "hold_reason": self.states.hold_reason}
         sync.expect(st, "central", "state", self.states.hold)
         channel = f"by email to {partner.email}" if partner.channel == "email" else f"to its {partner.channel} desk"
         note = f"Raised to {partner.name} {channel}. This case waits (Awaiting Vendor) until the partner resolves it."
         update = po.on_case(self.opts, self.central, sys_id, "update", {"fields": {**hold, "work_notes": note}})
+        copies = self._attachments(st, partner, "central", sys_id)
         ctx.set_state(f"case:{sys_id}", st)
-        return [create, update]
+        return [create, update, *copies]
 
     def _reopen_theirs(self, st: dict[str, Any], partner: Partner, record: dict[str, Any]) -> list[Planned]:
         sys_id = plain(record.get("sys_id"))
@@ -148,10 +156,11 @@ class PartnerCaseFlow:
         reopen = partner.state.outbound.get("reopen", "2")
         sync.remember_before(st, "partner", "state")
         sync.expect(st, "partner", "state", reopen)
-        fields = {
-            "state": reopen,
-            "comments": sync.with_marker("Reopened by Elexon: not resolved.", f"reopen:{sys_id}"),
-        }
+        note = sync.with_marker("Reopened by Elexon: not resolved.", f"reopen:{sys_id}")
+        if partner.channel == "jira":
+            comment = po.on_partner(partner, self.central, sys_id, "comment", {"text": note})
+            return [*ops, *pj.update(partner, self.central, sys_id, {"state": reopen}), comment]
+        fields = {"state": reopen, "comments": note}
         return [*ops, po.on_partner(partner, self.central, sys_id, "update", {"fields": fields})]
 
     # -- the partner's record changed ----------------------------------------------------------------
@@ -159,6 +168,8 @@ class PartnerCaseFlow:
     def _partner_changed(self, record: dict[str, Any], ctx: PlanContext) -> list[Planned]:
         partner = self.partner
         assert partner is not None
+        if partner.channel == "jira":
+            record = pj.load(self._reader(partner.target), partner, plain(record.get("key")))
         our_id = self._our_case(partner, record, ctx)
         if our_id is None:
             return []  # not an e-bonded record (no link, no correlation): the partner's own business
@@ -185,30 +196,17 @@ class PartnerCaseFlow:
             ops += self._their_state(st, partner, record, our_id)
         ops += self._field(st, partner, record, "partner", "priority", args, ctx)
         ops += self._comments(st, partner, record, "partner")
+        ops += self._attachments(st, partner, "partner", st["their_id"])
         ops += self._late(st, partner, our_id)
         ctx.set_state(f"case:{our_id}", st)
         return ops
 
     def _our_case(self, partner: Partner, record: dict[str, Any], ctx: PlanContext) -> str | None:
-        """Strict: our case by the link of their sys_id, their correlation_id, or our number; none of them ->
-        None (not ours); keys that disagree, or a number matching no case or several -> MappingError."""
-        their_id = plain(record.get("sys_id"))
-        linked = ctx.link(partner.target, their_id, self.central) if their_id else None
-        corr = plain(record.get("correlation_id")).strip()
-        if linked and corr and linked != corr:
-            raise MappingError(f"{partner.key} {their_id}: linked to case {linked} but correlation_id says {corr}")
-        if linked or corr:
-            return linked or corr
-        number = plain(record.get("correlation_display")).strip()
-        if not number:
-            return None
-        try:
-            found = sync.read(lambda: self._reader(self.central).find_one(self.opts.table, "number", number))
-        except PermanentError as exc:
-            raise MappingError(f"{partner.key} record names case {number}: {exc}") from exc
-        if found is None:
-            raise MappingError(f"{partner.key} record names case {number}, which does not exist")
-        return plain(found.get("sys_id"))
+        return lookup.our_case(partner, record, ctx, central=self.central, find_case=self._find_case)
+
+    def _find_case(self, number: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._reader(self.central).find_one(self.opts.table, "number", number)
+        return found
 
     def _their_state(self, st: dict[str, Any], partner: Partner, record: dict[str, Any], our_id: str) -> list[Planned]:
         wanted = partner.state.inbound.get(plain(record.get("state")))
@@ -243,7 +241,7 @@ class PartnerCaseFlow:
         args: dict[str, Any],
         ctx: PlanContext,
     ) -> list[Planned]:
-        if partner.channel != "servicenow":
+        if partner.channel == "email":
             return []
         value, stamp = plain(record.get(field)), plain(record.get("sys_updated_on"))
         decided = st.setdefault("decided", {}).setdefault(side, {})
@@ -291,16 +289,14 @@ class PartnerCaseFlow:
         our_id = self._our_id(st)
         if side == "central":
             return [po.on_case(self.opts, self.central, our_id, "update", {"fields": {field: value}})]
+        if partner.channel == "jira":
+            return pj.update(partner, self.central, our_id, {field: value})
         return [po.on_partner(partner, self.central, our_id, "update", {"fields": {field: value}})]
 
     def _comments(self, st: dict[str, Any], partner: Partner, record: dict[str, Any], side: Side) -> list[Planned]:
-        if side == "partner" and partner.channel != "servicenow":
+        if side == "partner" and partner.channel == "email":
             return []
-        sys_id = plain(record.get("sys_id"))
-        table = self.opts.table if side == "central" else partner.table
-        reader = self._reader(self.central if side == "central" else partner.target)
-        since = sync.journal_since(st, side, datetime.now(UTC))
-        entries = sync.read_all(lambda: reader.journal_since(table, sys_id, since, ("comments",)))
+        entries = self._journal(st, partner, record, side)
         ops: list[Planned] = []
         our_id = self._our_id(st)
         for entry in sync.new_entries(st, side, entries):
@@ -319,6 +315,49 @@ class PartnerCaseFlow:
                 )
                 ops.append(po.on_partner(partner, self.central, our_id, "comment", {"text": body}))
         return ops
+
+    def _journal(self, st: dict[str, Any], partner: Partner, record: dict[str, Any], side: Side) -> list[Any]:
+        """Public comments of ``side`` since its cursor (a Jira record brings its own, see partner_jira)."""
+        since = sync.journal_since(st, side, datetime.now(UTC))
+        if side == "partner" and partner.channel == "jira":
+            stamp = since.strftime(sync.SN_TIME)
+            return [e for e in record["_journal"] if e["sys_created_on"] >= stamp]
+        sys_id = plain(record.get("sys_id"))
+        table = self.opts.table if side == "central" else partner.table
+        reader = self._reader(self.central if side == "central" else partner.target)
+        return sync.read_all(lambda: reader.journal_since(table, sys_id, since, ("comments",)))
+
+    def _attachments(self, st: dict[str, Any], partner: Partner, side: Side, record_id: str) -> list[Planned]:
+        """New attachments of ``side`` copied to the other side, once each (see partner_attachments)."""
+        limits = self.opts.attachments
+        if partner.channel == "email" or not limits.enabled or not record_id:
+            return []
+        ours = side == "central"
+        target = self.central if ours else partner.target
+        table = self.opts.table if ours else partner.table
+        reader = self._reader(target)
+        found = att.listed(reader, jira=not ours and partner.channel == "jira", table=table, record_id=record_id)
+        our_id = self._our_id(st)
+        direction = f"to {partner.name}" if ours else f"from {partner.name}"
+
+        def attach(payload: dict[str, Any]) -> Planned:
+            if ours:
+                return po.on_partner(partner, self.central, our_id, "attach", payload)
+            return po.on_case(self.opts, self.central, our_id, "attach", payload)
+
+        def too_big(item: att.Found) -> Planned:
+            note = att.over_limit_note(item, direction=direction, max_bytes=limits.max_bytes)
+            return po.on_case(self.opts, self.central, our_id, "work_note", {"text": note})
+
+        return att.copies(
+            st,
+            side,
+            found,
+            download=reader.download_attachment,
+            attach=attach,
+            too_big=too_big,
+            max_bytes=limits.max_bytes,
+        )
 
     def _late(self, st: dict[str, Any], partner: Partner, our_id: str) -> list[Planned]:
         note = sla.breach_note(st, partner, datetime.now(UTC))

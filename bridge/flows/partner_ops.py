@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.flows import PlanContext, Planned
@@ -49,6 +50,13 @@ TABLE_STATES = {
 }
 
 
+class Attachments(_Strict):
+    """Attachments are copied both ways (ServiceNow and Jira partners) up to this size each."""
+
+    enabled: bool = True
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1)
+
+
 class Contents(_Strict):
     min_description: int = Field(30, ge=0)
     extra_fields: list[str] = Field(default_factory=list)
@@ -73,6 +81,8 @@ class Options(_Strict):
     reference_field: str = "u_external_reference"
     conflicts: dict[str, Rule] = Field(default_factory=_default_conflicts)
     contents: Contents = Field(default_factory=Contents)  # type: ignore[arg-type]
+    attachments: Attachments = Field(default_factory=Attachments)  # type: ignore[arg-type]
+    webhook_secret: SecretStr | None = Field(None, description="side partner, Jira: the signed webhook's secret")
     portal_url_template: str = "https://support.elexon.co.uk/csm?id=csm_ticket&table={table}&sys_id={sys_id}"
 
 
@@ -121,7 +131,18 @@ def write_info(ctx: PlanContext, target: str, key: str, link: tuple[str, str]) -
         .select_from(outbox)
         .where(outbox.c.target_system == target, outbox.c.target_key == key, outbox.c.status.in_(UNFINISHED))
     ).scalar()
-    return (int(version) if version not in (None, "") else None), bool(pending)
+    return _version_number(version), bool(pending)
+
+
+def _version_number(version: object) -> int | None:
+    """A ServiceNow sys_mod_count as it is; a Jira ``updated`` version as epoch milliseconds (comparable with
+    the ``sys_mod_count`` the Jira side's records carry, see partner_jira)."""
+    if version in (None, ""):
+        return None
+    text = str(version)
+    if text.isdigit():
+        return int(text)
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
 
 
 # -- operations ------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ COMPLETE = (
 )
 
 
-def directory(smtp_target: str | None = None) -> dict[str, Any]:
+def directory(smtp_target: str | None = None, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     partners: list[dict[str, Any]] = [
         {
             "key": "dcc",
@@ -56,7 +56,7 @@ def directory(smtp_target: str | None = None) -> dict[str, Any]:
                 "response_minutes": 240,
             }
         )
-    return {"partners": partners}
+    return {"partners": [*partners, *(extra or [])]}
 
 
 @dataclass
@@ -132,7 +132,9 @@ def _sn(url: str) -> dict[str, Any]:
 
 def make_env(tmp_path: Path, central: ServiceNowEmulator, partner: ServiceNowEmulator, **extra: Any) -> Env:
     partners_path = tmp_path / "partners.yaml"
-    partners_path.write_text(yaml.safe_dump(directory(extra.get("smtp_target")), sort_keys=False))
+    partners_path.write_text(
+        yaml.safe_dump(directory(extra.get("smtp_target"), extra.get("partners")), sort_keys=False)
+    )
     targets: dict[str, Any] = {"central": _sn(central.url), "partner-sn": _sn(partner.url)}
     targets.update(extra.get("targets", {}))
     poll = {"interval_seconds": 1, "overlap_seconds": 2, "initial_lookback_seconds": 60}

@@ -1,0 +1,45 @@
+"""Strict lookups: which of our cases a partner's record belongs to (docs/ebonding.md, "Strict lookups").
+
+Never an empty key, never a loose query; keys that disagree, a number matching no case or several, are a
+MappingError (the processor dead-letters the event and nothing is touched).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bridge.engine.flows import PlanContext
+from bridge.errors import MappingError, PermanentError
+from bridge.flows import partner_sync as sync
+from bridge.flows.partner_sync import plain
+from bridge.partners import Partner
+
+
+def our_case(
+    partner: Partner,
+    record: dict[str, Any],
+    ctx: PlanContext,
+    *,
+    central: str,
+    find_case: Callable[[str], dict[str, Any] | None],
+) -> str | None:
+    """Our case's sys_id by the link of their id, their correlation_id, or our number (``find_case``, which
+    raises PermanentError on several matches); none of them -> None (the partner's own business)."""
+    their_id = plain(record.get("sys_id"))
+    linked = ctx.link(partner.target, their_id, central) if their_id else None
+    corr = plain(record.get("correlation_id")).strip()
+    if linked and corr and linked != corr:
+        raise MappingError(f"{partner.key} {their_id}: linked to case {linked} but correlation_id says {corr}")
+    if linked or corr:
+        return linked or corr
+    number = plain(record.get("correlation_display")).strip()
+    if not number:
+        return None
+    try:
+        found = sync.read(lambda: find_case(number))
+    except PermanentError as exc:
+        raise MappingError(f"{partner.key} record names case {number}: {exc}") from exc
+    if found is None:
+        raise MappingError(f"{partner.key} record names case {number}, which does not exist")
+    return plain(found.get("sys_id"))
