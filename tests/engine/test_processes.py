@@ -143,11 +143,12 @@ def test_kill_minus_nine_loses_nothing_and_applies_nothing_twice(
     assert len(target.state.applied) == records * seqs, "nothing lost"
     assert len(target.state.keys) == records * seqs, "nothing applied twice"
     assert all(n >= 1 for n in target.state.per_key_raw.values())
+    assert all(item.record is not None and item.seq is not None for item in target.state.applied), (
+        "every applied delivery carried its whole body"
+    )
     orders = target.state.by_record()
-    if not all(seq_list == list(range(seqs)) for seq_list in orders.values()):
-        # KNOWN BUG, open in issue 2: after kill -9 a record's operations are occasionally applied out of order
-        # (seen in about one run in four); nothing is lost or applied twice. Reported as xfail, not hidden.
-        pytest.xfail("known bug: per-record order can break across a kill -9 restart (issue 2)")
+    broken = {record: seq_list for record, seq_list in orders.items() if seq_list != list(range(seqs))}
+    assert not broken, "per-record order kept across kill -9 restarts"
 
 
 @pytest.mark.slow
