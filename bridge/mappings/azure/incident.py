@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -12,23 +11,12 @@ from bridge.mappings.azure.config import AzureMappingConfig, render
 from bridge.mappings.azure.model import Alert, Criterion, LogDetails
 from bridge.mappings.azure.routing import assignment_for
 from bridge.mappings.priority import LONDON
+from bridge.mappings.transforms import ELLIPSIS, middle_ellipsis
 
-ELLIPSIS = "…"
 MIN_RESOURCE = 12
 MIN_RULE = 24
 MAX_QUERY = 1500
 _WHITESPACE = re.compile(r"\s+")
-
-
-def middle_ellipsis(text: str, width: int) -> str:
-    """``text`` cut to ``width`` by replacing its middle with an ellipsis (both ends of a name stay readable)."""
-    if len(text) <= width:
-        return text
-    if width <= 1:
-        return ELLIPSIS[:width]
-    keep = width - 1
-    head = math.ceil(keep / 2)
-    return text[:head] + ELLIPSIS + (text[-(keep - head) :] if keep - head else "")
 
 
 def format_time(moment: datetime | None) -> str:
