@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_PART = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]|\["([^"\]]*)"\]')
+_PART = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_\-]*)|\[(-?\d+)\]|\["([^"\]]*)"\]')
 MISSING: Any = object()
 
 
