@@ -24,14 +24,33 @@ def apply_field_map(field_map: FieldMap, source: Mapping[str, Any], *, label: st
     as is an empty one when the map says ``omit_empty``."""
     fields: dict[str, Any] = {}
     for target, rule in field_map.fields.items():
-        if rule.when is not None and not rule.when.holds(source):
-            continue
-        where = f"{label}: field {target!r}"
-        value = _chain(rule, _value(rule, source, fields, where), where)
-        if field_map.omit_empty and (value is None or value == ""):
-            continue
-        fields[target] = value
+        _apply_one(field_map, target, rule, source, fields, label)
     return fields
+
+
+def dry_run(field_map: FieldMap, sample: Mapping[str, Any]) -> dict[str, str]:
+    """Apply the map to a sample source of the flow's shape and collect every field's failure (field ->
+    message), going on past each one, so ``bridge mappings check`` can report typos in paths, templates
+    and transforms before any real event meets them."""
+    failures: dict[str, str] = {}
+    fields: dict[str, Any] = {}
+    for target, rule in field_map.fields.items():
+        try:
+            _apply_one(field_map, target, rule, sample, fields, "")
+        except MappingError as exc:
+            failures[target] = str(exc).removeprefix(f": field {target!r}: ")
+    return failures
+
+
+def _apply_one(
+    field_map: FieldMap, target: str, rule: FieldRule, source: Mapping[str, Any], fields: dict[str, Any], label: str
+) -> None:
+    if rule.when is not None and not rule.when.holds(source):
+        return
+    where = f"{label}: field {target!r}"
+    value = _chain(rule, _value(rule, source, fields, where), where)
+    if not (field_map.omit_empty and (value is None or value == "")):
+        fields[target] = value
 
 
 def _value(rule: FieldRule, source: Mapping[str, Any], fields: dict[str, Any], where: str) -> Any:

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bridge.errors import ConfigError
+from bridge.mappings.dsl.apply import dry_run
 from bridge.mappings.dsl.model import FieldMap
 from bridge.validation import Lines, index_lines, where
 
@@ -76,3 +77,15 @@ def load_field_map(path: str | Path) -> FieldMap:
     """A DSL field map file; ConfigError with file:line for every problem."""
     field_map, _version = validate_file(Path(path), FieldMap)
     return field_map
+
+
+def dry_run_problems(
+    field_map: FieldMap, sample: Any, *, path: Path | str, lines: Lines, prefix: tuple[str, ...] = ("fields",)
+) -> list[str]:
+    """:func:`~bridge.mappings.dsl.apply.dry_run` failures as ``file:line: fields.NAME: message``."""
+    out = []
+    for name, message in dry_run(field_map, sample).items():
+        loc = (*prefix, name)
+        at = where(Path(path), lines, loc, default_line=1) if lines else str(path)
+        out.append(f"{at}: {dotted(loc)}: {message} (found by a dry run on a sample event)")
+    return out
