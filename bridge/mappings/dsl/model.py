@@ -46,7 +46,9 @@ class TransformCall(_Model):
         """``strip`` or ``{truncate: 80}`` or ``{join: [", "]}``."""
         if isinstance(value, str):
             return {"name": value}
-        if isinstance(value, dict) and len(value) == 1 and "name" not in value:
+        if isinstance(value, dict) and "name" in value and set(value) <= {"name", "args"}:
+            return value  # the model's own dump
+        if isinstance(value, dict) and len(value) == 1:
             ((name, args),) = value.items()
             return {"name": name, "args": tuple(args) if isinstance(args, list) else (args,)}
         if isinstance(value, dict):

@@ -115,6 +115,8 @@ def _overview_pages(router: APIRouter, pages: Renderer) -> None:
     def overview(request: Request, admin: PageAdmin) -> Response:
         with runtime.store.begin() as conn:
             health = routes.health(conn, runtime.routes)
+        for flow in runtime.flows.values():  # notice an edited mapping file even on a quiet route
+            getattr(flow, "reload_if_changed", lambda: None)()
         reload_errors = {
             name: getattr(flow, "reload_error", None)
             for name, flow in runtime.flows.items()
