@@ -1,0 +1,122 @@
+"""`bridge mappings check | preview` and hot reload for the routes that run on a DSL field map."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from bridge.cli import app
+from bridge.config import load_config
+from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge.engine.flows import ForwardFlow
+from bridge.flows.accounts import AccountSyncFlow
+from bridge.runtime import build_runtime
+from tests.conftest import write_config
+
+ROOT = Path(__file__).resolve().parents[2]
+FORWARD_MAP = """\
+fields:
+  id: {from: ticket.id}
+  title: {template: "{{ ticket.summary | truncate(20) }}"}
+  state: {value_map: {from: ticket.status, map: {open: "1", done: "6"}, default: "2"}}
+  tags: {from: ticket.labels, default: [], transform: [sort, {join: ","}]}
+"""
+ORG = {"key": "kestrel", "name": "Kestrel Energy", "mpids": ["KEST", "AKES"], "roles": ["Supplier"]}
+
+
+def _config(tmp_path: Path, url: str = "http://127.0.0.1:9") -> tuple[Path, Path]:
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    shutil.copy(ROOT / "config/mappings/azure-alert-to-incident.yaml", mappings)
+    shutil.copy(ROOT / "config/mappings/account-to-customer-account.yaml", mappings)
+    (mappings / "ticket-to-hook.yaml").write_text(FORWARD_MAP)
+    target = {
+        "kind": "servicenow",
+        "instance_url": url,
+        "auth": {"type": "basic", "username": "admin", "password": "admin"},
+    }
+    routes = [
+        {"name": "azure", "kind": "azure-alert", "target": "servicenow"},
+        {"name": "accounts", "kind": "account-sync", "target": "servicenow", "mapping": "account-to-customer-account"},
+        {"name": "hook", "kind": "forward", "target": "hook", "mapping": "ticket-to-hook"},
+    ]
+    config = write_config(
+        tmp_path,
+        {
+            "mappings_dir": str(mappings),
+            "targets": {"servicenow": target, "hook": {"kind": "http", "base_url": "http://127.0.0.1:9"}},
+            "routes": routes,
+        },
+    )
+    return config, mappings
+
+
+def _invoke(config: Path, *args: str) -> Any:
+    return CliRunner().invoke(app, [*args, "--config", str(config)])
+
+
+def test_check_covers_every_route_mapping_with_file_and_line(tmp_path: Path) -> None:
+    config, mappings = _config(tmp_path)
+    (mappings / "spare.yaml").write_text("fields: {}\n")
+    good = _invoke(config, "mappings", "check")
+    assert good.exit_code == 0, good.output
+    for name in ("azure-alert-to-incident", "account-to-customer-account", "ticket-to-hook"):
+        assert f"ok: {mappings / name}.yaml" in good.stdout
+    assert f"note: {mappings / 'spare.yaml'} is used by no route" in good.stdout
+    (mappings / "ticket-to-hook.yaml").write_text(FORWARD_MAP.replace("ticket.id}", "ticket.id, colour: 1}"))
+    accounts = mappings / "account-to-customer-account.yaml"
+    accounts.write_text(accounts.read_text().replace("{from: name}", "{from: nam}"))
+    bad = _invoke(config, "mappings", "check")
+    assert bad.exit_code == 1
+    assert f"{mappings / 'ticket-to-hook.yaml'}:2: fields.id.colour: Extra inputs are not permitted" in bad.stderr
+    line = next(n for n, text in enumerate(accounts.read_text().splitlines(), 1) if "{from: nam}" in text)
+    assert f"{accounts}:{line}: fields.name: source path 'nam' not found" in bad.stderr
+    assert "ok: " in bad.stdout and "azure-alert-to-incident" in bad.stdout
+
+
+def test_preview_forward_and_accounts_and_diff_an_account(tmp_path: Path) -> None:
+    with ServiceNowEmulator() as emu:
+        config, _mappings = _config(tmp_path, emu.url)
+        event = tmp_path / "event.json"
+        event.write_text(json.dumps({"ticket": {"id": 7, "summary": "a rather long summary here", "status": "x"}}))
+        shown = _invoke(config, "mappings", "preview", "hook", "--input", str(event))
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.stdout) == {"id": 7, "title": "a rather l…mary here", "state": "2", "tags": ""}
+        org = tmp_path / "org.json"
+        org.write_text(json.dumps(ORG))
+        fields = json.loads(_invoke(config, "mappings", "preview", "accounts", "--input", str(org)).stdout)
+        assert fields["u_market_participant_ids"] == "AKES,KEST" and fields["u_bridge_key"] == "kestrel"
+        record = emu.state.insert("customer_account", {**fields, "name": "Kestrel Ltd"}, user="admin")
+        diffed = _invoke(config, "mappings", "preview", "accounts", "--input", str(org), "--record", record["sys_id"])
+        assert diffed.exit_code == 0, diffed.output
+        assert diffed.stdout.strip() == 'name: "Kestrel Ltd" -> "Kestrel Energy"'
+        refused = _invoke(config, "mappings", "preview", "hook", "--input", str(event), "--record", "x")
+        assert refused.exit_code == 2 and "--record does not apply" in refused.stderr
+
+
+def test_hot_reload_of_dsl_maps_keeps_the_live_version_on_a_bad_edit(tmp_path: Path) -> None:
+    config, mappings = _config(tmp_path)
+    runtime = build_runtime(load_config(config))
+    try:
+        hook, accounts = runtime.flows["hook"], runtime.flows["accounts"]
+        assert isinstance(hook, ForwardFlow) and isinstance(accounts, AccountSyncFlow)
+        first = hook.version
+        assert len(first) == 12 and accounts.version != "accounts-1"
+        path = mappings / "ticket-to-hook.yaml"
+        path.write_text(FORWARD_MAP + "  source: {const: bridge}\n")
+        assert hook.fields is not None
+        hook.fields._checked = (0.0, 0.0)
+        body = hook.reshape({"ticket": {"id": 1, "summary": "s", "status": "open"}})
+        assert body["source"] == "bridge" and hook.version != first and hook.reload_error is None
+        live = hook.version
+        path.write_text(FORWARD_MAP + "  source: {const: bridge, from: x}\n")
+        hook.fields._checked = (0.0, 0.0)
+        body = hook.reshape({"ticket": {"id": 1, "summary": "s", "status": "open"}})
+        assert body["source"] == "bridge" and hook.version == live
+        assert hook.reload_error and f"{path}:6: fields.source" in hook.reload_error
+    finally:
+        runtime.stop()
