@@ -120,3 +120,24 @@ def test_hot_reload_of_dsl_maps_keeps_the_live_version_on_a_bad_edit(tmp_path: P
         assert hook.reload_error and f"{path}:6: fields.source" in hook.reload_error
     finally:
         runtime.stop()
+
+
+def test_account_operations_record_the_run_and_the_map_version(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from bridge.accounts import load_registry, plan_sync
+    from bridge.flows.accounts import enqueue_plan
+    from bridge.store.schema import outbox
+
+    config, _mappings = _config(tmp_path)
+    runtime = build_runtime(load_config(config))
+    try:
+        flow = runtime.flows["accounts"]
+        assert isinstance(flow, AccountSyncFlow)
+        plan = plan_sync(load_registry(ROOT / "config/accounts.yaml"), [], [], mapping=flow.mapping())
+        run = enqueue_plan(runtime.store, runtime.routes["accounts"], plan, actor="t", mapping_version=flow.version)
+        with runtime.store.begin() as conn:
+            versions = {row.mapping_version for row in conn.execute(sa.select(outbox.c.mapping_version))}
+    finally:
+        runtime.stop()
+    assert versions == {f"{run.run_id}@{flow.version}"} and len(flow.version) == 12
