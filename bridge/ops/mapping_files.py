@@ -90,7 +90,7 @@ def preview(mapping: RouteMapping, body: bytes) -> dict[str, Any]:
 
     options = options_for(mapping.route).mapping
     account = options.model_copy(update={"field_map": field_map, "field_map_label": str(mapping.path)})
-    return account_fields(_organisation(source), account)
+    return account_fields(organisation_from_json(source), account)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -103,7 +103,8 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-def _organisation(data: dict[str, Any]) -> Any:
+def organisation_from_json(data: dict[str, Any]) -> Any:
+    """A registry organisation from a preview's JSON (``key``, ``name``, ``mpids``, ``roles``, ``parent``)."""
     from bridge.accounts.model import Organisation
 
     for key in ("key", "name"):

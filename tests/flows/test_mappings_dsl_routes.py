@@ -25,6 +25,7 @@ fields:
   state: {value_map: {from: ticket.status, map: {open: "1", done: "6"}, default: "2"}}
   tags: {from: ticket.labels, default: [], transform: [sort, {join: ","}]}
 """
+ADMIN_TOKEN = "admin-t0ken-for-dsl-tests"
 ORG = {"key": "kestrel", "name": "Kestrel Energy", "mpids": ["KEST", "AKES"], "roles": ["Supplier"]}
 
 
@@ -50,6 +51,7 @@ def _config(tmp_path: Path, url: str = "http://127.0.0.1:9") -> tuple[Path, Path
             "mappings_dir": str(mappings),
             "targets": {"servicenow": target, "hook": {"kind": "http", "base_url": "http://127.0.0.1:9"}},
             "routes": routes,
+            "admin": {"tokens": [ADMIN_TOKEN]},
         },
     )
     return config, mappings
@@ -141,3 +143,33 @@ def test_account_operations_record_the_run_and_the_map_version(tmp_path: Path) -
     finally:
         runtime.stop()
     assert versions == {f"{run.run_id}@{flow.version}"} and len(flow.version) == 12
+
+
+def test_admin_preview_and_overview_for_a_route_with_a_field_map(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.ops.support import admin_app
+
+    config, mappings = _config(tmp_path)
+    runtime = build_runtime(load_config(config))
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    try:
+        client = TestClient(admin_app(runtime))
+        event = {"ticket": {"id": 3, "summary": "short", "status": "done", "labels": ["b", "a"]}}
+        api = client.post("/admin/api/preview", json={"route": "hook", "alert": event}, headers=auth)
+        org = client.post("/admin/api/preview", json={"route": "accounts", "alert": ORG}, headers=auth)
+        bad = client.post("/admin/api/preview", json={"route": "accounts", "alert": {"name": "x"}}, headers=auth)
+        page = client.get("/admin/preview", headers=auth)
+        (mappings / "ticket-to-hook.yaml").write_text("fields:\n  id: {from: ticket.id, const: 1}\n")
+        hook = runtime.flows["hook"]
+        assert isinstance(hook, ForwardFlow) and hook.fields is not None
+        hook.fields._checked = (0.0, 0.0)
+        overview = client.get("/admin", headers=auth)
+    finally:
+        runtime.stop()
+    assert api.status_code == 200, api.text
+    assert api.json()["fields"] == {"id": "3", "title": "short", "state": "6", "tags": "a,b"}
+    assert org.status_code == 200 and org.json()["fields"]["u_market_participant_ids"] == "AKES,KEST"
+    assert bad.status_code == 400 and bad.json()["detail"]["path"] == "$.key"
+    assert '<option value="hook"' in page.text and '<option value="accounts"' in page.text
+    assert "ticket-to-hook.yaml:2: fields.id" in overview.text

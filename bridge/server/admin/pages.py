@@ -234,7 +234,7 @@ def _dead_letter_pages(router: APIRouter, pages: Renderer) -> None:
 
 def _preview_pages(router: APIRouter, pages: Renderer) -> None:
     runtime = pages.runtime
-    azure_routes = [name for name, r in runtime.routes.items() if r.kind == "azure-alert"]
+    azure_routes = preview.previewable(runtime.routes, runtime.flows)  # azure-alert and DSL-mapped routes
 
     @router.get("/preview")
     def preview_form(request: Request, admin: PageAdmin) -> Response:
@@ -247,7 +247,7 @@ def _preview_pages(router: APIRouter, pages: Renderer) -> None:
         route, alert = form.get("route", ""), form.get("alert", "")
         result = None
         if route in azure_routes:
-            result = await run_in_threadpool(preview.preview_alert, route, runtime.flows[route], alert)
+            result = await run_in_threadpool(preview.preview_route, route, runtime.flows[route], alert)
         return pages.page(
             request,
             "preview.html",
