@@ -32,7 +32,7 @@ from pydantic import (
 from bridge.errors import ConfigError
 from bridge.mappings.azure.field_map import DEFAULT_FIELDS, sample_source
 from bridge.mappings.dsl import FieldMap, FieldRule
-from bridge.mappings.dsl.load import dry_run_problems
+from bridge.mappings.dsl.load import dotted, dry_run_problems
 from bridge.mappings.priority import Level, Priority, priority_for
 from bridge.validation import Lines, index_lines, where
 
@@ -306,17 +306,10 @@ def _default_fields() -> dict[str, FieldRule]:
     return {name: FieldRule.model_validate(rule) for name, rule in DEFAULT_FIELDS.items()}
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
-
-
 def validation_problems(error: ValidationError, source: str, lines: Lines | None = None) -> list[str]:
     """pydantic's errors as ``source[:line]: yaml.path: message`` lines."""
     return [
-        f"{_at(source, lines, item['loc'])}: {_location(item['loc'])}: {item['msg'].removeprefix('Value error, ')}"
+        f"{_at(source, lines, item['loc'])}: {dotted(item['loc'])}: {item['msg'].removeprefix('Value error, ')}"
         for item in error.errors()
     ]
 
