@@ -180,13 +180,15 @@ def test_load_errors_for_arity_regex_defaults_and_yaml(tmp_path: Path) -> None:
         "  a: {from: x, transform: [{truncate: [1, 2]}]}\n"
         "  b: {const: 1, when: {path: x, matches: '(['}}\n"
         "  c: {template: 'x', default: 1}\n"
-        "  d: {const: 1, when: {all: [{equals: 1}]}}\n",
+        "  d: {const: 1, when: {all: [{equals: 1}]}}\n"
+        "  e: {value_map: {from: 'x[', map: {}}}\n",
     )
     text = "\n".join(found)
     assert "m.yaml:2: fields.a.transform[0]: transform 'truncate' does not take 2 argument(s)" in text
     assert "m.yaml:3: fields.b.when: invalid regex" in text
     assert "m.yaml:4: fields.c: `default` goes with `from`" in text
     assert "m.yaml:5: fields.d.when.all[0]: `equals` needs a `path`" in text
+    assert "m.yaml:6: fields.e.value_map.from: invalid source path 'x['" in text
     assert problems(tmp_path, "fields: [a\n")[0].startswith(f"{tmp_path / 'm.yaml'}:2: invalid YAML")
     assert "expected a mapping" in problems(tmp_path, "- 1\n")[0]
 

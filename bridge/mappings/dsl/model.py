@@ -79,7 +79,10 @@ class ValueMap(_Model):
     def _text_keys(cls, value: Any) -> Any:
         return {map_key(k): v for k, v in value.items()} if isinstance(value, dict) else value
 
-    _path = field_validator("from_")(_check_path)
+    @field_validator("from_")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return _check_path(value)
 
     @property
     def has_default(self) -> bool:
