@@ -12,7 +12,7 @@ from bridge.config import BridgeConfig, RouteSettings
 
 if TYPE_CHECKING:
     from bridge.accounts import Registry
-    from bridge.flows.accounts import AccountSyncOptions, Reader
+    from bridge.flows.accounts import AccountSyncFlow, AccountSyncOptions, Reader
     from bridge.runtime import Runtime
 
 accounts_app = typer.Typer(help="Participant parent/child accounts in ServiceNow CSM.", no_args_is_help=True)
@@ -61,18 +61,20 @@ def sync(
     registry = _registry_or_exit(options)
     runtime = build_runtime(loaded)
     try:
-        plan = make_plan(registry, _reader(runtime, settings), options.mapping)
+        flow = _flow(runtime, settings)
+        mapping = flow.mapping()
+        plan = make_plan(registry, _reader(runtime, settings), mapping)
         for problem in plan.errors:
             typer.echo(f"error: {problem}", err=True)
         if plan.errors:
             raise typer.Exit(1)
-        typer.echo(render_plan_table(plan, mapping=options.mapping))
+        typer.echo(render_plan_table(plan, mapping=mapping))
         for warning in plan.warnings:
             typer.echo(f"warning: {warning}", err=True)
         if dry_run or plan.is_empty:
             typer.echo("dry run: nothing written" if dry_run else "in step: nothing to write")
             return
-        run = enqueue_plan(runtime.store, settings, plan, actor=getpass.getuser())
+        run = enqueue_plan(runtime.store, settings, plan, actor=getpass.getuser(), mapping_version=flow.version)
         typer.echo(f"run {run.run_id}: {run.enqueued} write(s) queued; delivering...")
         finished = runtime.dispatcher.drain(timeout=timeout)
         _summary(runtime, run.run_id, finished)
@@ -94,8 +96,9 @@ def tree(config: Path | None = ConfigOption, route: str | None = RouteOption) ->
     registry = _registry_or_exit(options)
     runtime = build_runtime(loaded)
     try:
-        accounts, _ = read_existing(_reader(runtime, settings), options.mapping)
-        typer.echo(render_tree(accounts, registry, mapping=options.mapping))
+        mapping = _flow(runtime, settings).mapping()
+        accounts, _ = read_existing(_reader(runtime, settings), mapping)
+        typer.echo(render_tree(accounts, registry, mapping=mapping))
     finally:
         runtime.stop()
 
@@ -118,7 +121,9 @@ def _summary(runtime: Runtime, run_id: str, finished: bool) -> None:
     from bridge.store.schema import outbox
 
     query = (
-        sa.select(outbox.c.status, sa.func.count()).where(outbox.c.mapping_version == run_id).group_by(outbox.c.status)
+        sa.select(outbox.c.status, sa.func.count())
+        .where(outbox.c.mapping_version.startswith(f"{run_id}@"))
+        .group_by(outbox.c.status)
     )
     with runtime.store.begin() as conn:
         rows: dict[str, int] = {status: int(n) for status, n in conn.execute(query)}
@@ -126,6 +131,14 @@ def _summary(runtime: Runtime, run_id: str, finished: bool) -> None:
     typer.echo(f"done: {rows.get('done', 0)} written, {rows.get('dead', 0)} dead-lettered, {waiting} still queued")
     if rows.get("dead") or not finished:
         raise typer.Exit(1)
+
+
+def _flow(runtime: Runtime, route: RouteSettings) -> AccountSyncFlow:
+    from bridge.flows.accounts import AccountSyncFlow
+
+    flow = runtime.flows[route.name]
+    assert isinstance(flow, AccountSyncFlow), route.kind  # _route() only returns account-sync routes
+    return flow
 
 
 def _reader(runtime: Runtime, route: RouteSettings) -> Reader:

@@ -14,49 +14,48 @@ ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (d
 
 @mappings_app.command("check")
 def check(config: Path | None = ConfigOption) -> None:
-    """Validate every mapping a route uses; print each problem with its file and key path, exit 1 on any."""
+    """Validate every mapping a route uses; print each problem with its file, line and key path, exit 1 on any."""
     from bridge.cli import load_or_exit
-    from bridge.errors import ConfigError
-    from bridge.mappings.azure_alert import load_azure_mapping
+    from bridge.ops import mapping_files
 
     loaded = load_or_exit(config)
+    used = mapping_files.route_mappings(loaded)
     failed = False
-    for route in loaded.routes:
-        if route.kind != "azure-alert":
-            continue
-        path = loaded.mappings_dir / f"{route.mapping or 'azure-alert-to-incident'}.yaml"
-        try:
-            load_azure_mapping(path)
-        except ConfigError as exc:
+    for mapping in used:
+        problems = mapping_files.check(mapping)
+        for problem in problems:
+            typer.echo(f"error: {problem}", err=True)
+        if problems:
             failed = True
-            for problem in exc.problems:
-                typer.echo(f"error: {problem}", err=True)
-            continue
-        typer.echo(f"ok: {path} (route {route.name})")
+        else:
+            typer.echo(f"ok: {mapping.path} (route {mapping.route.name})")
+    for path in mapping_files.unused_files(loaded, used):
+        typer.echo(f"note: {path} is used by no route (not checked)")
     raise typer.Exit(1 if failed else 0)
 
 
 @mappings_app.command("preview")
 def preview(
-    route: str = typer.Argument(..., help="An azure-alert route."),
-    input_file: Path = typer.Option(..., "--input", "-i", help="A sample alert (JSON) as Azure would post it."),
+    route: str = typer.Argument(..., help="A route that runs on a mapping file (azure-alert, account-sync, forward)."),
+    input_file: Path = typer.Option(
+        ..., "--input", "-i", help="Sample input (JSON): an alert as Azure posts it, an organisation, an event."
+    ),
     record: str | None = typer.Option(None, "--record", help="sys_id of the target record to diff against."),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Print the ServiceNow fields the route's mapping gives for a sample alert; with --record, the diff against
-    that record as it is now (nothing is written)."""
+    """Print the fields the route's mapping gives for a sample input; with --record, the diff against that
+    record as it is now (nothing is written)."""
     from bridge.cli import load_or_exit
-    from bridge.errors import ConfigError, InputError
-    from bridge.mappings.azure_alert import alert_to_incident, load_azure_mapping, parse_alert
+    from bridge.errors import ConfigError, InputError, MappingError
+    from bridge.ops import mapping_files
 
     loaded = load_or_exit(config)
-    settings = next((r for r in loaded.routes if r.name == route and r.kind == "azure-alert"), None)
-    if settings is None:
-        typer.echo(f"error: no azure-alert route named {route!r}", err=True)
+    chosen = next((m for m in mapping_files.route_mappings(loaded) if m.route.name == route), None)
+    if chosen is None:
+        typer.echo(f"error: no route named {route!r} runs on a mapping file", err=True)
         raise typer.Exit(2)
     try:
-        cfg = load_azure_mapping(loaded.mappings_dir / f"{settings.mapping or 'azure-alert-to-incident'}.yaml")
-        fields = alert_to_incident(parse_alert(input_file.read_bytes()), cfg)
+        fields = mapping_files.preview(chosen, input_file.read_bytes())
     except InputError as exc:
         typer.echo(f"error: {input_file}: {exc.path}: {exc.message}", err=True)
         raise typer.Exit(1) from exc
@@ -64,21 +63,27 @@ def preview(
         for problem in exc.problems:
             typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(1) from exc
+    except MappingError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     if record is None:
         typer.echo(json.dumps(fields, indent=2, ensure_ascii=False))
         return
-    current = _current(loaded, settings.target, str(settings.options.get("table", "incident")), record)
+    if chosen.record_table is None:
+        typer.echo(f"error: route {route!r} does not write ServiceNow records; --record does not apply", err=True)
+        raise typer.Exit(2)
+    current = _current(loaded, chosen.route.target, chosen.record_table, record)
     for line in diff(current, fields):
         typer.echo(line)
 
 
-def diff(current: dict[str, Any], wanted: dict[str, str]) -> list[str]:
+def diff(current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     """`field: "old" -> "new"` for each field the mapping would change; `(no change)` when none."""
     lines = []
     for field, new in sorted(wanted.items()):
         old = current.get(field, "")
         old = old.get("value", "") if isinstance(old, dict) else str(old)
-        if old != new:
+        if old != str(new):
             lines.append(f"{field}: {json.dumps(old, ensure_ascii=False)} -> {json.dumps(new, ensure_ascii=False)}")
     return lines or ["(no change)"]
 

@@ -111,7 +111,7 @@ def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: s
     runtime = Runtime(config, store, routes, flows, adapters, dispatcher, processor, InboxWriter(store), pressure)
     runtime.scheduler = Scheduler(
         build_pollers(config, store, adapters, runtime.ingest),
-        account_jobs(config, store, adapters)
+        account_jobs(config, store, adapters, flows)
         + partner_sla.jobs(config, runtime.ingest)
         + email_replies.jobs(config, store, runtime.ingest),
     )

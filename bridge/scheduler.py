@@ -7,7 +7,7 @@ cluster-wide lock inside the job, so two daemons on PostgreSQL never run the sam
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -61,8 +61,12 @@ def build_pollers(
     return pollers
 
 
-def account_jobs(config: BridgeConfig, store: Store, adapters: dict[str, Adapter]) -> list[tuple[str, float, Job]]:
-    """A reconcile job per account-sync route with `schedule_minutes` > 0, under a cluster-wide lock."""
+def account_jobs(
+    config: BridgeConfig, store: Store, adapters: dict[str, Adapter], flows: Mapping[str, object] | None = None
+) -> list[tuple[str, float, Job]]:
+    """A reconcile job per account-sync route with `schedule_minutes` > 0, under a cluster-wide lock.
+
+    Each run asks the route's flow for its live mapping, so an edited field map takes effect at the next run."""
     from bridge.flows import accounts
 
     jobs: list[tuple[str, float, Job]] = []
@@ -72,14 +76,17 @@ def account_jobs(config: BridgeConfig, store: Store, adapters: dict[str, Adapter
         options = accounts.options_for(route)
         if options.schedule_minutes <= 0:
             continue
+        known = (flows or {}).get(route.name)
+        flow = known if isinstance(known, accounts.AccountSyncFlow) else accounts.build(route, config)
 
-        def job(route: RouteSettings = route, options: accounts.AccountSyncOptions = options) -> None:
+        def job(route: RouteSettings = route, flow: accounts.AccountSyncFlow = flow) -> None:
             with store.singleton(f"accounts:{route.name}") as mine:
                 if not mine:
                     return
-                plan = accounts.make_plan(accounts.load(options), adapters[route.target], options.mapping)  # type: ignore[arg-type]
+                mapping = flow.mapping()
+                plan = accounts.make_plan(accounts.load(flow.options), adapters[route.target], mapping)  # type: ignore[arg-type]
                 if not plan.is_empty:
-                    accounts.enqueue_plan(store, route, plan, actor="scheduler")
+                    accounts.enqueue_plan(store, route, plan, actor="scheduler", mapping_version=flow.version)
 
         jobs.append((f"accounts:{route.name}", options.schedule_minutes * 60, job))
     return jobs

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.accounts.model import Contact, Organisation
+from bridge.mappings.dsl import FieldMap, apply_field_map
 
 TRUE, FALSE = "true", "false"
 
@@ -28,6 +31,12 @@ class AccountMapping(BaseModel):
         default=True, description="contacts of managed accounts that the registry does not list are deactivated"
     )
     separator: str = ","
+    field_map: FieldMap | None = Field(
+        default=None,
+        description="the route's DSL map (config/mappings/<route mapping>.yaml), set by the flow when the route "
+        "names one: it then gives every account field except the sync key and `active`",
+    )
+    field_map_label: str = "account mapping"
 
     @property
     def parent_fields(self) -> tuple[str, ...]:
@@ -44,7 +53,14 @@ def is_true(value: str | None) -> bool:
 
 
 def account_fields(org: Organisation, mapping: AccountMapping) -> dict[str, str]:
-    """Every non-reference field an active organisation's account should hold."""
+    """Every non-reference field an active organisation's account should hold.
+
+    With a DSL map the map decides the fields; the registry key and ``active`` are still set here, because
+    they are the sync's identity and lifecycle, not a presentation choice an edit could safely drop.
+    """
+    if mapping.field_map is not None:
+        mapped = apply_field_map(mapping.field_map, organisation_source(org), label=mapping.field_map_label)
+        return {"name": org.name, **_as_text(mapped), mapping.key_field: org.key, "active": TRUE}
     values = {
         "name": org.name,
         mapping.key_field: org.key,
@@ -54,6 +70,23 @@ def account_fields(org: Organisation, mapping: AccountMapping) -> dict[str, str]
     if mapping.roles_field:
         values[mapping.roles_field] = mapping.separator.join(sorted(org.roles))
     return values
+
+
+def organisation_source(org: Organisation) -> dict[str, Any]:
+    """What an account map reads: the registry entry as plain data."""
+    return {
+        "key": org.key,
+        "name": org.name,
+        "mpids": list(org.mpids),
+        "roles": list(org.roles),
+        "parent": org.parent or "",
+        "contacts": len(org.contacts),
+    }
+
+
+def _as_text(fields: dict[str, Any]) -> dict[str, str]:
+    """ServiceNow fields are text; the planner compares them as text."""
+    return {name: "" if value is None else str(value) for name, value in fields.items()}
 
 
 def contact_fields(contact: Contact, mapping: AccountMapping) -> dict[str, str]:

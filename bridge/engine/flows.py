@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.errors import ConfigError, MappingError
+from bridge.mappings.dsl import LiveFieldMap, apply_field_map
 from bridge.store import Store, records
 from bridge.store.inbox import InboxEvent
 
@@ -74,18 +75,31 @@ class Flow(Protocol):
 
 
 class ForwardFlow:
-    """Forwards each JSON event as it is to an HTTP target, ordered per record.
+    """Forwards each JSON event to an HTTP target, ordered per record: as it is, or reshaped by a field map.
 
     Options: ``path`` (where to POST, default ``/``), ``record_field`` (the payload field naming the record:
-    its operations are delivered one at a time, in order), ``action`` (post, put or patch).
+    its operations are delivered one at a time, in order), ``action`` (post, put or patch). The route's
+    ``mapping`` may name a DSL field map in ``mappings_dir``: the body sent is then that map applied to the
+    event (hot-reloaded; its file hash is the version each operation records).
     """
 
-    def __init__(self, route: RouteSettings) -> None:
+    def __init__(self, route: RouteSettings, fields: LiveFieldMap | None = None) -> None:
         self.route = route
         self.path = str(route.options.get("path", "/"))
         self.record_field = route.options.get("record_field")
         self.action = str(route.options.get("action", "post"))
-        self.version = _version(route.options)
+        self.fields = fields
+        self.version = fields.version if fields else _version(route.options)
+
+    @property
+    def reload_error(self) -> str | None:
+        """Why the last edit of the field map was refused (shown on the admin overview)."""
+        return self.fields.reload_error if self.fields else None
+
+    def reload_if_changed(self) -> None:
+        if self.fields is not None:
+            self.fields.reload_if_changed()
+            self.version = self.fields.version
 
     def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
         try:
@@ -94,14 +108,25 @@ class ForwardFlow:
             raise MappingError(f"event {event.id} is not JSON: {exc}") from exc
         record = event.record_key or (str(body.get(self.record_field, "")) if self.record_field else "")
         key = f"{self.route.name}:{record or event.id}"
-        return [Planned(action=self.action, payload={"path": self.path, "body": body}, target_key=key)]
+        return [Planned(action=self.action, payload={"path": self.path, "body": self.reshape(body)}, target_key=key)]
+
+    def reshape(self, body: Any) -> Any:
+        """The body to send: the event itself, or the field map applied to it (the live version)."""
+        if self.fields is None:
+            return body
+        self.reload_if_changed()
+        if not isinstance(body, Mapping):
+            raise MappingError(f"{self.fields.label}: the event is not a JSON object, so no field map applies")
+        return apply_field_map(self.fields.field_map, body, label=self.fields.label)
 
 
 FlowFactory = Callable[[RouteSettings, BridgeConfig], Flow]
 
 
-def _forward(route: RouteSettings, _config: BridgeConfig) -> Flow:
-    return ForwardFlow(route)
+def _forward(route: RouteSettings, config: BridgeConfig) -> Flow:
+    if route.mapping is None:
+        return ForwardFlow(route)
+    return ForwardFlow(route, LiveFieldMap(config.mappings_dir / f"{route.mapping}.yaml", route=route.name))
 
 
 def _azure_alert(route: RouteSettings, config: BridgeConfig) -> Flow:

@@ -7,7 +7,9 @@ the link the parent's create wrote (`registry` key <-> sys_id). Existing account
 so later writes address them by sys_id with no read first. A second sync right after is a no-op: zero writes.
 
 Route (kind `account-sync`): `target` is the ServiceNow target; options `registry` (YAML or CSV path),
-`schedule_minutes` (0 = on demand only) and `mapping` (the :class:`AccountMapping` fields).
+`schedule_minutes` (0 = on demand only) and `mapping` (the :class:`AccountMapping` fields). The route's own
+`mapping` may name a DSL field map in `mappings_dir` (`account-to-customer-account`) that then gives the
+account fields; it is hot-reloaded like every mapping, and its version is recorded on each operation.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridge.accounts import AccountMapping, Registry, SyncPlan, load_registry, plan_sync
 from bridge.accounts.steps import Step
 from bridge.config import BridgeConfig, RouteSettings
-from bridge.engine.flows import Flow, PlanContext, Planned
+from bridge.engine.flows import PlanContext, Planned
 from bridge.errors import ConfigError, MappingError
+from bridge.mappings.dsl import LiveFieldMap
 from bridge.store import Store, records
 from bridge.store import outbox as ob
 from bridge.store.inbox import InboxEvent
@@ -60,10 +63,30 @@ class SyncRun:
 class AccountSyncFlow:
     """The route's flow. Its events are only sync requests; the work happens in :func:`enqueue_plan`."""
 
-    def __init__(self, route: RouteSettings, options: AccountSyncOptions) -> None:
+    def __init__(self, route: RouteSettings, options: AccountSyncOptions, fields: LiveFieldMap | None = None) -> None:
         self.route = route
         self.options = options
-        self.version = "accounts-1"
+        self.fields = fields
+        #: the live field map's version (a hash of its file), or the built-in mapping's name
+        self.version = fields.version if fields else "accounts-1"
+
+    @property
+    def reload_error(self) -> str | None:
+        """Why the last edit of the field map file was refused, for the admin overview."""
+        return self.fields.reload_error if self.fields else None
+
+    def reload_if_changed(self) -> None:
+        if self.fields:
+            self.fields.reload_if_changed()
+            self.version = self.fields.version
+
+    def mapping(self) -> AccountMapping:
+        """The options' :class:`AccountMapping` with the live field map (after taking any valid edit)."""
+        if self.fields is None:
+            return self.options.mapping
+        self.reload_if_changed()
+        update = {"field_map": self.fields.field_map, "field_map_label": self.fields.label}
+        return self.options.mapping.model_copy(update=update)
 
     def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
         raise MappingError("account-sync routes take no events; run `bridge accounts sync` or the schedule")
@@ -76,8 +99,9 @@ def options_for(route: RouteSettings) -> AccountSyncOptions:
         raise ConfigError([f"routes.{route.name}.options: {exc}"]) from exc
 
 
-def build(route: RouteSettings, config: BridgeConfig) -> Flow:
-    return AccountSyncFlow(route, options_for(route))
+def build(route: RouteSettings, config: BridgeConfig) -> AccountSyncFlow:
+    fields = LiveFieldMap(config.mappings_dir / f"{route.mapping}.yaml", route=route.name) if route.mapping else None
+    return AccountSyncFlow(route, options_for(route), fields)
 
 
 def read_existing(reader: Reader, mapping: AccountMapping) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
@@ -98,12 +122,17 @@ def make_plan(registry: Registry, reader: Reader, mapping: AccountMapping) -> Sy
     return plan_sync(registry, accounts, contacts, mapping=mapping)
 
 
-def enqueue_plan(store: Store, route: RouteSettings, plan: SyncPlan, *, actor: str) -> SyncRun:
-    """One outbox operation per step, plus links for the records the plan found, in one transaction."""
+def enqueue_plan(
+    store: Store, route: RouteSettings, plan: SyncPlan, *, actor: str, mapping_version: str = "accounts-1"
+) -> SyncRun:
+    """One outbox operation per step, plus links for the records the plan found, in one transaction.
+
+    Each operation records ``<run id>@<mapping version>``: which sync run planned it, with which mapping."""
     plan.raise_for_errors()
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     roots = _roots(plan)
-    ops = [_operation(route, step, roots, run_id, i) for i, step in enumerate(plan.steps)]
+    version = f"{run_id}@{mapping_version}"
+    ops = [_operation(route, step, roots, i, run_id=run_id, version=version) for i, step in enumerate(plan.steps)]
     with store.begin() as conn:
         for step in plan.steps:
             if step.sys_id:
@@ -119,7 +148,9 @@ def enqueue_plan(store: Store, route: RouteSettings, plan: SyncPlan, *, actor: s
     return SyncRun(plan=plan, enqueued=enqueued, run_id=run_id)
 
 
-def _operation(route: RouteSettings, step: Step, roots: dict[str, str], run_id: str, index: int) -> ob.NewOperation:
+def _operation(
+    route: RouteSettings, step: Step, roots: dict[str, str], index: int, *, run_id: str, version: str
+) -> ob.NewOperation:
     account_key = step.key.split("/", 1)[0]
     payload: dict[str, Any] = {"table": step.table, "fields": dict(step.fields)}
     if step.deferred and step.parent_key:
@@ -135,7 +166,7 @@ def _operation(route: RouteSettings, step: Step, roots: dict[str, str], run_id: 
         correlation=dict(step.correlation) or None,
         link_system=SYSTEM,
         link_id=_link_id(step.table, step.key),
-        mapping_version=run_id,
+        mapping_version=version,
     )
 
 
@@ -177,6 +208,8 @@ def _account_fields(mapping: AccountMapping) -> list[str]:
         mapping.key_field,
         mapping.mpids_field,
     ]
+    if mapping.field_map is not None:
+        return list(dict.fromkeys(fields + list(mapping.field_map.fields)))
     return fields + ([mapping.roles_field] if mapping.roles_field else [])
 
 

@@ -1,16 +1,19 @@
-"""Mapping preview: the ServiceNow fields an azure-alert route's live mapping gives for a pasted alert.
+"""Mapping preview: the fields a route's live mapping gives for a pasted input.
 
-Nothing is stored or sent; the admin sees exactly what `alert_to_incident` would produce with the mapping the
-route runs now (reloaded first if the file changed), or the input error with its JSON path.
+Nothing is stored or sent; the admin sees exactly what the route would produce with the mapping it runs now
+(reloaded first if the file changed), or the input error with its JSON path. Azure routes take an alert as
+Azure posts it; account-sync and forward routes that run on a DSL field map take one organisation or one event
+body as JSON.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.errors import InputError
+from bridge.errors import InputError, MappingError
 
 
 @dataclass(frozen=True)
@@ -42,3 +45,44 @@ def preview_alert(route: str, flow: Any, body: bytes | str | Mapping[str, Any]) 
     except Exception as exc:  # the preview exists to show failures: report it, never a 500
         return Preview(route, version, error=f"{type(exc).__name__}: {exc}", reload_error=reload_error)
     return Preview(route, version, fields=fields, reload_error=reload_error)
+
+
+def previewable(routes: Mapping[str, Any], flows: Mapping[str, Any]) -> list[str]:
+    """Routes whose mapping can be previewed: azure-alert routes, and routes running on a DSL field map."""
+    return [
+        name
+        for name, route in routes.items()
+        if route.kind == "azure-alert" or (route.mapping and getattr(flows.get(name), "fields", None) is not None)
+    ]
+
+
+def preview_route(route: str, flow: Any, body: bytes | str | Mapping[str, Any]) -> Preview:
+    """:func:`preview_alert` for Azure routes; the live field map applied to a JSON object for the others."""
+    if getattr(flow, "cfg", None) is not None:
+        return preview_alert(route, flow, body)
+    flow.reload_if_changed()
+    version, reload_error = flow.version, flow.reload_error
+    try:
+        data = body if isinstance(body, Mapping) else json.loads(body)
+        if not isinstance(data, Mapping):
+            raise InputError("expected a JSON object")
+        fields = _dsl_fields(flow, dict(data))
+    except json.JSONDecodeError as exc:
+        return Preview(route, version, error=f"not JSON: {exc}", path="$", reload_error=reload_error)
+    except InputError as exc:
+        return Preview(route, version, error=exc.message, path=exc.path, reload_error=reload_error)
+    except MappingError as exc:
+        return Preview(route, version, error=str(exc), reload_error=reload_error)
+    return Preview(route, version, fields={k: str(v) for k, v in fields.items()}, reload_error=reload_error)
+
+
+def _dsl_fields(flow: Any, data: dict[str, Any]) -> dict[str, Any]:
+    from bridge.engine.flows import ForwardFlow
+    from bridge.ops.mapping_files import organisation_from_json
+
+    if isinstance(flow, ForwardFlow):
+        body: dict[str, Any] = flow.reshape(data)
+        return body
+    from bridge.accounts.mapping import account_fields
+
+    return account_fields(organisation_from_json(data), flow.mapping())

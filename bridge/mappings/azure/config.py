@@ -30,7 +30,11 @@ from pydantic import (
 )
 
 from bridge.errors import ConfigError
+from bridge.mappings.azure.field_map import DEFAULT_FIELDS, sample_source
+from bridge.mappings.dsl import FieldMap, FieldRule
+from bridge.mappings.dsl.load import dotted, dry_run_problems
 from bridge.mappings.priority import Level, Priority, priority_for
+from bridge.validation import Lines, index_lines, where
 
 SEVERITIES = ("Sev0", "Sev1", "Sev2", "Sev3", "Sev4")
 GroupBy = Literal["rule_resource", "rule", "rule_resource_group", "resource", "alert"]
@@ -280,6 +284,12 @@ class AzureMappingConfig(_Model):
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     storm: Storm = Field(default_factory=Storm)
     flapping: Flapping = Field(default_factory=Flapping)
+    fields: dict[str, FieldRule] = Field(default_factory=lambda: _default_fields())
+
+    @property
+    def field_map(self) -> FieldMap:
+        """The incident field map (mapping DSL); empty values are always left out."""
+        return FieldMap.model_construct(fields=self.fields, omit_empty=True)
 
     @field_validator("routes")
     @classmethod
@@ -292,28 +302,37 @@ class AzureMappingConfig(_Model):
         return routes
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
+def _default_fields() -> dict[str, FieldRule]:
+    return {name: FieldRule.model_validate(rule) for name, rule in DEFAULT_FIELDS.items()}
 
 
-def validation_problems(error: ValidationError, source: str) -> list[str]:
-    """pydantic's errors as ``source: yaml.path: message`` lines."""
+def validation_problems(error: ValidationError, source: str, lines: Lines | None = None) -> list[str]:
+    """pydantic's errors as ``source[:line]: yaml.path: message`` lines."""
     return [
-        f"{source}: {_location(item['loc'])}: {item['msg'].removeprefix('Value error, ')}" for item in error.errors()
+        f"{_at(source, lines, item['loc'])}: {dotted(item['loc'])}: {item['msg'].removeprefix('Value error, ')}"
+        for item in error.errors()
     ]
 
 
-def parse_azure_mapping(data: Any, *, source: str = "azure-alert-to-incident.yaml") -> AzureMappingConfig:
-    """Validate already-loaded YAML data; ConfigError lists every problem."""
+def _at(source: str, lines: Lines | None, loc: tuple[int | str, ...]) -> str:
+    return where(Path(source), lines, tuple(str(p) for p in loc), default_line=1) if lines else source
+
+
+def parse_azure_mapping(
+    data: Any, *, source: str = "azure-alert-to-incident.yaml", lines: Lines | None = None
+) -> AzureMappingConfig:
+    """Validate already-loaded YAML data, then dry-run its ``fields`` on a sample alert; ConfigError lists
+    every problem (with its line when ``lines`` is given)."""
     if not isinstance(data, Mapping):
         raise ConfigError([f"{source}: (top level): expected a mapping, got {type(data).__name__}"])
     try:
-        return AzureMappingConfig.model_validate(data)
+        cfg = AzureMappingConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, source)) from None
+        raise ConfigError(validation_problems(exc, source, lines)) from None
+    problems = dry_run_problems(cfg.field_map, sample_source(), path=source, lines=lines or {})
+    if problems:
+        raise ConfigError(problems)
+    return cfg
 
 
 def load_azure_mapping(path: str | Path) -> AzureMappingConfig:
@@ -324,9 +343,10 @@ def load_azure_mapping(path: str | Path) -> AzureMappingConfig:
     except OSError as exc:
         raise ConfigError([f"{source}: cannot read: {exc.strerror or exc}"]) from None
     try:
+        lines = index_lines(yaml.compose(text, Loader=yaml.SafeLoader))
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
-        raise ConfigError([f"{source}: {where}invalid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
-    return parse_azure_mapping(data, source=source)
+        at = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
+        raise ConfigError([f"{source}: {at}invalid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+    return parse_azure_mapping(data, source=source, lines=lines)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -10,25 +9,16 @@ from typing import Any
 
 from bridge.mappings.azure.config import AzureMappingConfig, render
 from bridge.mappings.azure.model import Alert, Criterion, LogDetails
-from bridge.mappings.azure.routing import assignment_for
+from bridge.mappings.azure.routing import assignment_for, match_route
+from bridge.mappings.dsl import apply_field_map
 from bridge.mappings.priority import LONDON
+from bridge.mappings.transforms import ELLIPSIS, middle_ellipsis
 
-ELLIPSIS = "…"
 MIN_RESOURCE = 12
 MIN_RULE = 24
 MAX_QUERY = 1500
 _WHITESPACE = re.compile(r"\s+")
-
-
-def middle_ellipsis(text: str, width: int) -> str:
-    """``text`` cut to ``width`` by replacing its middle with an ellipsis (both ends of a name stay readable)."""
-    if len(text) <= width:
-        return text
-    if width <= 1:
-        return ELLIPSIS[:width]
-    keep = width - 1
-    head = math.ceil(keep / 2)
-    return text[:head] + ELLIPSIS + (text[-(keep - head) :] if keep - head else "")
+ASSIGNMENT_FIELDS = ("assignment_group", "category", "subcategory", "caller_id", "cmdb_ci", "contact_type")
 
 
 def format_time(moment: datetime | None) -> str:
@@ -191,26 +181,40 @@ def build_description(alert: Alert, cfg: AzureMappingConfig) -> str:
     return text if len(text) <= limit else text[: limit - 40] + "\n" + ELLIPSIS + " (description truncated)"
 
 
-def alert_to_incident(alert: Alert, cfg: AzureMappingConfig) -> dict[str, str]:
-    """ServiceNow ``incident`` fields for a new incident from this alert; empty optional fields are left out."""
+def incident_source(alert: Alert, cfg: AzureMappingConfig) -> dict[str, Any]:
+    """What the ``fields:`` map reads: the alert's facts and the incident values the bridge computes (see
+    :mod:`bridge.mappings.azure.field_map`)."""
     mapping = cfg.severity.for_severity(alert.severity)
     assignment = assignment_for(alert, cfg)
-    fields = {
+    route = match_route(alert, cfg)
+    facts = template_context(alert)
+    facts.pop("occurrences")
+    facts.update(
+        resource_name=alert.resource_name,
+        alert_id=alert.alert_id,
+        description=alert.description,
+        investigation_link=alert.investigation_link,
+        tags=dict(alert.tags),
+        custom_properties=dict(alert.custom_properties),
+        details=dict(alert.details),
+    )
+    incident = {
         "short_description": short_description(alert, cfg),
         "description": build_description(alert, cfg),
         "impact": str(mapping.impact.value),
         "urgency": str(mapping.urgency.value),
         "priority": str(mapping.priority.value),
-        "assignment_group": assignment.assignment_group,
-        "category": assignment.category,
-        "subcategory": assignment.subcategory,
-        "caller_id": assignment.caller_id,
-        "cmdb_ci": assignment.cmdb_ci,
-        "contact_type": assignment.contact_type,
-        "correlation_id": alert.correlation_key,
+        **{name: getattr(assignment, name) for name in ASSIGNMENT_FIELDS},
         "correlation_display": cfg.correlation_display,
+        "route": route.name if route else "",
     }
-    return {name: value for name, value in fields.items() if value}
+    return {"alert": facts, "incident": incident}
+
+
+def alert_to_incident(alert: Alert, cfg: AzureMappingConfig) -> dict[str, Any]:
+    """ServiceNow ``incident`` fields for a new incident from this alert, by the mapping's ``fields:`` map;
+    empty fields are left out."""
+    return apply_field_map(cfg.field_map, incident_source(alert, cfg), label="azure mapping fields")
 
 
 def occurrence_note(alert: Alert, *, occurrence: int, coalesced: bool = False, unnoted: int = 0) -> str:

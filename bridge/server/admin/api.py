@@ -147,21 +147,21 @@ def _browse_endpoints(router: APIRouter, runtime: Runtime) -> None:
 
     @router.post(
         "/preview",
-        summary="The ServiceNow fields an azure-alert route's mapping gives for an alert",
+        summary="The fields a route's live mapping gives for an input (an alert; an organisation or event body "
+        "for a route with a field map)",
         responses={400: {"description": "the alert is not valid; `path` names the field"}, 404: {}},
     )
     def preview_alert(_admin: Admin, body: Annotated[PreviewRequest, Body()]) -> preview.Preview:
-        flow = _azure_flow(runtime, body.route)
-        result = preview.preview_alert(body.route, flow, body.alert)
+        flow = _previewable_flow(runtime, body.route)
+        result = preview.preview_route(body.route, flow, body.alert)
         if result.error is not None:
             raise HTTPException(400, {"error": result.error, "path": result.path})
         return result
 
 
-def _azure_flow(runtime: Runtime, route: str) -> Any:
-    settings = runtime.routes.get(route)
-    if settings is None or settings.kind != "azure-alert":
-        raise HTTPException(404, {"error": f"no azure-alert route named {route!r}"})
+def _previewable_flow(runtime: Runtime, route: str) -> Any:
+    if route not in preview.previewable(runtime.routes, runtime.flows):
+        raise HTTPException(404, {"error": f"no route named {route!r} with a mapping to preview"})
     return runtime.flows[route]
 
 

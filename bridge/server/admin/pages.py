@@ -115,6 +115,8 @@ def _overview_pages(router: APIRouter, pages: Renderer) -> None:
     def overview(request: Request, admin: PageAdmin) -> Response:
         with runtime.store.begin() as conn:
             health = routes.health(conn, runtime.routes)
+        for flow in runtime.flows.values():  # notice an edited mapping file even on a quiet route
+            getattr(flow, "reload_if_changed", lambda: None)()
         reload_errors = {
             name: getattr(flow, "reload_error", None)
             for name, flow in runtime.flows.items()
@@ -232,7 +234,7 @@ def _dead_letter_pages(router: APIRouter, pages: Renderer) -> None:
 
 def _preview_pages(router: APIRouter, pages: Renderer) -> None:
     runtime = pages.runtime
-    azure_routes = [name for name, r in runtime.routes.items() if r.kind == "azure-alert"]
+    azure_routes = preview.previewable(runtime.routes, runtime.flows)  # azure-alert and DSL-mapped routes
 
     @router.get("/preview")
     def preview_form(request: Request, admin: PageAdmin) -> Response:
@@ -245,7 +247,7 @@ def _preview_pages(router: APIRouter, pages: Renderer) -> None:
         route, alert = form.get("route", ""), form.get("alert", "")
         result = None
         if route in azure_routes:
-            result = await run_in_threadpool(preview.preview_alert, route, runtime.flows[route], alert)
+            result = await run_in_threadpool(preview.preview_route, route, runtime.flows[route], alert)
         return pages.page(
             request,
             "preview.html",

@@ -1,0 +1,121 @@
+"""Which mapping file each route uses, and checking or previewing one without running the bridge.
+
+Three route kinds run on a mapping file: ``azure-alert`` (the Azure mapping, whose ``fields:`` are a DSL
+map), and ``account-sync`` and ``forward`` when the route names a DSL field map in ``mapping``. The partner
+and email flows keep their own formats (see docs/mappings.md) and are not listed here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from bridge.config import BridgeConfig, RouteSettings
+from bridge.errors import ConfigError, InputError
+from bridge.mappings.dsl import FieldMap, apply_field_map, read_yaml, validate_file
+from bridge.mappings.dsl.load import dry_run_problems
+
+Kind = Literal["azure", "accounts", "forward"]
+AZURE_DEFAULT = "azure-alert-to-incident"
+
+
+@dataclass(frozen=True)
+class RouteMapping:
+    """A route and the mapping file it plans with."""
+
+    route: RouteSettings
+    kind: Kind
+    path: Path
+
+    @property
+    def record_table(self) -> str | None:
+        """The ServiceNow table a ``--record`` diff reads, or None when the target is not a record."""
+        if self.kind == "azure":
+            return str(self.route.options.get("table", "incident"))
+        if self.kind == "accounts":
+            return str((self.route.options.get("mapping") or {}).get("account_table", "customer_account"))
+        return None
+
+
+def route_mappings(config: BridgeConfig) -> list[RouteMapping]:
+    """Every route that runs on a mapping file, in configuration order."""
+    found = []
+    for route in config.routes:
+        if route.kind == "azure-alert":
+            found.append(RouteMapping(route, "azure", config.mappings_dir / f"{route.mapping or AZURE_DEFAULT}.yaml"))
+        elif route.kind in ("account-sync", "forward") and route.mapping:
+            kind: Kind = "accounts" if route.kind == "account-sync" else "forward"
+            found.append(RouteMapping(route, kind, config.mappings_dir / f"{route.mapping}.yaml"))
+    return found
+
+
+def unused_files(config: BridgeConfig, used: list[RouteMapping]) -> list[Path]:
+    """Mapping files in ``mappings_dir`` that no route uses (often a typo in a route's ``mapping``)."""
+    names = {m.path.resolve() for m in used}
+    return sorted(p for p in config.mappings_dir.glob("*.yaml") if p.resolve() not in names)
+
+
+def check(mapping: RouteMapping) -> list[str]:
+    """Every problem of the route's mapping file as ``file:line: key.path: message``; [] when it is valid."""
+    try:
+        if mapping.kind == "azure":
+            from bridge.mappings.azure_alert import load_azure_mapping
+
+            load_azure_mapping(mapping.path)
+            return []
+        field_map, _version = validate_file(mapping.path, FieldMap)
+        if mapping.kind == "accounts":
+            _data, lines, _raw = read_yaml(mapping.path)
+            return dry_run_problems(field_map, _sample_organisation(), path=mapping.path, lines=lines)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def preview(mapping: RouteMapping, body: bytes) -> dict[str, Any]:
+    """What the route would send for a sample input (an Azure alert, a registry organisation as JSON, an event
+    body); ConfigError for a bad mapping, InputError for bad input, MappingError when the map fails."""
+    if mapping.kind == "azure":
+        from bridge.mappings.azure_alert import alert_to_incident, load_azure_mapping, parse_alert
+
+        return alert_to_incident(parse_alert(body), load_azure_mapping(mapping.path))
+    field_map, _version = validate_file(mapping.path, FieldMap)
+    source = _json_object(body)
+    if mapping.kind == "forward":
+        return apply_field_map(field_map, source, label=str(mapping.path))
+    from bridge.accounts.mapping import account_fields
+    from bridge.flows.accounts import options_for
+
+    options = options_for(mapping.route).mapping
+    account = options.model_copy(update={"field_map": field_map, "field_map_label": str(mapping.path)})
+    return account_fields(organisation_from_json(source), account)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object")
+    return data
+
+
+def organisation_from_json(data: dict[str, Any]) -> Any:
+    """A registry organisation from a preview's JSON (``key``, ``name``, ``mpids``, ``roles``, ``parent``)."""
+    from bridge.accounts.model import Organisation
+
+    for key in ("key", "name"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise InputError("required text", path=f"$.{key}")
+    mpids, roles = (tuple(str(v) for v in data.get(name) or ()) for name in ("mpids", "roles"))
+    return Organisation(data["key"], data["name"], mpids=mpids, roles=roles, parent=data.get("parent") or None)
+
+
+def _sample_organisation() -> dict[str, Any]:
+    from bridge.accounts.mapping import organisation_source
+    from bridge.accounts.model import Organisation
+
+    return organisation_source(Organisation("sample", "Sample Energy", mpids=("SAMP",), roles=("Supplier",)))
