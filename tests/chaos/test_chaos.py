@@ -297,13 +297,23 @@ def _pg_config(tmp_path: Path, sn_url: str, db_url: str) -> Path:
             "store": {"url": db_url},
             "mappings_dir": str(ROOT / "config/mappings"),
             "azure": {"tokens": [TOKEN]},
-            "dispatcher": {"workers": 16, "lease_seconds": 5, "backoff_initial_seconds": 0.2, "max_attempts": 100},
+            "dispatcher": {
+                "workers": 16,
+                "lease_seconds": 5,
+                "backoff_initial_seconds": 0.2,
+                "backoff_max_seconds": 2,
+                "backoff_jitter_seconds": 0.2,
+                "max_attempts": 100,
+            },
             "targets": {
                 "servicenow": {
                     "kind": "servicenow",
                     "instance_url": sn_url,
                     "auth": {"type": "basic", "username": "admin", "password": "admin"},
                     "timeout": {"connect": 1, "read": 2},
+                    "max_concurrency": 16,
+                    "requests_per_second": 500,
+                    "burst": 50,
                 }
             },
             "routes": [{"name": "azure", "kind": "azure-alert", "target": "servicenow", "options": {"poll": poll}}],
