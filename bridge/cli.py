@@ -15,8 +15,9 @@ import typer
 
 from bridge.cli_accounts import accounts_app
 from bridge.cli_mappings import mappings_app
-from bridge.cli_ops import dlq_app, pause, replay, resume, resync, routes
+from bridge.cli_ops import dlq_app, pause, replay, resume, routes
 from bridge.cli_partners import partners_app
+from bridge.cli_resync import resync
 from bridge.config import BridgeConfig, load_config, summary
 from bridge.emulators.cli import app as emulator_app
 from bridge.errors import ConfigError

@@ -1,5 +1,5 @@
-"""Operating the bridge from a shell: `bridge dlq ...`, `bridge replay`, `bridge resync`, `bridge pause|resume`,
-`bridge routes`.
+"""Operating the bridge from a shell: `bridge dlq ...`, `bridge replay`, `bridge pause|resume`, `bridge routes`
+(`bridge resync` is :mod:`bridge.cli_resync`).
 
 Each command opens the configured store (it never migrates it: that is `bridge db upgrade`), acts through
 :mod:`bridge.ops` exactly as the admin API does, and is audited with the shell user (`$USER`) as the actor. The
@@ -231,7 +231,7 @@ def routes(as_json: bool = JsonOption, config: Path | None = ConfigOption) -> No
         typer.echo(line)
 
 
-# --- replay / resync -------------------------------------------------------------------------------------
+# --- replay ----------------------------------------------------------------------------------------------
 
 
 def replay(
@@ -288,25 +288,3 @@ def _print_planned(event: InboxEvent, op: NewOperation) -> None:
     from bridge.ops.report import planned_line
 
     typer.echo(planned_line(event.id, op))
-
-
-def resync(
-    route: str = typer.Option(..., "--route", "-r", help="The route whose source to fetch again."),
-    since: str = typer.Option(..., "--since", help="ISO 8601 time, or a span back from now: 30m, 2h, 3d."),
-    config: Path | None = ConfigOption,
-) -> None:
-    """Fetch a route's source again from a time (for routes with a poller); changes go through the inbox."""
-    from bridge.ops.replay import NotRefetchableError
-    from bridge.ops.replay import resync as fetch_again
-    from bridge.ops.times import format_time
-
-    loaded, _store = _open(config)
-    settings = _route(loaded, route)
-    when = _when(since)
-    flows = _flows(loaded, settings)
-    try:
-        fetched = fetch_again(flows, route, since=when)
-    except NotRefetchableError as exc:
-        _fail([str(exc)])
-        return
-    typer.echo(f"route {route}: {fetched} change(s) since {format_time(when)} fetched; the daemon plans them")

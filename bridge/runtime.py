@@ -103,7 +103,7 @@ def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: s
     store = prepare_store(config, migrate=config.store.auto_migrate if migrate is None else migrate)
     routes = {r.name: r for r in config.routes}
     flows = build_flows(config)
-    adapters = {name: build_adapter(name, t.kind, _settings(t)) for name, t in config.targets.items()}
+    adapters = {name: target_adapter(config, name) for name in config.targets}
     pressure = IngestPressure(threshold_per_second=config.server.ingest_priority_rate)
     dispatcher = Dispatcher(store, adapters, config.dispatcher, owner=owner, pressure=pressure)
     processor = Processor(store, routes, flows, on_enqueued=dispatcher.wake, pressure=pressure)
@@ -116,6 +116,12 @@ def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: s
         + email_replies.jobs(config, store, runtime.ingest),
     )
     return runtime
+
+
+def target_adapter(config: BridgeConfig, name: str) -> Adapter:
+    """One configured target's adapter, for a command that needs only that one (say, `bridge resync`)."""
+    target = config.targets[name]
+    return build_adapter(name, target.kind, _settings(target))
 
 
 def _settings(target: object) -> dict[str, object]:

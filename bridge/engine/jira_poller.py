@@ -17,7 +17,7 @@ from itertools import islice
 from typing import Protocol
 
 from bridge.adapters._jira_support import JiraIssue
-from bridge.engine.poller import PollResult, PollSettings
+from bridge.engine.poller import ChangePage, PollResult, PollSettings
 from bridge.store import Store, records
 from bridge.store import inbox as ib
 
@@ -67,17 +67,23 @@ class JiraPoller:
                 return PollResult()
             return self._poll()
 
+    def read_pages(self, since: datetime, *, overlap: timedelta = timedelta(0)) -> Iterator[ChangePage]:
+        """Every issue updated at or after ``since - overlap`` (JQL ``updated >=``) as inbox events, a page at a
+        time; the poll and a resync both read through here. Pages are not in ``updated`` order (see above)."""
+        issues = self.source.iter_updated(since, overlap=overlap)
+        while page := list(islice(issues, self.settings.page_size)):
+            events = [jira_event(self.route, self.settings.source, i.key, i.version) for i in page]
+            yield ChangePage(events, max(i.version for i in page))
+
     def _poll(self) -> PollResult:
         result = PollResult(watermark=self._watermark())
         overlap = timedelta(seconds=self.settings.overlap_seconds)
-        issues = self.source.iter_updated(self._since(result.watermark), overlap=overlap)
         newest = result.watermark
-        while page := list(islice(issues, self.settings.page_size)):
-            events = [jira_event(self.route, self.settings.source, i.key, i.version) for i in page]
-            accepted = self.ingest(events)
-            result.seen += len(page)
+        for page in self.read_pages(self._since(result.watermark), overlap=overlap):
+            accepted = self.ingest(page.events)
+            result.seen += len(page.events)
             result.new += sum(not a.duplicate for a in accepted)
-            newest = max([newest or "", *(i.version for i in page)])
+            newest = max(newest or "", page.newest)
         if newest and newest != result.watermark:
             with self.store.begin() as conn:
                 records.set_watermark(conn, self.store, self.name, newest)

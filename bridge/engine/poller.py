@@ -53,6 +53,14 @@ class PollResult:
     watermark: str | None = None
 
 
+@dataclass(frozen=True)
+class ChangePage:
+    """One page of a source read as inbox events, with the newest change time in it (watermark format)."""
+
+    events: list[ib.NewEvent]
+    newest: str
+
+
 def change_event(route: str, table: str, record: dict[str, Any]) -> ib.NewEvent:
     """One ServiceNow change as an inbox event; push and poll both use this, so they dedupe to one."""
     sys_id = _value(record.get("sys_id"))
@@ -95,20 +103,22 @@ class ServiceNowPoller:
                 return PollResult()
             return self._poll()
 
+    def read_pages(self, since: datetime, *, overlap: timedelta = timedelta(0)) -> Iterator[ChangePage]:
+        """Every change at or after ``since - overlap`` as inbox events, a page at a time (``sys_updated_on,
+        sys_id`` keyset pages); the poll and a resync both read through here."""
+        changes = self.source.iter_changes(self.settings.table, since, fields=self.settings.fields, overlap=overlap)
+        while page := list(islice(changes, self.settings.page_size)):
+            events = [change_event(self.route, self.settings.table, r) for r in page]
+            yield ChangePage(events, max(_value(r.get("sys_updated_on")) for r in page))
+
     def _poll(self) -> PollResult:
         result = PollResult(watermark=self._watermark())
-        since = self._since(result.watermark)
-        changes = self.source.iter_changes(
-            self.settings.table,
-            since,
-            fields=self.settings.fields,
-            overlap=timedelta(seconds=self.settings.overlap_seconds),
-        )
-        while page := list(islice(changes, self.settings.page_size)):
-            accepted = self.ingest([change_event(self.route, self.settings.table, r) for r in page])
-            result.seen += len(page)
+        overlap = timedelta(seconds=self.settings.overlap_seconds)
+        for page in self.read_pages(self._since(result.watermark), overlap=overlap):
+            accepted = self.ingest(page.events)
+            result.seen += len(page.events)
             result.new += sum(not a.duplicate for a in accepted)
-            newest = max(_value(r.get("sys_updated_on")) for r in page)
+            newest = page.newest
             if newest and (result.watermark is None or newest > result.watermark):
                 result.watermark = newest
                 with self.store.begin() as conn:

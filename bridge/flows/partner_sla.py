@@ -34,13 +34,22 @@ def minutes_elapsed(partner: Partner, raised_at: datetime, now: datetime, priori
     return partner.hours.business_minutes(raised_at, now)
 
 
+def waited_minutes(st: dict[str, Any], partner: Partner, now: datetime) -> float:
+    """How long a raised pair has waited on the partner's clock (the breach check and the admin page agree)."""
+    return minutes_elapsed(partner, datetime.fromisoformat(st["raised_at"]), now, _int(st.get("priority")))
+
+
+def round_the_clock(st: dict[str, Any], partner: Partner) -> bool:
+    """Whether the pair's priority is one the partner covers out of hours (its clock then never stops)."""
+    priority = _int(st.get("priority"))
+    return partner.hours.always or (priority is not None and priority in partner.out_of_hours.priorities)
+
+
 def breach_note(st: dict[str, Any], partner: Partner, now: datetime) -> str | None:
     """The work note to add when the partner is late and has not been noted yet (marks the state); else None."""
     if st.get("status") != "raised" or st.get("ack_at") or st.get("breached") or not st.get("raised_at"):
         return None
-    raised = datetime.fromisoformat(st["raised_at"])
-    priority = _int(st.get("priority"))
-    elapsed = minutes_elapsed(partner, raised, now, priority)
+    elapsed = waited_minutes(st, partner, now)
     if elapsed <= partner.response_minutes:
         return None
     st["breached"] = now.isoformat()
@@ -51,11 +60,12 @@ def breach_note(st: dict[str, Any], partner: Partner, now: datetime) -> str | No
     return (
         f"{partner.name} has not acknowledged this case within its agreed {partner.response_minutes} minutes "
         f"of cover ({elapsed:.0f} business minutes since it was raised). The desk is {when} now "
-        f"(hours {_hours(partner)}; out-of-hours contact: {contact}; priorities covered out of hours: {covered})."
+        f"(hours {hours_text(partner)}; out-of-hours contact: {contact}; priorities covered out of hours: {covered})."
     )
 
 
-def _hours(partner: Partner) -> str:
+def hours_text(partner: Partner) -> str:
+    """The hours of cover for people: `24x7` or `mon,tue,... 09:00-17:00 Europe/London`."""
     h = partner.hours
     if h.always:
         return "24x7"

@@ -7,8 +7,9 @@ exactly the same thing and audit it the same way. The actor is the CLI user (`$U
 
 from __future__ import annotations
 
-from bridge.ops import browse, dead_letters, replay, routes
-from bridge.ops.replay import NotRefetchableError, ReplaySummary, ReplayWindow
+from bridge.ops import browse, dead_letters, replay, resync, routes
+from bridge.ops.replay import ReplaySummary, ReplayWindow
+from bridge.ops.resync import NotRefetchableError, ResyncSummary
 from bridge.ops.routes import RouteHealth, UnknownRouteError
 from bridge.ops.times import format_time, parse_when
 
@@ -16,6 +17,7 @@ __all__ = [
     "NotRefetchableError",
     "ReplaySummary",
     "ReplayWindow",
+    "ResyncSummary",
     "RouteHealth",
     "UnknownRouteError",
     "browse",
@@ -23,5 +25,6 @@ __all__ = [
     "format_time",
     "parse_when",
     "replay",
+    "resync",
     "routes",
 ]

@@ -1,4 +1,4 @@
-"""Replay stored events through today's mappings, and re-fetch a route's source (resync).
+"""Replay stored events through today's mappings (re-reading a route's source is :mod:`bridge.ops.resync`).
 
 Replay reads a route's handled events (status `done` or `dead`) in id order, a keyset page at a time, so a
 hundred thousand events replay in the memory of one page. Each page is planned and enqueued in one
@@ -16,10 +16,10 @@ from __future__ import annotations
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -199,27 +199,3 @@ def _audit(store: Store, window: ReplayWindow, summary: ReplaySummary, *, actor:
         )
     ADMIN_ACTIONS.labels("replay", window.route).inc()
     REPLAYED_OPERATIONS.labels(window.route).inc(summary.enqueued)
-
-
-# --- resync ---------------------------------------------------------------------------------------------
-
-
-@runtime_checkable
-class Resyncable(Protocol):
-    """A flow whose source can be fetched again (a poller): ``resync(since)`` stores every change since then
-    in the inbox (deduplicated as usual) and returns how many it fetched."""
-
-    def resync(self, since: float) -> int: ...
-
-
-class NotRefetchableError(LookupError):
-    """The route's source pushes to us and keeps no history we could fetch again."""
-
-
-def resync(flows: Mapping[str, Flow], route: str, *, since: float) -> int:
-    """Fetch ``route``'s source again from ``since``; NotRefetchableError if its flow cannot."""
-    flow = flows.get(route)
-    fetch = getattr(flow, "resync", None)
-    if flow is None or not callable(fetch):
-        raise NotRefetchableError(f"route {route} has no re-fetchable source")
-    return int(fetch(since))

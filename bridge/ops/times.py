@@ -34,3 +34,17 @@ def format_time(epoch: float | None) -> str:
     if epoch is None:
         return ""
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def format_iso(text: str | None) -> str:
+    """An ISO 8601 time kept in flow state (say, a partner case's ``raised_at``) the way :func:`format_time`
+    shows stored times; a value that is not one comes back as it is."""
+    if not text:
+        return ""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_time(moment.timestamp())

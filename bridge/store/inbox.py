@@ -90,6 +90,11 @@ def _row(ev: NewEvent, key: tuple[str, str], t: float) -> dict[str, Any]:
     }
 
 
+def known_keys(conn: sa.Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which ``(source, dedupe key)`` pairs the inbox already holds (read only: a dry run's count)."""
+    return set(_ids_for(conn, [(source, key[:255]) for source, key in keys]))
+
+
 def _ids_for(conn: sa.Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
     found: dict[tuple[str, str], int] = {}
     unique = list(dict.fromkeys(keys))

@@ -107,6 +107,24 @@ flow_state = sa.Table(
     sa.Column("state", sa.Text, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+#: top-level fields of a flow's JSON state with an expression index on (flow, field): the admin page's partner
+#: response view reads the partner cases waiting by `status` and the breaches by `breached` through them
+INDEXED_STATE_FIELDS = ("status", "breached")
+
+
+def state_field_sql(name: str, dialect: str) -> str:
+    """One top-level field of `flow_state.state` as text (NULL when absent), spelt exactly as its index is."""
+    if dialect == "postgresql":
+        return f"(state::json ->> '{name}')"
+    return f"json_extract(state, '$.{name}')"
+
+
+for _field in INDEXED_STATE_FIELDS:
+    # PostgreSQL reflects expression indexes, so the declared schema names them; SQLite cannot (autogenerate
+    # skips them there), so migration 0004 creates their json_extract twins without a declaration here
+    sa.Index(f"ix_flow_state_{_field}", flow_state.c.flow, sa.text(state_field_sql(_field, "postgresql"))).ddl_if(
+        dialect="postgresql"
+    )
 
 watermarks = sa.Table(
     "watermarks",

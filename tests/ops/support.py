@@ -13,7 +13,8 @@ import sqlalchemy as sa
 import typer
 from fastapi import FastAPI
 
-from bridge.cli_ops import dlq_app, pause, replay, resume, resync, routes
+from bridge.cli_ops import dlq_app, pause, replay, resume, routes
+from bridge.cli_resync import resync
 from bridge.config import load_config
 from bridge.runtime import Runtime, build_runtime
 from bridge.server import admin, openapi

@@ -147,6 +147,10 @@ def test_sign_in_retry_a_dead_letter_and_preview_a_mapping(bridge: Bridge, tmp_p
             page.click("button:has-text('Preview')")
             expect(page.locator("#error-path")).to_contain_text("$.data")
             page.screenshot(path=str(tmp_path / "preview-error.png"), full_page=True)
+
+            page.click("nav >> text=Partner response")  # this bridge raises nothing to partners: the page says so
+            expect(page.locator("h1")).to_have_text("Partner response")
+            expect(page.locator("main")).to_contain_text("No partner-case route is configured")
             page.click("button:has-text('Sign out')")
             expect(page).to_have_url(re.compile(r"/admin/login$"))
         finally:

@@ -27,6 +27,7 @@ PAGES = [
     "/admin/dead-letters/500",
     "/admin/links?id=dst-77777",
     "/admin/preview",
+    "/admin/partners",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Replay through today's mappings (idempotent on the target), dry runs, bounded-memory streaming, resync."""
+"""Replay through today's mappings (idempotent on the target), dry runs, bounded-memory streaming."""
 
 from __future__ import annotations
 
@@ -151,36 +151,6 @@ def test_cli_replay_reports_usage_errors(tmp_path: Path, sqlite_url: str) -> Non
     assert bad_time.exit_code == 2 and "neither an ISO 8601 time" in bad_time.stderr
     assert unknown.exit_code == 2 and "no route named 'nope'" in unknown.stderr
     assert empty.exit_code == 0 and "0 event(s)" in empty.stdout
-
-
-def test_resync_says_when_a_route_cannot_be_fetched_again(tmp_path: Path, sqlite_url: str) -> None:
-    with CountingTarget() as target:
-        runtime = ops_runtime(tmp_path, db_url=sqlite_url, target_url=target.url)
-        runtime.stop()
-        result = _invoke(
-            ops_config(tmp_path, db_url=sqlite_url, target_url=target.url), "resync", "--route", "fwd", "--since", "2h"
-        )
-    assert result.exit_code == 2
-    assert "route fwd has no re-fetchable source" in result.stderr
-
-
-def test_resync_calls_a_flow_that_can() -> None:
-    class Polled:
-        version = "x"
-        asked: list[float] = []
-
-        def plan(self, *_args: Any) -> list[Any]:
-            return []
-
-        def resync(self, since: float) -> int:
-            self.asked.append(since)
-            return 7
-
-    flow = Polled()
-    assert isinstance(flow, replay_ops.Resyncable)
-    assert replay_ops.resync({"r": flow}, "r", since=123.0) == 7 and flow.asked == [123.0]
-    with pytest.raises(replay_ops.NotRefetchableError):
-        replay_ops.resync({"r": ForwardFlow.__new__(ForwardFlow)}, "r", since=0.0)
 
 
 def test_times_accept_iso_and_relative_spans() -> None:

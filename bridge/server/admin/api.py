@@ -1,4 +1,5 @@
-"""The admin JSON API under `/admin/api`: routes, pause/resume, dead letters, events, links, mapping preview.
+"""The admin JSON API under `/admin/api`: routes, pause/resume, dead letters, events, links, mapping preview,
+partner response times.
 
 Each endpoint is a thin shell over :mod:`bridge.ops` (the CLI calls the same functions). Inputs are bounded by
 their declared types (ids fit a BIGINT, route names match the configuration's pattern), so malformed requests
@@ -12,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
-from bridge.ops import browse, dead_letters, preview, routes
+from bridge.ops import browse, dead_letters, partner_response, preview, routes
 from bridge.ops.dead_letters import ActionResult, DeadLetter, DeadLetterDetail
 from bridge.runtime import Runtime
 from bridge.server.admin.auth import Principal, api_principal
@@ -144,6 +145,10 @@ def _browse_endpoints(router: APIRouter, runtime: Runtime) -> None:
     ) -> list[dict[str, Any]]:
         with runtime.store.begin() as conn:
             return browse.links(conn, record_id)
+
+    @router.get("/partner-response", summary="Per partner desk: cases waiting for acknowledgement, and breaches")
+    def partner_desks(_admin: Admin) -> list[partner_response.PartnerDesk]:
+        return partner_response.desks_for(runtime.store, runtime.flows.values())
 
     @router.post(
         "/preview",

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bridge.ops import browse, dead_letters, preview, routes
-from bridge.ops.times import format_time
+from bridge.ops import browse, dead_letters, partner_response, preview, routes
+from bridge.ops.times import format_iso, format_time
 from bridge.runtime import Runtime
 from bridge.server.admin.auth import Principal, check_form_csrf, page_principal
 
@@ -45,6 +45,7 @@ def environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
     env.filters["time"] = format_time
+    env.filters["iso_time"] = format_iso
     env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str)
     return env
 
@@ -166,6 +167,11 @@ def _overview_pages(router: APIRouter, pages: Renderer) -> None:
             with runtime.store.begin() as conn:
                 found = browse.links(conn, record_id)
         return pages.page(request, "links.html", admin, record_id=record_id, links=found)
+
+    @router.get("/partners")
+    def partner_desks(request: Request, admin: PageAdmin) -> Response:
+        desks = partner_response.desks_for(runtime.store, runtime.flows.values())
+        return pages.page(request, "partner_response.html", admin, desks=desks)
 
 
 def _page_link(base: str, **params: Any) -> str:

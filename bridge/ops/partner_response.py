@@ -1,0 +1,164 @@
+"""Partner response times for the admin page and API: per partner desk, the cases raised to it and still waiting
+for acknowledgement (how long, on the desk's own clock, against its agreed minutes), and its breaches.
+
+The partner-case flow keeps one flow-state row per case (``flow='partner-case'``, ``key='case:<sys_id>'``, a JSON
+document with ``status``, ``raised_at``, ``ack_at``, ``breached``). Two ``LIMIT``ed queries read it, through the
+expression indexes of migration 0004: cases by ``status = 'raised'`` (then ``ack_at`` unset), breaches by
+``breached`` newest first. Only waiting and breached cases reach Python, where the business-hours clock of
+:mod:`bridge.flows.partner_sla` measures them: the cost follows the open and breached cases, not the table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from bridge.flows import partner_sla as sla
+from bridge.partners import Partner
+from bridge.store import Store
+from bridge.store.schema import flow_state, state_field_sql
+
+FLOW = "partner-case"
+#: the flow's rows of a case pair (its other rows, if any, are not cases)
+CASE_PREFIX = "case:"
+MAX_ROWS = 500
+
+
+@dataclass(frozen=True)
+class WaitingCase:
+    sys_id: str
+    number: str
+    raised_at: str
+    waited_minutes: float
+    response_minutes: int
+    round_the_clock: bool
+    late: bool
+
+
+@dataclass(frozen=True)
+class Breach:
+    sys_id: str
+    number: str
+    raised_at: str
+    breached_at: str
+    in_hours: bool
+    status: str
+    acknowledged_at: str | None
+
+
+@dataclass
+class PartnerDesk:
+    key: str
+    name: str
+    response_minutes: int | None
+    hours: str
+    in_hours_now: bool
+    waiting: list[WaitingCase] = field(default_factory=list)
+    breaches: list[Breach] = field(default_factory=list)
+
+
+def desks(
+    conn: sa.Connection, partners: Iterable[Partner], *, postgres: bool, now: datetime | None = None
+) -> list[PartnerDesk]:
+    """Every partner of the directory (and any key met in the store that it no longer lists), in key order."""
+    moment = now or datetime.now(UTC)
+    directory = {p.key: p for p in partners}
+    found = {key: _desk(partner, moment) for key, partner in directory.items()}
+    for st in _states(conn, _field("status", postgres) == "raised", _field("ack_at", postgres).is_(None)):
+        partner = directory.get(str(st.get("partner")))
+        if partner is not None and st.get("raised_at"):
+            found[partner.key].waiting.append(_waiting(st, partner, moment))
+    breached = _field("breached", postgres)
+    for st in _states(conn, breached > "", order=breached.desc()):  # a range, where IS NOT NULL is no range
+        desk = found.setdefault(str(st.get("partner")), _unknown(str(st.get("partner"))))
+        desk.breaches.append(_breach(st, directory.get(desk.key)))
+    for desk in found.values():
+        desk.waiting.sort(key=lambda w: w.raised_at)
+    return [found[key] for key in sorted(found)]
+
+
+def _field(name: str, postgres: bool) -> sa.ColumnElement[Any]:
+    """One top-level field of the JSON state, as text (NULL when absent or null), spelt as its index is."""
+    return sa.literal_column(state_field_sql(name, "postgresql" if postgres else "sqlite"))
+
+
+def _states(conn: sa.Connection, *where: Any, order: Any = None) -> list[dict[str, Any]]:
+    query = (
+        sa.select(flow_state.c.key, flow_state.c.state)
+        .where(flow_state.c.flow == FLOW, *where, flow_state.c.key.startswith(CASE_PREFIX, autoescape=True))
+        .limit(MAX_ROWS)
+    )
+    if order is not None:
+        query = query.order_by(order)
+    found = []
+    for key, text in conn.execute(query):
+        st = json.loads(text)
+        st.setdefault("our_id", key.removeprefix(CASE_PREFIX))
+        found.append(st)
+    return found
+
+
+def _desk(partner: Partner, now: datetime) -> PartnerDesk:
+    return PartnerDesk(
+        key=partner.key,
+        name=partner.name,
+        response_minutes=partner.response_minutes,
+        hours=sla.hours_text(partner),
+        in_hours_now=partner.hours.in_hours(now),
+    )
+
+
+def _unknown(key: str) -> PartnerDesk:
+    return PartnerDesk(
+        key=key, name=f"{key} (not in the partner directory)", response_minutes=None, hours="", in_hours_now=False
+    )
+
+
+def _waiting(st: dict[str, Any], partner: Partner, now: datetime) -> WaitingCase:
+    waited = sla.waited_minutes(st, partner, now)
+    return WaitingCase(
+        sys_id=str(st.get("our_id", "")),
+        number=str(st.get("number") or ""),
+        raised_at=str(st["raised_at"]),
+        waited_minutes=round(waited, 1),
+        response_minutes=partner.response_minutes,
+        round_the_clock=sla.round_the_clock(st, partner),
+        late=waited > partner.response_minutes,
+    )
+
+
+def _breach(st: dict[str, Any], partner: Partner | None) -> Breach:
+    breached = str(st["breached"])
+    return Breach(
+        sys_id=str(st.get("our_id", "")),
+        number=str(st.get("number") or ""),
+        raised_at=str(st.get("raised_at") or ""),
+        breached_at=breached,
+        in_hours=partner is not None and partner.hours.in_hours(datetime.fromisoformat(breached)),
+        status=str(st.get("status") or ""),
+        acknowledged_at=st.get("ack_at"),
+    )
+
+
+def desks_for(store: Store, flows: Iterable[Any], *, now: datetime | None = None) -> list[PartnerDesk]:
+    """:func:`desks` for the running configuration: the partners of its central partner-case routes."""
+    with store.begin() as conn:
+        return desks(conn, directory_of(flows), postgres=store.is_postgres, now=now)
+
+
+def directory_of(flows: Iterable[Any]) -> list[Partner]:
+    """The partners of the central partner-case routes' directories (a key listed twice: the first one)."""
+    seen: dict[str, Partner] = {}
+    for flow in flows:
+        opts = getattr(flow, "opts", None)
+        directory = getattr(flow, "directory", None)
+        if directory is None or getattr(opts, "side", None) != "central":
+            continue
+        for partner in directory.partners:
+            seen.setdefault(partner.key, partner)
+    return list(seen.values())
