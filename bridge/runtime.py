@@ -50,6 +50,7 @@ class Runtime:
         return future
 
     def _after_ingest(self, events: Sequence[ib.NewEvent], future: Future[list[ib.Accepted]]) -> None:
+        self.pressure.committed()
         if future.exception() is not None:
             return
         accepted = future.result()

@@ -79,24 +79,35 @@ class IngestPressure:
 
     Azure and partners retry when an answer is slow, so under a burst the bridge spends its CPU on accepting
     (durably) and lets planning and delivery catch up a moment later; at ordinary rates nothing is held back.
+    Two signals: the rate of events, and how many webhook requests wait for their commit at once. The second
+    matters on a slow machine: there a storm may never reach the rate, precisely because planning and delivery
+    take the CPU that accepting needs, while senders queue up.
     """
 
-    def __init__(self, *, threshold_per_second: float = 200.0, window: float = 0.5) -> None:
+    def __init__(self, *, threshold_per_second: float = 200.0, window: float = 0.5, concurrent: int = 8) -> None:
         self.threshold = threshold_per_second * window
         self.window = window
+        self.concurrent = concurrent
         self._count = 0
+        self._waiting = 0
         self._window_start = time.monotonic()
         self._busy_until = 0.0
         self._lock = threading.Lock()
 
     def record(self, events: int) -> None:
+        """A webhook request handed ``events`` to the inbox writer; call :meth:`committed` when it is answered."""
         now = time.monotonic()
         with self._lock:
             if now - self._window_start > self.window:
                 self._window_start, self._count = now, 0
             self._count += events
-            if self._count > self.threshold:
+            self._waiting += 1
+            if self._count > self.threshold or self._waiting >= self.concurrent:
                 self._busy_until = now + self.window
+
+    def committed(self) -> None:
+        with self._lock:
+            self._waiting = max(0, self._waiting - 1)
 
     def busy(self) -> bool:
         return time.monotonic() < self._busy_until
