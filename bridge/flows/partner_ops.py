@@ -106,6 +106,8 @@ def parse_options(route: RouteSettings, config: BridgeConfig) -> Options:
         problems.append(f"routes.{route.name}.options.assignment: a central route needs the assignment map")
     if opts.side == "partner" and not opts.partner:
         problems.append(f"routes.{route.name}.options.partner: a partner route names its partner")
+    if route.mapping:
+        problems.append(f"routes.{route.name}.mapping: a partner-case route names its field maps in options.mappings")
     if opts.states is None and opts.table not in TABLE_STATES:
         problems.append(f"routes.{route.name}.options.states: give the state values of table {opts.table!r}")
     if problems:
