@@ -75,7 +75,12 @@ def preview_route(route: str, flow: Any, body: bytes | str | Mapping[str, Any]) 
         return Preview(route, version, error=exc.message, path=exc.path, reload_error=reload_error)
     except MappingError as exc:
         return Preview(route, version, error=str(exc), reload_error=reload_error)
-    return Preview(route, version, fields={k: str(v) for k, v in fields.items()}, reload_error=reload_error)
+    return Preview(route, version, fields={k: _shown(v) for k, v in fields.items()}, reload_error=reload_error)
+
+
+def _shown(value: Any) -> str:
+    """A field as the preview shows it: text as it is, a list or object (Jira labels) as JSON."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
 
 
 def _dsl_fields(flow: Any, data: dict[str, Any]) -> dict[str, Any]:

@@ -104,3 +104,33 @@ def test_preview_shows_what_the_raise_sends_to_the_assigned_partner(tmp_path: Pa
     case.write_text(json.dumps(CASE))
     refused = _invoke(config, "mappings", "preview", "ebond", "--input", str(case), "--record", "x")
     assert refused.exit_code == 2 and "--record does not apply" in refused.stderr
+
+
+def test_admin_preview_of_a_partner_route_and_a_refused_edit_on_the_overview(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from bridge.config import load_config
+    from bridge.runtime import build_runtime
+    from tests.ops.support import admin_app
+
+    config, mappings = _config(tmp_path)
+    data = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**data, "admin": {"tokens": ["admin-t0ken-for-partner-maps"]}}))
+    runtime = build_runtime(load_config(config))
+    auth = {"Authorization": "Bearer admin-t0ken-for-partner-maps"}
+    try:
+        client = TestClient(admin_app(runtime))
+        jira_case = {"record": {**CASE, "assignment_group": GROUP_JIRA}}
+        shown = client.post("/admin/api/preview", json={"route": "ebond", "alert": jira_case}, headers=auth)
+        unassigned = {"record": {**CASE, "assignment_group": "nobody"}}
+        bad = client.post("/admin/api/preview", json={"route": "ebond", "alert": unassigned}, headers=auth)
+        jira = mappings / "case-to-partner-jira.yaml"
+        jira.write_text(jira.read_text() + "  summary: {from: case.number, const: 1}\n")
+        runtime.flows["ebond"].raise_maps.live["jira"]._checked = (0.0, 0.0)  # type: ignore[attr-defined]
+        overview = client.get("/admin", headers=auth)
+    finally:
+        runtime.stop()
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["fields"]["labels"] == '["bridge-0a1b2c3d"]' and shown.json()["mapping_version"]
+    assert bad.status_code == 400 and bad.json()["detail"]["path"] == "$.record.assignment_group"
+    assert "case-to-partner-jira.yaml:" in overview.text and "fields.summary" in overview.text
