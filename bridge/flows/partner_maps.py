@@ -136,6 +136,8 @@ def check_problems(channel: str, field_map: FieldMap, *, path: Path, lines: Any)
     sample = raise_source(sample_partner, _SAMPLE_CASE, "3")
     problems = dry_run_problems(field_map, sample, path=path, lines=lines)
     if channel == "jira":
+        if "summary" not in field_map.fields:
+            problems.append(f"{path}:1: fields.summary: a Jira request needs a summary")
         for name in field_map.fields:
             if name not in JIRA_FIELDS:
                 at = where(path, lines, ("fields", name), default_line=1)

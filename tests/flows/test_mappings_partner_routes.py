@@ -80,6 +80,8 @@ def test_check_covers_the_raise_maps_with_file_and_line(tmp_path: Path) -> None:
     at = f"{sn}:{_line(sn, 'case.numbr')}: fields.correlation_display: source path 'case.numbr' not found"
     assert at in bad.stderr
     assert f"{jira}:{_line(jira, 'customfield_10060')}: fields.customfield_10060: a Jira request takes" in bad.stderr
+    jira.write_text(jira.read_text().replace("  summary:", "  title:"))
+    assert f"{jira}:1: fields.summary: a Jira request needs a summary" in _invoke(config, "mappings", "check").stderr
     sn.write_text(sn.read_text() + "  impact: {const: 1, template: x}\n")
     schema = _invoke(config, "mappings", "check")
     assert f"{sn}:{_line(sn, 'const: 1, template')}: fields.impact: a field takes exactly one of" in schema.stderr
