@@ -36,9 +36,14 @@ def check(config: Path | None = ConfigOption) -> None:
 
 @mappings_app.command("preview")
 def preview(
-    route: str = typer.Argument(..., help="A route that runs on a mapping file (azure-alert, account-sync, forward)."),
+    route: str = typer.Argument(
+        ..., help="A route that runs on a mapping file (azure-alert, account-sync, forward, central partner-case)."
+    ),
     input_file: Path = typer.Option(
-        ..., "--input", "-i", help="Sample input (JSON): an alert as Azure posts it, an organisation, an event."
+        ...,
+        "--input",
+        "-i",
+        help="Sample input (JSON): an alert as Azure posts it, an organisation, an event, a case record.",
     ),
     record: str | None = typer.Option(None, "--record", help="sys_id of the target record to diff against."),
     config: Path | None = ConfigOption,

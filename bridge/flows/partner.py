@@ -20,8 +20,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from bridge.adapters import build_adapter
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.flows import Flow, PlanContext, Planned, _version
@@ -30,6 +28,7 @@ from bridge.flows import partner_attachments as att
 from bridge.flows import partner_checks as checks
 from bridge.flows import partner_jira as pj
 from bridge.flows import partner_lookup as lookup
+from bridge.flows import partner_maps as pm
 from bridge.flows import partner_ops as po
 from bridge.flows import partner_sla as sla
 from bridge.flows import partner_sync as sync
@@ -37,7 +36,6 @@ from bridge.flows.partner_sync import Side, plain
 from bridge.partners import Directory, Partner, load_partners
 from bridge.store import records
 from bridge.store.inbox import InboxEvent
-from bridge.store.schema import flow_state
 
 FLOW = "partner-case"
 
@@ -53,13 +51,30 @@ class PartnerCaseFlow:
         self.partner = self.directory[self.opts.partner] if self.opts.partner else None
         self._config = config
         self._readers: dict[str, Any] = {}
-        self.version = _version({"options": route.options, "partners": self.directory.model_dump(mode="json")})
+        self.base_version = _version({"options": route.options, "partners": self.directory.model_dump(mode="json")})
+        #: what the processor records on the operations of the event just planned: the raise map's version
+        #: for a raise to a ServiceNow or Jira desk, else the hash of the options and the directory
+        self.version = self.base_version
+        paths = pm.map_paths(config.mappings_dir, self.opts.mappings, self.directory)
+        self.raise_maps = pm.RaiseMaps(paths, route=route.name) if self.opts.side == "central" else None
+
+    @property
+    def reload_error(self) -> str | None:
+        """Why the last edit of a raise field map was refused (the admin overview shows it)."""
+        return self.raise_maps.reload_error if self.raise_maps else None
+
+    def reload_if_changed(self) -> None:
+        if self.raise_maps:
+            self.raise_maps.reload_if_changed()
 
     # -- entry ----------------------------------------------------------------------------------------
 
     def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
+        self.version = self.base_version
         if event.source == sla.TICK_SOURCE:
-            return self._tick(ctx)
+            return sla.tick(
+                ctx, flow=FLOW, central=self.opts.side == "central", directory=self.directory, late=self._late
+            )
         try:
             record = json.loads(event.payload)["record"]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -127,10 +142,8 @@ class PartnerCaseFlow:
         priority = plain(record.get("priority"))
         st["priority"] = priority
         theirs = partner.priority.outbound.get(priority, priority)
-        if partner.channel == "jira":
-            create = pj.create(partner, self.central, record, theirs)
-        else:
-            create = po.partner_create(partner, self.opts, self.central, record, theirs)
+        create = pm.raise_op(self.raise_maps, partner, self.opts, central=self.central, record=record, priority=theirs)
+        self.version = (self.raise_maps and self.raise_maps.version_of(partner.channel)) or self.base_version
         sync.start_journal(st, "central", plain(record.get("sys_updated_on")))
         st["seen"]["central"] = {"state": plain(record.get("state")), "priority": priority}
         if partner.channel != "email":
@@ -362,28 +375,6 @@ class PartnerCaseFlow:
     def _late(self, st: dict[str, Any], partner: Partner, our_id: str) -> list[Planned]:
         note = sla.breach_note(st, partner, datetime.now(UTC))
         return [po.on_case(self.opts, self.central, our_id, "work_note", {"text": note})] if note else []
-
-    def _tick(self, ctx: PlanContext) -> list[Planned]:
-        """The periodic response-time check over every raised, unacknowledged pair."""
-        if self.opts.side != "central":
-            return []
-        rows = ctx.conn.execute(
-            sa.select(flow_state.c.key, flow_state.c.state).where(
-                flow_state.c.flow == FLOW, flow_state.c.key.like("case:%")
-            )
-        )
-        ops: list[Planned] = []
-        for key, raw in list(rows):
-            st = ctx.state(key) or json.loads(raw)
-            partner = self.directory.get(st.get("partner", ""))
-            if partner is None or st.get("status") != "raised" or st.get("ack_at") or st.get("breached"):
-                continue
-            st = json.loads(json.dumps(st))
-            late = self._late(st, partner, key.removeprefix("case:"))
-            if late:
-                ctx.set_state(key, st)
-                ops += late
-        return ops
 
     def _our_id(self, st: dict[str, Any]) -> str:
         return str(st["our_id"]) if "our_id" in st else ""

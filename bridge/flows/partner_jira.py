@@ -6,7 +6,8 @@ state, priority, comments and echoes for both kinds of desk:
 
 * ``sys_id`` / ``number``: the issue key; ``state``: the status name; ``priority``: the priority name;
 * ``sys_mod_count``: ``updated`` in epoch milliseconds (the link table keeps the version a write produced);
-* ``correlation_id``: our sys_id from the ``bridge-<sys_id>`` label the request was raised with;
+* ``correlation_id``: our sys_id from the ``bridge-<sys_id>`` label the request was raised with
+  (the request itself is built by ``partner_maps``);
   ``correlation_display``: our case number from the external reference field;
 * ``_journal``: the issue's public comments (internal ones never cross), not those this account wrote.
 """
@@ -24,21 +25,6 @@ from bridge.flows import partner_sync as sync
 from bridge.partners import Partner
 
 LABEL = "bridge-"  # the label carrying our sys_id: exact, searchable (lookup after an uncertain create)
-
-
-def create(partner: Partner, central: str, record: dict[str, Any], priority: str) -> Planned:
-    """A JSM request carrying our number (external reference) and sys_id (label), found again strictly."""
-    sys_id, number = sync.plain(record.get("sys_id")), sync.plain(record.get("number"))
-    payload = {
-        "summary": f"[{number}] {sync.plain(record.get('short_description'))}"[:255],
-        "description": f"{sync.plain(record.get('description'))}\n\nRaised by the Elexon MHHS Service Desk, "
-        f"case {number}.",
-        "external_ref": number,
-        "labels": [f"{LABEL}{sys_id}"],
-        "priority": priority,
-    }
-    correlation = {"field": "label", "value": f"{LABEL}{sys_id}"}
-    return po.on_partner(partner, central, sys_id, "create", payload, correlation=correlation)
 
 
 def update(partner: Partner, central: str, sys_id: str, fields: dict[str, str]) -> list[Planned]:

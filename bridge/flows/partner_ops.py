@@ -62,6 +62,13 @@ class Contents(_Strict):
     extra_fields: list[str] = Field(default_factory=list)
 
 
+class RaiseMapNames(_Strict):
+    """The raise's field map per channel: a file in ``mappings_dir`` (see partner_maps)."""
+
+    servicenow: str = "case-to-partner-servicenow"
+    jira: str = "case-to-partner-jira"
+
+
 Rule = Literal["central", "partner", "latest"]
 
 
@@ -82,6 +89,7 @@ class Options(_Strict):
     conflicts: dict[str, Rule] = Field(default_factory=_default_conflicts)
     contents: Contents = Field(default_factory=Contents)  # type: ignore[arg-type]
     attachments: Attachments = Field(default_factory=Attachments)  # type: ignore[arg-type]
+    mappings: RaiseMapNames = Field(default_factory=RaiseMapNames)
     webhook_secret: SecretStr | None = Field(None, description="side partner, Jira: the signed webhook's secret")
     portal_url_template: str = "https://support.elexon.co.uk/csm?id=csm_ticket&table={table}&sys_id={sys_id}"
 
@@ -98,6 +106,8 @@ def parse_options(route: RouteSettings, config: BridgeConfig) -> Options:
         problems.append(f"routes.{route.name}.options.assignment: a central route needs the assignment map")
     if opts.side == "partner" and not opts.partner:
         problems.append(f"routes.{route.name}.options.partner: a partner route names its partner")
+    if route.mapping:
+        problems.append(f"routes.{route.name}.mapping: a partner-case route names its field maps in options.mappings")
     if opts.states is None and opts.table not in TABLE_STATES:
         problems.append(f"routes.{route.name}.options.states: give the state values of table {opts.table!r}")
     if problems:
@@ -163,21 +173,9 @@ def on_partner(
     return Planned(action, body, f"ebond:{sys_id}", link=(central, sys_id), target=partner.target, **extra)
 
 
-def partner_create(partner: Partner, opts: Options, central: str, record: dict[str, Any], priority: str) -> Planned:
-    sys_id, number = _p(record.get("sys_id")), _p(record.get("number"))
-    if partner.channel == "email":
-        return email(partner, opts, record, "case_raised", _raised_context(partner, record, priority))
-    fields = {
-        "short_description": f"[{number}] {_p(record.get('short_description'))}"[:160],
-        "description": f"{_p(record.get('description'))}\n\nRaised by the Elexon MHHS Service Desk, case {number}.",
-        "impact": _p(record.get("impact")) or "3",
-        "urgency": _p(record.get("urgency")) or "3",
-        "priority": priority,
-        "correlation_id": sys_id,
-        "correlation_display": number,
-    }
-    correlation = {"table": partner.table, "field": "correlation_id", "value": sys_id}
-    return on_partner(partner, central, sys_id, "create", {"fields": fields}, correlation=correlation)
+def partner_email_raise(partner: Partner, opts: Options, record: dict[str, Any], priority: str) -> Planned:
+    """The raise to an email desk: the ``case_raised`` email (ServiceNow and Jira desks: partner_maps)."""
+    return email(partner, opts, record, "case_raised", _raised_context(partner, record, priority))
 
 
 def email(partner: Partner, opts: Options, record: dict[str, Any], kind: str, context: dict[str, Any]) -> Planned:

@@ -15,11 +15,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from prometheus_client import Counter
 
 from bridge.config import BridgeConfig
-from bridge.partners import Partner
+from bridge.engine.flows import PlanContext, Planned
+from bridge.partners import Directory, Partner
 from bridge.store import inbox as ib
+from bridge.store.schema import flow_state
 
 PARTNER_BREACHES = Counter(
     "bridge_partner_breaches_total", "Raised cases a partner desk did not acknowledge in time", ["partner"]
@@ -77,6 +80,33 @@ def _int(value: Any) -> int | None:
         return int(str(value))
     except (TypeError, ValueError):
         return None
+
+
+Late = Callable[[dict[str, Any], Partner, str], list[Planned]]
+
+
+def tick(ctx: PlanContext, *, flow: str, central: bool, directory: Directory, late: Late) -> list[Planned]:
+    """The periodic response-time check over every raised, unacknowledged pair (central routes only);
+    ``late(state, partner, our sys_id)`` gives the breach note operations and marks the state."""
+    if not central:
+        return []
+    rows = ctx.conn.execute(
+        sa.select(flow_state.c.key, flow_state.c.state).where(
+            flow_state.c.flow == flow, flow_state.c.key.like("case:%")
+        )
+    )
+    ops: list[Planned] = []
+    for key, raw in list(rows):
+        st = ctx.state(key) or json.loads(raw)
+        partner = directory.get(st.get("partner", ""))
+        if partner is None or st.get("status") != "raised" or st.get("ack_at") or st.get("breached"):
+            continue
+        st = json.loads(json.dumps(st))
+        noted = late(st, partner, key.removeprefix("case:"))
+        if noted:
+            ctx.set_state(key, st)
+            ops += noted
+    return ops
 
 
 def tick_event(route: str, now: datetime | None = None) -> ib.NewEvent:

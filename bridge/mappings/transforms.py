@@ -79,6 +79,11 @@ def truncate(value: Any, length: int) -> str:
     return middle_ellipsis(_text(value), length)
 
 
+def clip(value: Any, length: int) -> str:
+    """The first ``length`` characters, cut without an ellipsis (a field with a hard length limit)."""
+    return _text(value)[:length]
+
+
 def join(value: Any, separator: str = ", ") -> str:
     """A list as one string; a single value as its text."""
     if isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
@@ -107,6 +112,7 @@ TRANSFORMS: dict[str, Transform] = {
     "iso_to_servicenow": iso_to_servicenow,
     "epoch_to_servicenow": epoch_to_servicenow,
     "truncate": truncate,
+    "clip": clip,
     "lower": lambda value: _text(value).lower(),
     "upper": lambda value: _text(value).upper(),
     "strip": lambda value: _text(value).strip(),

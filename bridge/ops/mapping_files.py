@@ -1,14 +1,15 @@
 """Which mapping file each route uses, and checking or previewing one without running the bridge.
 
-Three route kinds run on a mapping file: ``azure-alert`` (the Azure mapping, whose ``fields:`` are a DSL
-map), and ``account-sync`` and ``forward`` when the route names a DSL field map in ``mapping``. The partner
-and email flows keep their own formats (see docs/mappings.md) and are not listed here.
+Four route kinds run on a mapping file: ``azure-alert`` (the Azure mapping, whose ``fields:`` are a DSL
+map), ``account-sync`` and ``forward`` when the route names a DSL field map in ``mapping``, and central
+``partner-case`` routes (one DSL field map per partner channel, :mod:`bridge.flows.partner_maps`). The email
+templates keep their own format (see docs/mappings.md) and are not listed here.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,7 +18,7 @@ from bridge.errors import ConfigError, InputError
 from bridge.mappings.dsl import FieldMap, apply_field_map, read_yaml, validate_file
 from bridge.mappings.dsl.load import dry_run_problems
 
-Kind = Literal["azure", "accounts", "forward"]
+Kind = Literal["azure", "accounts", "forward", "partner-servicenow", "partner-jira"]
 AZURE_DEFAULT = "azure-alert-to-incident"
 
 
@@ -28,6 +29,8 @@ class RouteMapping:
     route: RouteSettings
     kind: Kind
     path: Path
+    #: the configuration, for a preview that builds the route's flow (partner-case: its directory, its maps)
+    config: BridgeConfig | None = field(default=None, compare=False, repr=False)
 
     @property
     def record_table(self) -> str | None:
@@ -48,7 +51,27 @@ def route_mappings(config: BridgeConfig) -> list[RouteMapping]:
         elif route.kind in ("account-sync", "forward") and route.mapping:
             kind: Kind = "accounts" if route.kind == "account-sync" else "forward"
             found.append(RouteMapping(route, kind, config.mappings_dir / f"{route.mapping}.yaml"))
+        elif route.kind == "partner-case" and route.options.get("side", "central") == "central":
+            found += _partner_mappings(route, config)
     return found
+
+
+def _partner_mappings(route: RouteSettings, config: BridgeConfig) -> list[RouteMapping]:
+    """A central partner-case route's raise maps, for the channels its directory uses (both if unreadable)."""
+    from bridge.flows import partner_maps, partner_ops
+    from bridge.partners import load_partners
+
+    try:
+        opts = partner_ops.parse_options(route, config)
+    except ConfigError:
+        return []  # `bridge config check` reports the options
+    try:
+        directory = load_partners(opts.partners)
+    except ConfigError:
+        directory = None  # `bridge partners check` reports it; check every channel's map meanwhile
+    paths = partner_maps.map_paths(config.mappings_dir, opts.mappings, directory)
+    kinds: dict[str, Kind] = {"servicenow": "partner-servicenow", "jira": "partner-jira"}
+    return [RouteMapping(route, kinds[channel], path, config) for channel, path in paths.items()]
 
 
 def unused_files(config: BridgeConfig, used: list[RouteMapping]) -> list[Path]:
@@ -69,6 +92,11 @@ def check(mapping: RouteMapping) -> list[str]:
         if mapping.kind == "accounts":
             _data, lines, _raw = read_yaml(mapping.path)
             return dry_run_problems(field_map, _sample_organisation(), path=mapping.path, lines=lines)
+        if mapping.kind.startswith("partner-"):
+            from bridge.flows.partner_maps import check_problems
+
+            _data, lines, _raw = read_yaml(mapping.path)
+            return check_problems(mapping.kind.removeprefix("partner-"), field_map, path=mapping.path, lines=lines)
     except ConfigError as exc:
         return exc.problems
     return []
@@ -81,6 +109,11 @@ def preview(mapping: RouteMapping, body: bytes) -> dict[str, Any]:
         from bridge.mappings.azure_alert import alert_to_incident, load_azure_mapping, parse_alert
 
         return alert_to_incident(parse_alert(body), load_azure_mapping(mapping.path))
+    if mapping.kind.startswith("partner-"):
+        from bridge.flows import partner, partner_maps
+
+        assert mapping.config is not None, "partner route mappings carry their configuration"
+        return partner_maps.preview(partner.build(mapping.route, mapping.config), _json_object(body))
     field_map, _version = validate_file(mapping.path, FieldMap)
     source = _json_object(body)
     if mapping.kind == "forward":

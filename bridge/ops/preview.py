@@ -3,7 +3,7 @@
 Nothing is stored or sent; the admin sees exactly what the route would produce with the mapping it runs now
 (reloaded first if the file changed), or the input error with its JSON path. Azure routes take an alert as
 Azure posts it; account-sync and forward routes that run on a DSL field map take one organisation or one event
-body as JSON.
+body as JSON; central partner-case routes take one case record (``{"record": {...}}``, as the route receives it).
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def previewable(routes: Mapping[str, Any], flows: Mapping[str, Any]) -> list[str
     return [
         name
         for name, route in routes.items()
-        if route.kind == "azure-alert" or (route.mapping and getattr(flows.get(name), "fields", None) is not None)
+        if route.kind == "azure-alert"
+        or (route.mapping and getattr(flows.get(name), "fields", None) is not None)
+        or getattr(flows.get(name), "raise_maps", None) is not None
     ]
 
 
@@ -73,7 +75,12 @@ def preview_route(route: str, flow: Any, body: bytes | str | Mapping[str, Any]) 
         return Preview(route, version, error=exc.message, path=exc.path, reload_error=reload_error)
     except MappingError as exc:
         return Preview(route, version, error=str(exc), reload_error=reload_error)
-    return Preview(route, version, fields={k: str(v) for k, v in fields.items()}, reload_error=reload_error)
+    return Preview(route, version, fields={k: _shown(v) for k, v in fields.items()}, reload_error=reload_error)
+
+
+def _shown(value: Any) -> str:
+    """A field as the preview shows it: text as it is, a list or object (Jira labels) as JSON."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
 
 
 def _dsl_fields(flow: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +90,10 @@ def _dsl_fields(flow: Any, data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(flow, ForwardFlow):
         body: dict[str, Any] = flow.reshape(data)
         return body
+    if getattr(flow, "raise_maps", None) is not None:
+        from bridge.flows.partner_maps import preview
+
+        return preview(flow, data)
     from bridge.accounts.mapping import account_fields
 
     return account_fields(organisation_from_json(data), flow.mapping())

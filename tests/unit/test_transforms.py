@@ -28,6 +28,7 @@ def test_the_registry_is_the_documented_list() -> None:
         "iso_to_servicenow",
         "epoch_to_servicenow",
         "truncate",
+        "clip",
         "lower",
         "upper",
         "strip",
@@ -90,6 +91,7 @@ def test_text_transforms() -> None:
     assert TRANSFORMS["strip"]("  x ") == "x" and TRANSFORMS["text"](None) == ""
     assert join(["b", 1, None]) == "b, 1, " and join("one") == "one" and join(["a", "b"], "|") == "a|b"
     assert TRANSFORMS["sort"](["b", "a"]) == ["a", "b"]
+    assert TRANSFORMS["clip"]("abcdef", 4) == "abcd" and TRANSFORMS["clip"](None, 4) == ""
 
 
 @settings(max_examples=300, deadline=None)
