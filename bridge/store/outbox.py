@@ -141,15 +141,19 @@ def claim(store: Store, *, owner: str, limit: int, lease_seconds: float, paused:
 
 
 def _target_ids(conn: sa.Connection, rows: Sequence[Any]) -> dict[tuple[str, str, str], str]:
-    keys = {(r.link_system, r.link_id, r.target_system) for r in rows if r.link_system and r.link_id}
-    if not keys:
-        return {}
-    found = conn.execute(
-        sa.select(links.c.system_a, links.c.id_a, links.c.system_b, links.c.id_b).where(
-            sa.tuple_(links.c.system_a, links.c.id_a, links.c.system_b).in_(list(keys))
+    """Known target ids for the claimed rows' links, one index search per (system, target system) pair (a
+    row-value ``IN`` would scan the whole links table on SQLite; see ``inbox._ids_for``)."""
+    by_pair: dict[tuple[str, str], set[str]] = {}
+    for r in rows:
+        if r.link_system and r.link_id:
+            by_pair.setdefault((r.link_system, r.target_system), set()).add(r.link_id)
+    found: dict[tuple[str, str, str], str] = {}
+    for (system_a, system_b), ids in by_pair.items():
+        query = sa.select(links.c.id_a, links.c.id_b).where(
+            links.c.system_a == system_a, links.c.system_b == system_b, links.c.id_a.in_(sorted(ids))
         )
-    )
-    return {(r.system_a, r.id_a, r.system_b): r.id_b for r in found}
+        found.update({(system_a, id_a, system_b): id_b for id_a, id_b in conn.execute(query)})
+    return found
 
 
 def _claimed(row: Any, known: dict[tuple[str, str, str], str]) -> Claimed:
