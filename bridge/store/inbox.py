@@ -47,33 +47,36 @@ def insert_ignore(store: Store, table: sa.Table) -> Any:
 
 
 def add_events(store: Store, events: Sequence[NewEvent]) -> list[Accepted]:
-    """Store events durably (one transaction, three statements whatever the batch size); an event already
-    stored (same source + dedupe key, also within the batch) is not stored again, and comes back with the
-    existing id and ``duplicate=True``."""
+    """Store events durably in one transaction; an event already stored (same source + dedupe key, also within
+    the batch) is not stored again, and comes back with the existing id and ``duplicate=True``.
+
+    The common case (nothing seen before) is one statement: INSERT ... ON CONFLICT DO NOTHING RETURNING the
+    rows it wrote; only keys it skipped are looked up, by index, for their existing ids."""
     if not events:
         return []
     keys = [(ev.source, ev.dedupe_key[:255]) for ev in events]
+    fresh: dict[tuple[str, str], NewEvent] = {}
+    for key, ev in zip(keys, events, strict=True):
+        fresh.setdefault(key, ev)
+    stmt = (
+        insert_ignore(store, inbox)
+        .on_conflict_do_nothing(index_elements=["source", "dedupe_key"])
+        .returning(inbox.c.id, inbox.c.source, inbox.c.dedupe_key)
+    )
     with store.begin() as conn:
-        before = _ids_for(conn, keys)
-        fresh: dict[tuple[str, str], NewEvent] = {}
-        for key, ev in zip(keys, events, strict=True):
-            if key not in before:
-                fresh.setdefault(key, ev)
-        if fresh:
-            t = now()
-            rows = [_row(ev, key, t) for key, ev in fresh.items()]
-            conn.execute(
-                insert_ignore(store, inbox).on_conflict_do_nothing(index_elements=["source", "dedupe_key"]), rows
-            )
-        after = _ids_for(conn, list(fresh)) if fresh else {}
+        t = now()
+        rows = [_row(ev, key, t) for key, ev in fresh.items()]
+        stored = {(r.source, r.dedupe_key): int(r.id) for r in conn.execute(stmt, rows)}
+        skipped = [key for key in fresh if key not in stored]
+        existing = _ids_for(conn, skipped) if skipped else {}
     results: list[Accepted] = []
-    first_seen: set[tuple[str, str]] = set()
+    answered: set[tuple[str, str]] = set()
     for key in keys:
-        if key in before:
-            results.append(Accepted(before[key], duplicate=True))
+        if key in stored:
+            results.append(Accepted(stored[key], duplicate=key in answered))
+            answered.add(key)
         else:
-            results.append(Accepted(after[key], duplicate=key in first_seen))
-            first_seen.add(key)
+            results.append(Accepted(existing[key], duplicate=True))
     return results
 
 

@@ -3,6 +3,8 @@ CONFLICT, so nothing may depend on that count)."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from bridge.store import open_store, records
 from bridge.store import outbox as ob
 
@@ -44,3 +46,28 @@ def test_migrations_create_exactly_the_declared_schema(store_url: str) -> None:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     store.dispose()
     assert differences == []
+
+
+def test_add_events_stores_each_key_once_and_answers_every_caller(store_url: str) -> None:
+    from bridge.store import inbox as ib
+
+    def ev(key: str, source: str = "azure-monitor") -> ib.NewEvent:
+        return ib.NewEvent(source=source, route="r", dedupe_key=key, record_key="c", payload=f'{{"k":"{key}"}}')
+
+    store = open_store(store_url)
+    store.upgrade()
+    first = ib.add_events(store, [ev("a"), ev("b"), ev("a"), ev("a", source="other")])
+    assert [a.duplicate for a in first] == [False, False, True, False], "a repeat within the batch is a duplicate"
+    assert first[0].event_id == first[2].event_id != first[3].event_id, "the key is per source"
+    again = ib.add_events(store, [ev("c"), ev("b"), ev("a")])
+    assert [a.duplicate for a in again] == [False, True, True]
+    assert (again[1].event_id, again[2].event_id) == (first[1].event_id, first[0].event_id)
+    with store.begin() as conn:
+        stored = conn.execute(sa.text("SELECT source, dedupe_key FROM inbox ORDER BY id")).all()
+    assert [tuple(r) for r in stored] == [
+        ("azure-monitor", "a"),
+        ("azure-monitor", "b"),
+        ("other", "a"),
+        ("azure-monitor", "c"),
+    ]
+    store.dispose()
