@@ -58,11 +58,7 @@ def add_events(store: Store, events: Sequence[NewEvent]) -> list[Accepted]:
     fresh: dict[tuple[str, str], NewEvent] = {}
     for key, ev in zip(keys, events, strict=True):
         fresh.setdefault(key, ev)
-    stmt = (
-        insert_ignore(store, inbox)
-        .on_conflict_do_nothing(index_elements=["source", "dedupe_key"])
-        .returning(inbox.c.id, inbox.c.source, inbox.c.dedupe_key)
-    )
+    stmt = _INSERT_RETURNING[store.is_postgres]
     with store.begin() as conn:
         t = now()
         rows = [_row(ev, key, t) for key, ev in fresh.items()]
@@ -78,6 +74,15 @@ def add_events(store: Store, events: Sequence[NewEvent]) -> list[Accepted]:
         else:
             results.append(Accepted(existing[key], duplicate=True))
     return results
+
+
+# built once per dialect rather than composed again for every webhook commit
+_INSERT_RETURNING = {
+    is_postgres: (postgresql.insert if is_postgres else sqlite.insert)(inbox)
+    .on_conflict_do_nothing(index_elements=["source", "dedupe_key"])
+    .returning(inbox.c.id, inbox.c.source, inbox.c.dedupe_key)
+    for is_postgres in (False, True)
+}
 
 
 def _row(ev: NewEvent, key: tuple[str, str], t: float) -> dict[str, Any]:
