@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import requests
 import sqlalchemy as sa
 import yaml
 
-from bench.loadgen import build_request, load
+from bench.loadgen import LoadResult, build_request, load
 from bench.report import Result
 from tests.support.procs import free_port, wait_ready
 
@@ -85,7 +86,14 @@ def _stop(*procs: subprocess.Popen[bytes]) -> None:
         proc.wait(15)
 
 
-def ingest(total: int = 6000) -> Result:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _ingest_once(total: int) -> tuple[LoadResult, LoadResult, float]:
+    """One fresh bridge: /healthz baseline, then ``total`` alerts; also the bridge's CPU per accepted alert."""
     with tempfile.TemporaryDirectory() as tmp:
         bridge, emulator, port, _ = _start(Path(tmp))
         try:
@@ -94,29 +102,45 @@ def ingest(total: int = 6000) -> Result:
             base = load("127.0.0.1", port, lambda i: health, total=total)
             bodies = [_alert(i, "ingest") for i in range(total)]
             path = f"/webhooks/azure-monitor?token={TOKEN}"
+            cpu0 = _cpu_seconds(bridge.pid)
             got = load(
                 "127.0.0.1", port, lambda i: build_request("127.0.0.1", port, "POST", path, bodies[i]), total=total
             )
+            cpu_ms = (_cpu_seconds(bridge.pid) - cpu0) * 1000 / total
         finally:
             _stop(bridge, emulator)
-    ok = got.statuses.get(202, 0) == total
+    return got, base, cpu_ms
+
+
+def ingest(total: int = 6000, runs: int = 3) -> Result:
+    """Three fresh runs, the median reported: one burst's figure varies by a quarter on a shared 2-core box."""
+    measured = sorted((_ingest_once(total) for _ in range(runs)), key=lambda m: m[0].rate)
+    got, base, cpu_ms = measured[len(measured) // 2]
+    ok = all(m[0].statuses.get(202, 0) == total for m in measured)
     return Result(
         name="azure webhook ingest",
         what=(
             f"{total} distinct alerts (common schema, metric) posted over 16 keep-alive connections to `bridge run` "
             "(SQLite store, processing and delivery to the emulator running at the same time); every 202 means "
-            "the alert is committed to the durable inbox. Baseline: `GET /healthz` on the same server."
+            f"the alert is committed to the durable inbox. Median of {runs} runs, each on a fresh bridge. "
+            "Baseline: `GET /healthz` on the same server, same run."
         ),
         figures={
             "accepted": f"{got.rate:.0f} alerts/s",
             "p50": f"{got.p50_ms:.1f} ms",
             "p99": f"{got.p99_ms:.1f} ms",
-            "202s": f"{got.statuses.get(202, 0)}/{total}",
+            "bridge CPU": f"{cpu_ms:.2f} ms per alert",
+            "runs": ", ".join(f"{m[0].rate:.0f}/s p99 {m[0].p99_ms:.0f} ms" for m in measured),
+            "202s": f"{sum(m[0].statuses.get(202, 0) for m in measured)}/{total * runs}",
         },
         baseline=f"/healthz {base.rate:.0f} req/s, p99 {base.p99_ms:.1f} ms",
         ratio=got.rate / base.rate,
         target=">= 1500 alerts/s, p99 < 50 ms",
         met=ok and got.rate >= 1500 and got.p99_ms < 50,
+        notes=[
+            "Bridge CPU is the `bridge run` process's user + system CPU during the burst divided by the alerts "
+            "accepted: the figure that least depends on how fast this run's machine is.",
+        ],
     )
 
 
