@@ -28,8 +28,12 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []][:-1] or None, help="benchmarks to run")
+    # no `choices=`: argparse checks an empty `nargs="*"` list against them too, and refuses the bare command
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(BENCHMARKS)}")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     results: list[Result] = []
     for name in args.names or list(BENCHMARKS):
         print(f"== {name}", flush=True)

@@ -16,13 +16,13 @@ from pydantic import ValidationError
 from bridge.adapters.base import Adapter
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.jira_poller import JiraPoller
-from bridge.engine.poller import PollSettings, ServiceNowPoller
+from bridge.engine.poller import PollSettings, ServiceNowPoller, WatermarkPoller
 from bridge.errors import ConfigError
 from bridge.store import Store
 from bridge.store import inbox as ib
 
 log = logging.getLogger("bridge.scheduler")
-Poller = ServiceNowPoller | JiraPoller
+Poller = WatermarkPoller
 
 
 def build_pollers(
@@ -48,14 +48,14 @@ def build_pollers(
             continue
         source = adapters.get(settings.source)
         if source is not None and hasattr(source, "iter_updated"):
-            pollers.append(JiraPoller(store, source, route=route.name, settings=settings, ingest=ingest))  # type: ignore[arg-type]
+            pollers.append(JiraPoller(store, source, route=route.name, settings=settings, ingest=ingest))
             continue
         if source is None or not hasattr(source, "iter_changes"):
             problems.append(
                 f"routes.{route.name}.options.poll.source: {settings.source!r} is not a servicenow or jira target"
             )
             continue
-        pollers.append(ServiceNowPoller(store, source, route=route.name, settings=settings, ingest=ingest))  # type: ignore[arg-type]
+        pollers.append(ServiceNowPoller(store, source, route=route.name, settings=settings, ingest=ingest))
     if problems:
         raise ConfigError(problems)
     return pollers

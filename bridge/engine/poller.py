@@ -77,11 +77,19 @@ def _value(field: Any) -> str:
     return str(field.get("value", "")) if isinstance(field, dict) else str(field or "")
 
 
-class ServiceNowPoller:
+class WatermarkPoller:
+    """What every polled source shares: the route's cluster-wide poll lock, the stored watermark, and each page
+    made durable in the inbox before the watermark moves past it. A subclass reads its source (``read_pages``)
+    and says how its watermark is written (``parse_watermark``)."""
+
+    #: the source returns pages in change order, so the watermark may move after each page; otherwise (Jira
+    #: pages by creation) it moves only once the whole scan is durable
+    pages_in_change_order = True
+
     def __init__(
         self,
         store: Store,
-        source: ChangeSource,
+        source: Any,
         *,
         route: str,
         settings: PollSettings,
@@ -94,7 +102,18 @@ class ServiceNowPoller:
         self.settings = settings
         self.ingest = ingest
         self.clock = clock
-        self.name = f"poll:{route}:{settings.table}"
+        self.name = f"poll:{route}:{self.lock_suffix()}"
+
+    def lock_suffix(self) -> str:
+        return self.settings.table
+
+    def read_pages(self, since: datetime, *, overlap: timedelta = timedelta(0)) -> Iterator[ChangePage]:
+        """Every change at or after ``since - overlap`` as inbox events, a page at a time; the poll and a
+        resync both read through here."""
+        raise NotImplementedError
+
+    def parse_watermark(self, watermark: str) -> datetime:
+        raise NotImplementedError
 
     def poll_once(self) -> PollResult:
         """One poll, if this process holds the route's poll lock; returns what it saw and stored."""
@@ -103,29 +122,28 @@ class ServiceNowPoller:
                 return PollResult()
             return self._poll()
 
-    def read_pages(self, since: datetime, *, overlap: timedelta = timedelta(0)) -> Iterator[ChangePage]:
-        """Every change at or after ``since - overlap`` as inbox events, a page at a time (``sys_updated_on,
-        sys_id`` keyset pages); the poll and a resync both read through here."""
-        changes = self.source.iter_changes(self.settings.table, since, fields=self.settings.fields, overlap=overlap)
-        while page := list(islice(changes, self.settings.page_size)):
-            events = [change_event(self.route, self.settings.table, r) for r in page]
-            yield ChangePage(events, max(_value(r.get("sys_updated_on")) for r in page))
-
     def _poll(self) -> PollResult:
         result = PollResult(watermark=self._watermark())
         overlap = timedelta(seconds=self.settings.overlap_seconds)
+        newest = result.watermark
         for page in self.read_pages(self._since(result.watermark), overlap=overlap):
             accepted = self.ingest(page.events)
             result.seen += len(page.events)
             result.new += sum(not a.duplicate for a in accepted)
-            newest = page.newest
-            if newest and (result.watermark is None or newest > result.watermark):
-                result.watermark = newest
-                with self.store.begin() as conn:
-                    records.set_watermark(conn, self.store, self.name, newest)
+            if page.newest and (newest is None or page.newest > newest):
+                newest = page.newest
+                if self.pages_in_change_order:
+                    self._move_watermark(result, newest)
+        if newest and newest != result.watermark:
+            self._move_watermark(result, newest)
         if result.new:
             log.info("polled changes", extra={"route": self.route, "seen": result.seen, "new": result.new})
         return result
+
+    def _move_watermark(self, result: PollResult, newest: str) -> None:
+        with self.store.begin() as conn:
+            records.set_watermark(conn, self.store, self.name, newest)
+        result.watermark = newest
 
     def _watermark(self) -> str | None:
         with self.store.begin() as conn:
@@ -133,6 +151,21 @@ class ServiceNowPoller:
 
     def _since(self, watermark: str | None) -> datetime:
         if watermark:
-            return datetime.strptime(watermark, SN_TIME).replace(tzinfo=UTC)
+            return self.parse_watermark(watermark)
         start = self.clock() - timedelta(seconds=self.settings.initial_lookback_seconds)
         return start.replace(microsecond=0)
+
+
+class ServiceNowPoller(WatermarkPoller):
+    """Polls one ServiceNow table for a route (``sys_updated_on, sys_id`` keyset pages)."""
+
+    source: ChangeSource
+
+    def read_pages(self, since: datetime, *, overlap: timedelta = timedelta(0)) -> Iterator[ChangePage]:
+        changes = self.source.iter_changes(self.settings.table, since, fields=self.settings.fields, overlap=overlap)
+        while page := list(islice(changes, self.settings.page_size)):
+            events = [change_event(self.route, self.settings.table, r) for r in page]
+            yield ChangePage(events, max(_value(r.get("sys_updated_on")) for r in page))
+
+    def parse_watermark(self, watermark: str) -> datetime:
+        return datetime.strptime(watermark, SN_TIME).replace(tzinfo=UTC)
