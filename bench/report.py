@@ -32,6 +32,18 @@ def machine() -> str:
     )
 
 
+def cpu_reference_ms(steps: int = 3_000_000) -> float:
+    """A fixed pure-Python loop (best of 3), so figures from machines of different speed can be compared:
+    the bridge is Python, and its per-request cost scales with this, not with the core count."""
+    best = float("inf")
+    for _ in range(3):
+        start, total = time.perf_counter(), 0
+        for i in range(steps):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
 def render(results: list[Result]) -> str:
     lines = [
         "# Benchmarks",
@@ -41,6 +53,8 @@ def render(results: list[Result]) -> str:
         "",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- Machine: {machine()}",
+        f"- CPU reference: a 3,000,000-step Python loop takes {cpu_reference_ms():.0f} ms on it (best of 3; lower "
+        "is faster; compare it before comparing figures from two runs)",
         "",
         "| benchmark | result | baseline | ratio | target | met |",
         "|---|---|---|---|---|---|",
