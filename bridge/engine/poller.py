@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -77,7 +78,7 @@ def _value(field: Any) -> str:
     return str(field.get("value", "")) if isinstance(field, dict) else str(field or "")
 
 
-class WatermarkPoller:
+class WatermarkPoller(ABC):
     """What every polled source shares: the route's cluster-wide poll lock, the stored watermark, and each page
     made durable in the inbox before the watermark moves past it. A subclass reads its source (``read_pages``)
     and says how its watermark is written (``parse_watermark``)."""
@@ -107,13 +108,14 @@ class WatermarkPoller:
     def lock_suffix(self) -> str:
         return self.settings.table
 
+    @abstractmethod
     def read_pages(self, since: datetime, *, overlap: timedelta = timedelta(0)) -> Iterator[ChangePage]:
         """Every change at or after ``since - overlap`` as inbox events, a page at a time; the poll and a
         resync both read through here."""
-        raise NotImplementedError
 
+    @abstractmethod
     def parse_watermark(self, watermark: str) -> datetime:
-        raise NotImplementedError
+        """The stored watermark as a time to read from."""
 
     def poll_once(self) -> PollResult:
         """One poll, if this process holds the route's poll lock; returns what it saw and stored."""

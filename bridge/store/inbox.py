@@ -43,7 +43,11 @@ class InboxEvent:
 
 def insert_ignore(store: Store, table: sa.Table) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING, in the dialect of the store."""
-    return (postgresql.insert if store.is_postgres else sqlite.insert)(table)
+    return _dialect_insert(store.is_postgres, table)
+
+
+def _dialect_insert(is_postgres: bool, table: sa.Table) -> Any:
+    return (postgresql.insert if is_postgres else sqlite.insert)(table)
 
 
 def add_events(store: Store, events: Sequence[NewEvent]) -> list[Accepted]:
@@ -78,7 +82,7 @@ def add_events(store: Store, events: Sequence[NewEvent]) -> list[Accepted]:
 
 # built once per dialect rather than composed again for every webhook commit
 _INSERT_RETURNING = {
-    is_postgres: (postgresql.insert if is_postgres else sqlite.insert)(inbox)
+    is_postgres: _dialect_insert(is_postgres, inbox)
     .on_conflict_do_nothing(index_elements=["source", "dedupe_key"])
     .returning(inbox.c.id, inbox.c.source, inbox.c.dedupe_key)
     for is_postgres in (False, True)
