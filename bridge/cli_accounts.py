@@ -52,8 +52,9 @@ def sync(
     """Make ServiceNow's accounts equal to the registry: parents before children, deactivate, never delete."""
     from bridge.accounts import render_plan_table
     from bridge.cli import load_or_exit
-    from bridge.flows.accounts import enqueue_plan, make_plan, options_for
+    from bridge.flows.accounts import make_plan, options_for
     from bridge.runtime import build_runtime
+    from bridge.sources.registry import new_run_id, sync_request
 
     loaded = load_or_exit(config)
     settings = _route(loaded, route)
@@ -74,10 +75,11 @@ def sync(
         if dry_run or plan.is_empty:
             typer.echo("dry run: nothing written" if dry_run else "in step: nothing to write")
             return
-        run = enqueue_plan(runtime.store, settings, plan, actor=getpass.getuser(), mapping_version=flow.version)
-        typer.echo(f"run {run.run_id}: {run.enqueued} write(s) queued; delivering...")
-        finished = runtime.dispatcher.drain(timeout=timeout)
-        _summary(runtime, run.run_id, finished)
+        run_id = new_run_id()
+        [accepted] = runtime.ingest([sync_request(settings, registry, actor=getpass.getuser(), run_id=run_id)])
+        typer.echo(f"run {run_id}: sync request queued (event {accepted.event_id}); planning and delivering...")
+        finished = runtime.settle([accepted.event_id], timeout=timeout)
+        _summary(runtime, run_id, accepted.event_id, finished)
     finally:
         runtime.stop()
 
@@ -104,8 +106,8 @@ def tree(config: Path | None = ConfigOption, route: str | None = RouteOption) ->
 
 
 def _registry_or_exit(options: AccountSyncOptions) -> Registry:
+    from bridge.accounts.options import load
     from bridge.errors import ConfigError
-    from bridge.flows.accounts import load
 
     try:
         return load(options)
@@ -115,18 +117,15 @@ def _registry_or_exit(options: AccountSyncOptions) -> Registry:
         raise typer.Exit(1) from exc
 
 
-def _summary(runtime: Runtime, run_id: str, finished: bool) -> None:
-    import sqlalchemy as sa
+def _summary(runtime: Runtime, run_id: str, event_id: int, finished: bool) -> None:
+    from bridge.store import inbox, outbox
 
-    from bridge.store.schema import outbox
-
-    query = (
-        sa.select(outbox.c.status, sa.func.count())
-        .where(outbox.c.mapping_version.startswith(f"{run_id}@"))
-        .group_by(outbox.c.status)
-    )
     with runtime.store.begin() as conn:
-        rows: dict[str, int] = {status: int(n) for status, n in conn.execute(query)}
+        event = inbox.get(conn, event_id)
+        rows = outbox.status_counts(conn, version_prefix=f"{run_id}@")
+    if event is not None and event.status == "dead":
+        typer.echo(f"error: the sync was not planned: {event.error}", err=True)
+        raise typer.Exit(1)
     waiting = sum(rows.values()) - rows.get("done", 0) - rows.get("dead", 0)
     typer.echo(f"done: {rows.get('done', 0)} written, {rows.get('dead', 0)} dead-lettered, {waiting} still queued")
     if rows.get("dead") or not finished:

@@ -91,8 +91,8 @@ def _when(text: str) -> float:
 def _flows(loaded: BridgeConfig, settings: RouteSettings) -> dict[str, Flow]:
     """The one route's flow, with today's mapping (other routes' flows are not built: their problems are not
     this command's)."""
-    from bridge.engine.flows import build_flows
     from bridge.errors import ConfigError
+    from bridge.flows import build_flows
 
     try:
         return build_flows(loaded.model_copy(update={"routes": [settings]}))

@@ -5,7 +5,7 @@ The partner-case flow keeps one flow-state row per case (``flow='partner-case'``
 document with ``status``, ``raised_at``, ``ack_at``, ``breached``). Two ``LIMIT``ed queries read it, through the
 expression indexes of migration 0004: cases by ``status = 'raised'`` (then ``ack_at`` unset), breaches by
 ``breached`` newest first. Only waiting and breached cases reach Python, where the business-hours clock of
-:mod:`bridge.flows.partner_sla` measures them: the cost follows the open and breached cases, not the table.
+:mod:`bridge.flows.partner.response` measures them: the cost follows the open and breached cases, not the table.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.flows import partner_sla as sla
+from bridge.flows.partner import PartnerCaseFlow
+from bridge.flows.partner import response as sla
 from bridge.partners import Partner
 from bridge.store import Store
 from bridge.store.schema import flow_state, state_field_sql
@@ -155,10 +156,8 @@ def directory_of(flows: Iterable[Any]) -> list[Partner]:
     """The partners of the central partner-case routes' directories (a key listed twice: the first one)."""
     seen: dict[str, Partner] = {}
     for flow in flows:
-        opts = getattr(flow, "opts", None)
-        directory = getattr(flow, "directory", None)
-        if directory is None or getattr(opts, "side", None) != "central":
+        if not isinstance(flow, PartnerCaseFlow) or flow.opts.side != "central":
             continue
-        for partner in directory.partners:
+        for partner in flow.directory.partners:
             seen.setdefault(partner.key, partner)
     return list(seen.values())

@@ -39,6 +39,7 @@ class InboxEvent:
     payload: str
     received_at: float
     status: str
+    error: str | None = None
 
 
 def insert_ignore(store: Store, table: sa.Table) -> Any:
@@ -164,4 +165,11 @@ def _event(row: Any) -> InboxEvent:
         payload=row.payload,
         received_at=float(row.received_at),
         status=row.status,
+        error=row.error,
     )
+
+
+def unsettled(conn: sa.Connection, event_ids: Sequence[int]) -> int:
+    """How many of ``event_ids`` are still pending (not yet planned or dead-lettered)."""
+    query = sa.select(sa.func.count()).where(inbox.c.id.in_(list(event_ids)), inbox.c.status == "pending")
+    return int(conn.execute(query).scalar_one())

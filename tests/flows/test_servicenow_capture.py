@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 from bridge.config import load_config
 from bridge.emulators.http_target import CountingTarget
 from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.engine.poller import ServiceNowPoller
 from bridge.runtime import Runtime, build_runtime
 from bridge.server.app import create_app
 from bridge.server.servicenow import sign
+from bridge.sources.poller import ServiceNowPoller
 from bridge.store.schema import inbox
 from tests.conftest import write_config
 

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from bridge.emulators.http_target import CountingTarget
 from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.engine.flows import ForwardFlow
 from bridge.errors import InputError
+from bridge.flows.forward import ForwardFlow
 from bridge.ops import replay as replay_ops
 from bridge.ops.times import parse_when
 from bridge.store.schema import audit, inbox, outbox

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bridge.engine.poller import change_event
-from bridge.flows.partner_sync import MARKER
+from bridge.flows.partner.sync import MARKER
+from bridge.sources.poller import change_event
 from tests.partners.conftest import CASES, COMPLETE, Env
 
 

@@ -13,7 +13,7 @@ import requests
 from bridge.emulators.jira import sign
 from bridge.emulators.jira.model import Issue
 from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.flows.partner_sync import MARKER
+from bridge.flows.partner.sync import MARKER
 from tests.partners.conftest import CASES, COMPLETE
 from tests.partners.jira_harness import GROUP_JIRA, SECRET, JiraEnv, jira_env
 

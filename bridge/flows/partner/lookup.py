@@ -6,26 +6,17 @@ MappingError (the processor dead-letters the event and nothing is touched).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from bridge.engine.flows import PlanContext
 from bridge.errors import MappingError, PermanentError
-from bridge.flows import partner_sync as sync
-from bridge.flows.partner_sync import plain
+from bridge.flows.partner.sync import plain
 from bridge.partners import Partner
 
 
-def our_case(
-    partner: Partner,
-    record: dict[str, Any],
-    ctx: PlanContext,
-    *,
-    central: str,
-    find_case: Callable[[str], dict[str, Any] | None],
-) -> str | None:
-    """Our case's sys_id by the link of their id, their correlation_id, or our number (``find_case``, which
-    raises PermanentError on several matches); none of them -> None (the partner's own business)."""
+def our_case(partner: Partner, record: dict[str, Any], ctx: PlanContext, *, central: str, table: str) -> str | None:
+    """Our case's sys_id by the link of their id, their correlation_id, or our number (read from our
+    ``table``, where several matches are a PermanentError); none of them -> None (the partner's own business)."""
     their_id = plain(record.get("sys_id"))
     linked = ctx.link(partner.target, their_id, central) if their_id else None
     corr = plain(record.get("correlation_id")).strip()
@@ -37,7 +28,7 @@ def our_case(
     if not number:
         return None
     try:
-        found = sync.read(lambda: find_case(number))
+        found = ctx.reads.of(central).find_one(table, "number", number)
     except PermanentError as exc:
         raise MappingError(f"{partner.key} record names case {number}: {exc}") from exc
     if found is None:

@@ -16,7 +16,7 @@ from itertools import islice
 from typing import Protocol
 
 from bridge.adapters._jira_support import JiraIssue
-from bridge.engine.poller import ChangePage, WatermarkPoller
+from bridge.sources.poller import ChangePage, WatermarkPoller
 from bridge.store import inbox as ib
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.adapters._jira_support import JiraComment, parse_time
 from bridge.engine.flows import Planned
 from bridge.errors import MappingError, PermanentError
-from bridge.flows import partner_ops as po
-from bridge.flows import partner_sync as sync
+from bridge.flows.partner import operations as po
+from bridge.flows.partner import sync
+from bridge.mappings.jira_time import parse_time
 from bridge.partners import Partner
 
 LABEL = "bridge-"  # the label carrying our sys_id: exact, searchable (lookup after an uncertain create)
@@ -42,8 +42,8 @@ def load(reader: Any, partner: Partner, key: str) -> dict[str, Any]:
     if not key:
         raise MappingError(f"{partner.key}: a Jira event without an issue key")
     try:
-        issue = sync.read(lambda: reader.get(key))
-        comments: list[JiraComment] = sync.read(lambda: reader.comments(key, public_only=True))
+        issue = reader.get(key)
+        comments: list[Any] = reader.comments(key, public_only=True)
     except PermanentError as exc:
         raise MappingError(f"{partner.key} issue {key}: {exc}") from exc
     fields = issue.fields
@@ -66,7 +66,8 @@ def load(reader: Any, partner: Partner, key: str) -> dict[str, Any]:
     }
 
 
-def _entry(comment: JiraComment) -> dict[str, str]:
+def _entry(comment: Any) -> dict[str, str]:
+    """A Jira comment (the adapter's JiraComment) as a journal entry."""
     return {
         "sys_id": comment.id,
         "sys_created_on": _stamp(comment.created),

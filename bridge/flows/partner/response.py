@@ -3,31 +3,27 @@
 The clock runs only in the partner's hours of cover (its time zone, days, start/end, England & Wales bank
 holidays unless it works them), or round the clock for a priority it covers out of hours. A late desk gets one
 work note on our case (in or out of hours, and its out-of-hours contact) and counts
-``bridge_partner_breaches_total{partner}``. The check runs on every event of the pair, and on a periodic tick:
-:func:`tick_job` puts one tick event per minute into the route's inbox, so the check stays inside the processor's
-transaction like every other planned operation.
+``bridge_partner_breaches_total{partner}``. The check runs on every event of the pair, and on a periodic tick
+(:mod:`bridge.sources.ticks` puts one tick event per minute into each central route's inbox), so the check is
+planned by the processor like every other operation.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+import copy
+from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from prometheus_client import Counter
 
-from bridge.config import BridgeConfig
 from bridge.engine.flows import PlanContext, Planned
-from bridge.partners import Directory, Partner
-from bridge.store import inbox as ib
-from bridge.store.schema import flow_state
+from bridge.flows.partner.pair import Pair, Setup
+from bridge.partners import Partner
 
 PARTNER_BREACHES = Counter(
     "bridge_partner_breaches_total", "Raised cases a partner desk did not acknowledge in time", ["partner"]
 )
-TICK_SOURCE = "partner-case:tick"
+TICK_SOURCE = "partner-case:tick"  # = bridge.sources.ticks.PARTNER_TICK (a flow does not import sources)
 
 
 def minutes_elapsed(partner: Partner, raised_at: datetime, now: datetime, priority: int | None) -> float:
@@ -49,14 +45,14 @@ def round_the_clock(st: dict[str, Any], partner: Partner) -> bool:
 
 
 def breach_note(st: dict[str, Any], partner: Partner, now: datetime) -> str | None:
-    """The work note to add when the partner is late and has not been noted yet (marks the state); else None."""
+    """The work note to add when the partner is late and has not been noted yet (marks the state); else None.
+    The caller counts the breach (``PARTNER_BREACHES``) once the plan is kept."""
     if st.get("status") != "raised" or st.get("ack_at") or st.get("breached") or not st.get("raised_at"):
         return None
     elapsed = waited_minutes(st, partner, now)
     if elapsed <= partner.response_minutes:
         return None
     st["breached"] = now.isoformat()
-    PARTNER_BREACHES.labels(partner.key).inc()
     when = "in hours" if partner.hours.in_hours(now) else "out of hours"
     contact = partner.out_of_hours.contact or "none nominated"
     covered = ", ".join(f"P{p}" for p in partner.out_of_hours.priorities) or "none"
@@ -82,53 +78,27 @@ def _int(value: Any) -> int | None:
         return None
 
 
-Late = Callable[[dict[str, Any], Partner, str], list[Planned]]
+def late(pair: Pair) -> list[Planned]:
+    """The breach note on our case when the partner is late and has not been noted yet (marks the state)."""
+    note = breach_note(pair.st, pair.partner, pair.ctx.now)
+    if note is None:
+        return []
+    pair.ctx.with_plan(PARTNER_BREACHES.labels(pair.partner.key).inc)
+    return [pair.on_case("work_note", {"text": note})]
 
 
-def tick(ctx: PlanContext, *, flow: str, central: bool, directory: Directory, late: Late) -> list[Planned]:
-    """The periodic response-time check over every raised, unacknowledged pair (central routes only);
-    ``late(state, partner, our sys_id)`` gives the breach note operations and marks the state."""
+def tick(ctx: PlanContext, setup: Setup, *, central: bool) -> list[Planned]:
+    """The periodic response-time check over every raised, unacknowledged pair (central routes only)."""
     if not central:
         return []
-    rows = ctx.conn.execute(
-        sa.select(flow_state.c.key, flow_state.c.state).where(
-            flow_state.c.flow == flow, flow_state.c.key.like("case:%")
-        )
-    )
     ops: list[Planned] = []
-    for key, raw in list(rows):
-        st = ctx.state(key) or json.loads(raw)
-        partner = directory.get(st.get("partner", ""))
+    for _key, st in ctx.states("case:"):
+        partner = setup.directory.get(st.get("partner", ""))
         if partner is None or st.get("status") != "raised" or st.get("ack_at") or st.get("breached"):
             continue
-        st = json.loads(json.dumps(st))
-        noted = late(st, partner, key.removeprefix("case:"))
+        pair = Pair(setup, partner, copy.deepcopy(st), ctx)
+        noted = late(pair)
         if noted:
-            ctx.set_state(key, st)
+            pair.save()
             ops += noted
     return ops
-
-
-def tick_event(route: str, now: datetime | None = None) -> ib.NewEvent:
-    """One tick per route per minute (a second tick in the same minute is a duplicate and stored once)."""
-    moment = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M")
-    return ib.NewEvent(source=TICK_SOURCE, route=route, dedupe_key=f"tick:{moment}", payload=json.dumps({}))
-
-
-def tick_job(routes: Sequence[str], ingest: Callable[[list[ib.NewEvent]], list[ib.Accepted]]) -> Callable[[], None]:
-    """A job for the scheduler: ``(f"partner-sla", 60, tick_job(["ebond"], runtime.ingest))``."""
-
-    def job() -> None:
-        ingest([tick_event(r) for r in routes])
-
-    return job
-
-
-def jobs(
-    config: BridgeConfig, ingest: Callable[[list[ib.NewEvent]], list[ib.Accepted]], *, seconds: float = 60.0
-) -> list[tuple[str, float, Callable[[], None]]]:
-    """The scheduler job for every central `partner-case` route (none when there is no such route)."""
-    routes = [
-        r.name for r in config.routes if r.kind == "partner-case" and r.options.get("side", "central") == "central"
-    ]
-    return [("partner-sla", seconds, tick_job(routes, ingest))] if routes else []

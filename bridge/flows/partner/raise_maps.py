@@ -17,9 +17,10 @@ from typing import Any
 
 from bridge.engine.flows import Planned
 from bridge.errors import ConfigError, InputError
-from bridge.flows import partner_jira as pj
-from bridge.flows import partner_ops as po
-from bridge.flows import partner_sync as sync
+from bridge.flows.partner import jira as pj
+from bridge.flows.partner import operations as po
+from bridge.flows.partner import sync
+from bridge.flows.partner.options import Options, RaiseMapNames
 from bridge.mappings.dsl import FieldMap, LiveFieldMap, apply_field_map
 from bridge.partners import Directory, Partner
 
@@ -31,7 +32,7 @@ JIRA_FIELDS = ("summary", "description", "priority", "external_ref", "labels")
 MAPPED_CHANNELS = ("servicenow", "jira")
 
 
-def map_paths(mappings_dir: Path, names: po.RaiseMapNames, directory: Directory | None) -> dict[str, Path]:
+def map_paths(mappings_dir: Path, names: RaiseMapNames, directory: Directory | None) -> dict[str, Path]:
     """channel -> file, for the channels the directory's partners use (every mapped channel when unknown)."""
     used = {p.channel for p in directory.partners} if directory is not None else set(MAPPED_CHANNELS)
     return {ch: mappings_dir / f"{getattr(names, ch)}.yaml" for ch in MAPPED_CHANNELS if ch in used}
@@ -93,7 +94,7 @@ def with_identity(channel: str, mapped: dict[str, Any], record: Mapping[str, Any
 
 
 def raise_op(
-    maps: RaiseMaps | None, partner: Partner, opts: po.Options, *, central: str, record: dict[str, Any], priority: str
+    maps: RaiseMaps | None, partner: Partner, opts: Options, *, central: str, record: dict[str, Any], priority: str
 ) -> Planned:
     """The create on the partner's desk (email partners: the ``case_raised`` email)."""
     if partner.channel == "email":

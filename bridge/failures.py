@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import requests
+from tenacity import RetryCallState, Retrying, wait_exponential_jitter
 
 from bridge.errors import (
     DeliveryError,
@@ -107,3 +108,12 @@ def decide(exc: BaseException) -> Decision:
     if isinstance(exc, requests.ConnectionError):
         return Decision("retry", f"connection error: {exc}")
     return Decision("retry", f"unexpected {type(exc).__name__}: {exc}")
+
+
+def backoff_seconds(attempt: int, retry_after: float | None, *, initial: float, maximum: float, jitter: float) -> float:
+    """The wait before attempt ``attempt + 1``: exponential with jitter (tenacity), never less than the
+    target's own ``Retry-After``."""
+    state = RetryCallState(retry_object=Retrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    delay = float(wait_exponential_jitter(multiplier=initial, max=maximum, jitter=jitter)(state))
+    return max(delay, retry_after or 0.0)

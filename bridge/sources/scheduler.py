@@ -1,35 +1,38 @@
-"""Scheduled jobs (APScheduler): the ServiceNow and Jira pollers, account sync, and retention as they land.
+"""Scheduled sources (APScheduler): the ServiceNow and Jira pollers, clock ticks, mailboxes, registry syncs.
 
-Jobs never overlap themselves (`max_instances=1`, missed runs coalesced); singleton jobs also take a
-cluster-wide lock inside the job, so two daemons on PostgreSQL never run the same poll at once.
+Each job only turns what it reads into inbox events. Jobs never overlap themselves (`max_instances=1`, missed
+runs coalesced); pollers and mailboxes also take a cluster-wide lock inside the job, so two daemons on
+PostgreSQL never run the same poll at once, and ticks and scheduled syncs are keyed by their time slot, so two
+daemons store one event.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import ValidationError
 
 from bridge.adapters.base import Adapter
-from bridge.config import BridgeConfig, RouteSettings
-from bridge.engine.jira_poller import JiraPoller
-from bridge.engine.poller import PollSettings, ServiceNowPoller, WatermarkPoller
+from bridge.config import BridgeConfig
 from bridge.errors import ConfigError
+from bridge.sources.jira_poller import JiraPoller
+from bridge.sources.poller import PollSettings, ServiceNowPoller, WatermarkPoller
 from bridge.store import Store
 from bridge.store import inbox as ib
 
-log = logging.getLogger("bridge.scheduler")
+log = logging.getLogger("bridge.sources.scheduler")
 Poller = WatermarkPoller
+Ingest = Callable[[list[ib.NewEvent]], list[ib.Accepted]]
 
 
 def build_pollers(
     config: BridgeConfig,
     store: Store,
     adapters: dict[str, Adapter],
-    ingest: Callable[[list[ib.NewEvent]], list[ib.Accepted]],
+    ingest: Ingest,
 ) -> list[Poller]:
     """One poller per route with `options.poll` (ServiceNow or Jira, by the source's kind); every problem
     reported at once."""
@@ -61,35 +64,11 @@ def build_pollers(
     return pollers
 
 
-def account_jobs(
-    config: BridgeConfig, store: Store, adapters: dict[str, Adapter], flows: Mapping[str, object] | None = None
-) -> list[tuple[str, float, Job]]:
-    """A reconcile job per account-sync route with `schedule_minutes` > 0, under a cluster-wide lock.
+def scheduled_jobs(config: BridgeConfig, store: Store, ingest: Ingest) -> list[tuple[str, float, Job]]:
+    """Every scheduled source that is not a poller: clock ticks, the shared mailboxes, registry syncs."""
+    from bridge.sources import mailbox, registry, ticks
 
-    Each run asks the route's flow for its live mapping, so an edited field map takes effect at the next run."""
-    from bridge.flows import accounts
-
-    jobs: list[tuple[str, float, Job]] = []
-    for route in config.routes:
-        if route.kind != "account-sync":
-            continue
-        options = accounts.options_for(route)
-        if options.schedule_minutes <= 0:
-            continue
-        known = (flows or {}).get(route.name)
-        flow = known if isinstance(known, accounts.AccountSyncFlow) else accounts.build(route, config)
-
-        def job(route: RouteSettings = route, flow: accounts.AccountSyncFlow = flow) -> None:
-            with store.singleton(f"accounts:{route.name}") as mine:
-                if not mine:
-                    return
-                mapping = flow.mapping()
-                plan = accounts.make_plan(accounts.load(flow.options), adapters[route.target], mapping)  # type: ignore[arg-type]
-                if not plan.is_empty:
-                    accounts.enqueue_plan(store, route, plan, actor="scheduler", mapping_version=flow.version)
-
-        jobs.append((f"accounts:{route.name}", options.schedule_minutes * 60, job))
-    return jobs
+    return ticks.jobs(config, ingest) + mailbox.jobs(config, store, ingest) + registry.jobs(config, ingest)
 
 
 Job = Callable[[], None]

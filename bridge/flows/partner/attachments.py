@@ -14,12 +14,12 @@ import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from bridge.engine.flows import Planned
-from bridge.flows import partner_sync as sync
-from bridge.flows.partner_sync import Side
+from bridge.flows.partner import sync
+from bridge.flows.partner.pair import Pair
+from bridge.flows.partner.sync import Side
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,41 @@ class Found:
     content_type: str
 
 
+def copy(pair: Pair, side: Side, record_id: str) -> list[Planned]:
+    """New attachments of ``side`` copied to the other side, once each (see the module doc)."""
+    limits, partner, setup = pair.setup.opts.attachments, pair.partner, pair.setup
+    if partner.channel == "email" or not limits.enabled or not record_id:
+        return []
+    ours = side == "central"
+    reader = pair.ctx.reads.of(setup.central if ours else partner.target)
+    table = setup.opts.table if ours else partner.table
+    found = listed(reader, jira=not ours and partner.channel == "jira", table=table, record_id=record_id)
+    direction = f"to {partner.name}" if ours else f"from {partner.name}"
+
+    def attach(payload: dict[str, Any]) -> Planned:
+        return pair.on_partner("attach", payload) if ours else pair.on_case("attach", payload)
+
+    def too_big(item: Found) -> Planned:
+        note = over_limit_note(item, direction=direction, max_bytes=limits.max_bytes)
+        return pair.on_case("work_note", {"text": note})
+
+    return copies(
+        pair.st,
+        side,
+        found,
+        download=reader.download_attachment,
+        attach=attach,
+        too_big=too_big,
+        max_bytes=limits.max_bytes,
+    )
+
+
 def listed(reader: Any, *, jira: bool, table: str, record_id: str) -> list[Found]:
     """The record's attachments (ServiceNow sys_attachment rows, or a Jira issue's attachment field)."""
     if jira:
-        items = sync.read(lambda: reader.attachments(record_id))
+        items = reader.attachments(record_id)
         return [Found(a.id, a.filename, a.size, a.mime_type) for a in items]
-    rows = sync.read(lambda: reader.list_attachments(table, record_id))
+    rows = reader.list_attachments(table, record_id)
     return [
         Found(
             sync.plain(r.get("sys_id")),
@@ -70,7 +99,7 @@ def copies(
         if item.size > max_bytes:
             ops.append(too_big(item))
             continue
-        content = sync.read(partial(download, item.id))
+        content = download(item.id)
         if len(content) > max_bytes:
             ops.append(too_big(item))
             continue

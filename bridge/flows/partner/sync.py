@@ -13,20 +13,15 @@ Everything here works on the flow state of one pair (a plain dict, committed wit
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar
-
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
-
-from bridge.errors import PermanentError
+from typing import Any, Literal
 
 Side = Literal["central", "partner"]
 Seen = Literal["none", "echo", "stale", "change", "conflict"]
 MARKER = re.compile(r"\[bridge:[^\]\s]{1,80}\]")
 SN_TIME = "%Y-%m-%d %H:%M:%S"
 JOURNAL_OVERLAP = timedelta(seconds=60)
-T = TypeVar("T")
 
 
 def other(side: Side) -> Side:
@@ -146,35 +141,7 @@ def _shift(stamp: str, delta: timedelta) -> str:
     return (datetime.strptime(stamp, SN_TIME) + delta).strftime(SN_TIME)
 
 
-# -- reads with retries ------------------------------------------------------------------------------------
-
-
-def _retryable(exc: BaseException) -> bool:
-    return not isinstance(exc, PermanentError) or exc.status in (None, 408, 429, 500, 502, 503, 504)
-
-
-def read(fn: Callable[[], T], *, attempts: int = 8) -> T:
-    """A read made while planning, retried on transient failures (a planning failure dead-letters the event)."""
-    for attempt in Retrying(
-        stop=stop_after_attempt(attempts),
-        wait=wait_exponential(multiplier=0.05, max=1.0),
-        retry=retry_if_exception(_retryable),
-        reraise=True,
-    ):
-        with attempt:
-            return fn()
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def read_all(fn: Callable[[], Iterator[T]]) -> list[T]:
-    return read(lambda: list(fn()))
-
-
 def plain(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("value", ""))
     return "" if value is None else str(value)
-
-
-def now_stamp() -> str:
-    return datetime.now(UTC).strftime(SN_TIME)
