@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from bridge.adapters.base import Adapter
     from bridge.config import BridgeConfig, RouteSettings
     from bridge.engine.flows import Flow
     from bridge.ops.dead_letters import ActionResult
@@ -251,14 +252,33 @@ def replay(
     settings = _route(loaded, route)
     window = ReplayWindow(route, _when(since), _when(until) if until else None, record)
     flow = _flows(loaded, settings)[route]
-    summary = _run_replay(store, window, settings, flow, dry_run=dry_run, batch_size=batch_size)
+    adapters = _readers(loaded, settings) if flow.reads_systems else {}
+    try:
+        summary = _run_replay(store, window, settings, flow, dry_run=dry_run, batch_size=batch_size, adapters=adapters)
+    finally:
+        for adapter in adapters.values():
+            adapter.close()
     for line in report.summary_lines(summary):
         typer.echo(line)
     raise typer.Exit(1 if summary.error_count else 0)
 
 
+def _readers(loaded: BridgeConfig, route: RouteSettings) -> dict[str, Adapter]:
+    """The targets a reading flow (e-bonding, account sync) may read while its events are replayed."""
+    from bridge.runtime import target_adapter
+
+    return {name: target_adapter(loaded, name) for name in loaded.targets}
+
+
 def _run_replay(
-    store: Store, window: ReplayWindow, settings: RouteSettings, flow: Flow, *, dry_run: bool, batch_size: int
+    store: Store,
+    window: ReplayWindow,
+    settings: RouteSettings,
+    flow: Flow,
+    *,
+    dry_run: bool,
+    batch_size: int,
+    adapters: dict[str, Adapter],
 ) -> ReplaySummary:
     """The replay with a progress bar on stderr (stdout keeps the dry run's listing clean)."""
     from rich.console import Console
@@ -281,6 +301,7 @@ def _run_replay(
             batch_size=batch_size,
             on_batch=lambda n: progress.advance(task, n),
             on_planned=_print_planned if dry_run else None,
+            adapters=adapters,
         )
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from bridge import metrics
 from bridge.config import DispatcherSettings, RouteSettings
-from bridge.engine.flows import Flow, PlanContext
+from bridge.engine.flows import Flow, PlanContext, event_time
 from bridge.engine.reads import Recording
 from bridge.failures import backoff_seconds, decide
 from bridge.store import Store, now, records
@@ -46,7 +46,13 @@ class _Waiting:
 
 
 def fetch_reads(
-    store: Store, adapters: Mapping[str, Any], event: ib.InboxEvent, route: RouteSettings, flow: Flow
+    store: Store,
+    adapters: Mapping[str, Any],
+    event: ib.InboxEvent,
+    route: RouteSettings,
+    flow: Flow,
+    *,
+    replay: bool = False,
 ) -> Recording:
     """The fetch pass for one event: plan against the store as it is, keeping every read; no write is kept.
 
@@ -54,7 +60,15 @@ def fetch_reads(
     reason (a mapping error) ends the pass quietly: the plan pass meets the same error and dead-letters it."""
     with store.engine.connect() as conn:
         recording = Recording(adapters, before_io=conn.rollback)
-        ctx = PlanContext(conn=conn, store=store, route=route, flow_name=route.kind, reads=recording)
+        ctx = PlanContext(
+            conn=conn,
+            store=store,
+            route=route,
+            flow_name=route.kind,
+            reads=recording,
+            now=event_time(event),
+            replay=replay,
+        )
         try:
             flow.plan(event, ctx)
         except Exception:

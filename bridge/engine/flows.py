@@ -174,6 +174,11 @@ def json_object(sample: Any) -> Mapping[str, Any]:
     return data
 
 
+def event_time(event: InboxEvent) -> datetime:
+    """When the event arrived: the time its planning takes as "now" (the same in both passes of a fetch)."""
+    return datetime.fromtimestamp(event.received_at, UTC)
+
+
 def version_of(data: Any) -> str:
     """A short stable hash of a flow's configuration, for flows whose mapping is their options."""
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from bridge import metrics
 from bridge.config import RouteSettings
 from bridge.engine.fetch import Fetcher
-from bridge.engine.flows import Flow, PlanContext, Planned
+from bridge.engine.flows import Flow, PlanContext, Planned, event_time
 from bridge.engine.ingest import IngestPressure
 from bridge.engine.reads import NO_READS, NotFetched, Reads, Replay
 from bridge.store import Store, records
@@ -141,7 +141,9 @@ class Processor:
         reads = self._reads_for(event, flow)
         if reads is None:
             return None
-        ctx = PlanContext(conn=conn, store=self.store, route=route, flow_name=route.kind, reads=reads)
+        ctx = PlanContext(
+            conn=conn, store=self.store, route=route, flow_name=route.kind, reads=reads, now=event_time(event)
+        )
         try:
             planned = flow.plan(event, ctx)
         except NotFetched:

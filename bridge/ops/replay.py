@@ -9,6 +9,8 @@ dispatcher turns a create whose link already exists into an update.
 
 A replay re-sends; it never rewrites flow state (each event's state writes are dropped), so the lifecycle the
 live traffic built stays authoritative. A dry run plans the same way inside a transaction that is rolled back.
+A flow that reads systems while planning (e-bonding, account sync) has each event's reads made first, outside
+the page's transaction, through ``adapters`` (:mod:`bridge.engine.fetch`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +26,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from bridge.config import RouteSettings
-from bridge.engine.flows import Flow, PlanContext
+from bridge.engine.fetch import FetchFailed, fetch_reads
+from bridge.engine.flows import Flow, PlanContext, event_time
 from bridge.engine.processor import _to_operation
+from bridge.engine.reads import NO_READS, Reads, Replay
 from bridge.ops.metrics import ADMIN_ACTIONS, REPLAYED_OPERATIONS
 from bridge.store import Store, records
 from bridge.store import inbox as ib
@@ -93,14 +97,17 @@ def replay(
     run_id: str | None = None,
     on_batch: Callable[[int], None] | None = None,
     on_planned: OnPlanned | None = None,
+    adapters: Mapping[str, Any] | None = None,
 ) -> ReplaySummary:
     """Plan every event of ``window`` again with ``flow`` and enqueue the operations (unless ``dry_run``)."""
     summary = ReplaySummary(run_id=run_id or new_run_id(), dry_run=dry_run)
     after = 0
     while True:
-        with _transaction(store, rollback=dry_run) as conn:
+        with store.begin() as conn:
             rows = conn.execute(_selection(conn, window).where(inbox.c.id > after).limit(batch_size)).all()
-            ops = _plan_page(conn, store, rows, route=route, flow=flow, summary=summary, on_planned=on_planned)
+        reads = _fetched(store, rows, route=route, flow=flow, adapters=adapters or {})
+        with _transaction(store, rollback=dry_run) as conn:
+            ops = _plan_page(conn, store, rows, reads, route=route, flow=flow, summary=summary, on_planned=on_planned)
             if ops and not dry_run:
                 summary.enqueued += _enqueue(conn, store, ops)
         if not rows:
@@ -133,10 +140,27 @@ def _selection(conn: sa.Connection, window: ReplayWindow) -> sa.Select[Any]:
     return query.where(inbox.c.status.in_(REPLAYABLE))
 
 
+def _fetched(
+    store: Store, rows: Sequence[Any], *, route: RouteSettings, flow: Flow, adapters: Mapping[str, Any]
+) -> dict[int, Reads | Exception]:
+    """Each event's reads, made before the page is planned (none for a flow that reads no system)."""
+    if not flow.reads_systems:
+        return {}
+    found: dict[int, Reads | Exception] = {}
+    for row in rows:
+        event = ib.event_of(row)
+        try:
+            found[event.id] = Replay(fetch_reads(store, adapters, event, route, flow, replay=True))
+        except FetchFailed as exc:
+            found[event.id] = exc
+    return found
+
+
 def _plan_page(
     conn: sa.Connection,
     store: Store,
     rows: Sequence[Any],
+    reads: Mapping[int, Reads | Exception],
     *,
     route: RouteSettings,
     flow: Flow,
@@ -145,8 +169,8 @@ def _plan_page(
 ) -> list[ob.NewOperation]:
     ops: list[ob.NewOperation] = []
     for row in rows:
-        event = ib._event(row)
-        planned = _plan_one(conn, store, event, route, flow, summary)
+        event = ib.event_of(row)
+        planned = _plan_one(conn, store, event, route, flow, summary, reads.get(event.id, NO_READS))
         ops.extend(planned)
         if on_planned is not None:
             for op in planned:
@@ -155,11 +179,20 @@ def _plan_page(
 
 
 def _plan_one(
-    conn: sa.Connection, store: Store, event: ib.InboxEvent, route: RouteSettings, flow: Flow, summary: ReplaySummary
+    conn: sa.Connection,
+    store: Store,
+    event: ib.InboxEvent,
+    route: RouteSettings,
+    flow: Flow,
+    summary: ReplaySummary,
+    reads: Reads | Exception,
 ) -> list[ob.NewOperation]:
     summary.events += 1
-    ctx = PlanContext(conn=conn, store=store, route=route, flow_name=route.kind, replay=True)
+    ctx = PlanContext(conn=conn, store=store, route=route, flow_name=route.kind, replay=True, now=event_time(event))
     try:
+        if isinstance(reads, Exception):
+            raise reads
+        ctx.reads = reads
         planned = flow.plan(event, ctx)
     except Exception as exc:  # one event's mapping failure must not stop the run: counted and reported
         summary.error_count += 1

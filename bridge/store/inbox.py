@@ -132,12 +132,12 @@ def pending(conn: sa.Connection, *, limit: int, skip_routes: Iterable[str] = ())
     skip = list(skip_routes)
     if skip:
         query = query.where(inbox.c.route.not_in(skip))
-    return [_event(row) for row in conn.execute(query)]
+    return [event_of(row) for row in conn.execute(query)]
 
 
 def get(conn: sa.Connection, event_id: int) -> InboxEvent | None:
     row = conn.execute(sa.select(inbox).where(inbox.c.id == event_id)).first()
-    return _event(row) if row else None
+    return event_of(row) if row else None
 
 
 def select_for_replay(
@@ -155,7 +155,8 @@ def mark(conn: sa.Connection, event_id: int, status: str, error: str | None = No
     conn.execute(sa.update(inbox).where(inbox.c.id == event_id).values(status=status, processed_at=now(), error=error))
 
 
-def _event(row: Any) -> InboxEvent:
+def event_of(row: Any) -> InboxEvent:
+    """An inbox row as an :class:`InboxEvent`."""
     return InboxEvent(
         id=int(row.id),
         source=row.source,
