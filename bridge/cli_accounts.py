@@ -143,7 +143,7 @@ def _flow(runtime: Runtime, route: RouteSettings) -> AccountSyncFlow:
 def _reader(runtime: Runtime, route: RouteSettings) -> Reader:
 
     adapter = runtime.adapters[route.target]
-    if not hasattr(adapter, "query"):
+    if not hasattr(adapter, "read_all"):
         typer.echo(f"error: target {route.target!r} of route {route.name!r} is not a servicenow target", err=True)
         raise typer.Exit(2)
     return cast("Reader", adapter)

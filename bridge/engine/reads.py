@@ -33,6 +33,7 @@ READ_METHODS = frozenset(
         "get",
         "find_one",
         "query",
+        "read_all",
         "journal_since",
         "list_attachments",
         "download_attachment",

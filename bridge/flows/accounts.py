@@ -21,7 +21,6 @@ import logging
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-import pysnow
 
 from bridge.accounts import AccountMapping, Registry, SyncPlan, plan_sync
 from bridge.accounts.options import AccountSyncOptions, options_for
@@ -38,9 +37,7 @@ SYSTEM = "registry"
 
 
 class Reader(Protocol):
-    def query(
-        self, table: str, conditions: Any, *, fields: Any = ..., order_by: Any = ...
-    ) -> Iterator[dict[str, Any]]: ...
+    def read_all(self, table: str, *, fields: Any = ...) -> Iterator[dict[str, Any]]: ...
 
 
 class AccountSyncFlow(BaseFlow):
@@ -115,15 +112,9 @@ def build(route: RouteSettings, config: BridgeConfig) -> AccountSyncFlow:
 
 def read_existing(reader: Reader, mapping: AccountMapping) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Every account and contact, page by page (reads bounded by page count, no read per record)."""
-    accounts = [_plain(r) for r in reader.query(mapping.account_table, _all(), fields=_account_fields(mapping))]
-    contacts = [_plain(r) for r in reader.query(mapping.contact_table, _all(), fields=_contact_fields(mapping))]
+    accounts = [_plain(r) for r in reader.read_all(mapping.account_table, fields=_account_fields(mapping))]
+    contacts = [_plain(r) for r in reader.read_all(mapping.contact_table, fields=_contact_fields(mapping))]
     return accounts, contacts
-
-
-def _all() -> pysnow.QueryBuilder:
-    """Every record, in a stable order: the adapter refuses an empty condition map on purpose (it usually
-    means a lost key), so a deliberate full read says so explicitly."""
-    return pysnow.QueryBuilder().field("sys_id").is_not_empty().AND().field("sys_id").order_ascending()
 
 
 def make_plan(registry: Registry, reader: Reader, mapping: AccountMapping) -> SyncPlan:
