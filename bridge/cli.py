@@ -14,12 +14,12 @@ from types import FrameType
 import typer
 
 from bridge.cli_accounts import accounts_app
+from bridge.cli_emulator import EmulatorProcess, emulator
 from bridge.cli_mappings import mappings_app
 from bridge.cli_ops import dlq_app, pause, replay, resume, routes
 from bridge.cli_partners import partners_app
 from bridge.cli_resync import resync
 from bridge.config import BridgeConfig, load_config, summary
-from bridge.emulators.cli import app as emulator_app
 from bridge.errors import ConfigError
 
 app = typer.Typer(
@@ -31,7 +31,6 @@ config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
-app.add_typer(emulator_app, name="emulator")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(partners_app, name="partners")
@@ -41,6 +40,9 @@ app.command()(resync)
 app.command()(pause)
 app.command()(resume)
 app.command()(routes)
+app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)(
+    emulator
+)
 
 ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
 
@@ -141,26 +143,23 @@ def run(
 def demo(
     config: Path | None = ConfigOption,
     port: int | None = typer.Option(None, "--port", "-p", help="Bridge listen port (default server.port)."),
-    emulator_port: int = typer.Option(8081, help="Port of the bundled ServiceNow emulator."),
+    emulator_port: int = typer.Option(8081, help="Port of the ServiceNow emulator."),
 ) -> None:
-    """Run the bridge on its embedded defaults against the bundled ServiceNow emulator, in one process.
+    """Run the bridge on its embedded defaults against the ServiceNow emulator (a child process).
 
     The emulator keeps its records in data/demo-servicenow.db; the Azure webhook token is BRIDGE_AZURE_TOKEN,
     or `demo-token` when unset (demo only).
     """
     import os
 
-    from bridge.emulators.servicenow import ServiceNowEmulator
-
     os.environ.setdefault("BRIDGE_AZURE_TOKEN", "demo-token")
-    # the example configuration reads the instance from SERVICENOW_URL: point it at the bundled emulator
+    # the example configuration reads the instance from SERVICENOW_URL: point it at the emulator
     os.environ.setdefault("SERVICENOW_URL", f"http://127.0.0.1:{emulator_port}")
     loaded = _load(config)
     loaded.data_dir.mkdir(parents=True, exist_ok=True)
-    emulator = ServiceNowEmulator(port=emulator_port, db_path=loaded.data_dir / "demo-servicenow.db")
-    url = emulator.start()
+    servicenow = EmulatorProcess(port=emulator_port, db_path=loaded.data_dir / "demo-servicenow.db")
     listen = loaded.server.port if port is None else port
-    typer.echo(f"ServiceNow emulator on {url} (admin/admin); bridge on http://{loaded.server.host}:{listen}")
+    typer.echo(f"ServiceNow emulator on {servicenow.url} (admin/admin); bridge on http://{loaded.server.host}:{listen}")
     typer.echo(
         f'try: curl -X POST "http://{loaded.server.host}:{listen}/webhooks/azure-monitor?token=$BRIDGE_AZURE_TOKEN" '
         "-H 'Content-Type: application/json' -d @tests/fixtures/azure/common_metric_static_fired.json"
@@ -168,7 +167,7 @@ def demo(
     try:
         run(config=config, port=port, host=None)
     finally:
-        emulator.stop()
+        servicenow.stop()
 
 
 def _graceful_server_class() -> type:

@@ -21,7 +21,6 @@ import logging
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-
 from bridge.accounts import AccountMapping, Registry, SyncPlan, plan_sync
 from bridge.accounts.options import AccountSyncOptions, options_for
 from bridge.accounts.snapshot import from_data

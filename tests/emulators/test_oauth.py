@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 
 CLIENT = {"client_id": "bridge", "client_secret": "bridge-secret"}
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from sn_helpers import Api
 
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 
 INCIDENT = "/api/now/table/incident"
 

@@ -14,10 +14,10 @@ import pytest
 
 from bridge.accounts import StepKind, generate_change_set, generate_registry
 from bridge.config import load_config
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.flows.accounts import make_plan, options_for
 from bridge.runtime import Runtime, build_runtime
 from bridge.sources.registry import sync_request
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
 
 ROOT = Path(__file__).resolve().parents[2]

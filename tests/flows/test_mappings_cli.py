@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from bridge.config import load_config
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.flows.azure_alert import AzureAlertFlow
 from bridge.runtime import build_runtime
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
 
 ROOT = Path(__file__).resolve().parents[2]

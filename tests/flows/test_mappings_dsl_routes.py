@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from bridge.cli import app
 from bridge.config import load_config
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.flows.accounts import AccountSyncFlow
 from bridge.flows.forward import ForwardFlow
 from bridge.runtime import build_runtime
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bridge.emulators.http_target import CountingTarget
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.http_target import CountingTarget
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.ops.support import ADMIN_TOKEN, admin_app, fixture, ops_runtime, seed
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

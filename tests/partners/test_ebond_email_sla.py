@@ -16,12 +16,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from typer.testing import CliRunner
 
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.errors import ConfigError
 from bridge.flows.partner import response as sla
 from bridge.partners import Hours, load_partners
 from bridge.sources import ticks
 from bridge.store import inbox as ib
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, COMPLETE, GROUP_REC, make_env
 
 MPAN = "1200023305967"  # a valid 13-digit MPAN core (check digit 7)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from bridge.emulators.jira import sign
-from bridge.emulators.jira.model import Issue
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.flows.partner.sync import MARKER
+from bridge_emulators.jira import sign
+from bridge_emulators.jira.model import Issue
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, COMPLETE
 from tests.partners.jira_harness import GROUP_JIRA, SECRET, JiraEnv, jira_env
 

@@ -13,10 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.sources import ticks
 from bridge.store import records
 from bridge.store.schema import flow_state
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.ops.support import ADMIN_TOKEN, admin_app
 from tests.partners.conftest import COMPLETE, Env, make_env
 

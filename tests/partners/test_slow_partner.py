@@ -12,11 +12,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.mappings.azure_alert import dedupe_key, parse_alert
 from bridge.sources.poller import change_event
 from bridge.store import inbox as ib
 from bridge.store.schema import inbox
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import COMPLETE, _sn, make_env
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "azure"

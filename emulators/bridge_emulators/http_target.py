@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bridge.emulators._base.server import read_body
+from bridge_emulators._base.server import read_body
 
 
 @dataclass

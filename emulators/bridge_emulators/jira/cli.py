@@ -1,7 +1,7 @@
-"""``bridge emulator jira``: run the Jira Service Management emulator as a process.
+"""``bridge-emulator jira``: run the Jira Service Management emulator as a process.
 
-bridge emulator jira --port 8082 --webhook-url http://127.0.0.1:8080/webhooks/jira --webhook-secret s3cret
-python -m bridge.emulators.jira --latency-ms 50 --fault-rate 0.05 --seed 1
+bridge-emulator jira --port 8082 --webhook-url http://127.0.0.1:8080/webhooks/jira --webhook-secret s3cret
+python -m bridge_emulators.jira --latency-ms 50 --fault-rate 0.05 --seed 1
 """
 
 from __future__ import annotations

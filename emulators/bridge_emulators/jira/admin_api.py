@@ -1,5 +1,5 @@
 """The emulator's own endpoints (no credentials, never faulted or counted), so a test or a person driving
-a ``bridge emulator jira`` process can steer it and act as the partner's agent:
+a ``bridge-emulator jira`` process can steer it and act as the partner's agent:
 
 * ``GET  /emulator/admin/health``                          liveness
 * ``GET|POST /emulator/admin/faults``                      fault settings (POST a JSON object of changes)

@@ -1,16 +1,18 @@
-"""``bridge emulator ...``: run the local emulators as processes (mounted by the main CLI).
+"""``bridge-emulator ...``: run the local emulators as processes.
 
-bridge emulator servicenow --port 8081 --db demo.db --latency-ms 50 --fault-rate 0.05 --seed 1
+bridge-emulator servicenow --port 8081 --db demo.db --latency-ms 50 --fault-rate 0.05 --seed 1
+bridge-emulator jira --port 8082
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bridge.emulators._base.cli import (
+from bridge_emulators._base.cli import (
     FaultRate,
     Host,
     LatencyMs,
@@ -21,8 +23,8 @@ from bridge.emulators._base.cli import (
     run_until_signalled,
     split_kinds,
 )
-from bridge.emulators.jira.cli import jira
-from bridge.emulators.servicenow import FAULT_KINDS, ServiceNowEmulator
+from bridge_emulators.jira.cli import jira
+from bridge_emulators.servicenow import FAULT_KINDS, ServiceNowEmulator
 
 app = typer.Typer(help="Local emulators of the systems the bridge talks to.", no_args_is_help=True)
 
@@ -80,3 +82,11 @@ def _banner(url: str) -> list[str]:
 
 
 app.command("jira")(jira)
+
+
+def main() -> None:
+    """The ``bridge-emulator`` console command."""
+    try:
+        app(prog_name="bridge-emulator")
+    except KeyboardInterrupt:
+        sys.exit(130)
