@@ -93,9 +93,7 @@ def db_status(config: Path | None = ConfigOption) -> None:
     loaded = _load(config)
     store = open_store(loaded.database_url)
     state = store.migration_status()
-    typer.echo(
-        f"{state}: at {migrate.current_revision(store.engine) or 'empty'}, code expects {migrate.head_revision()}"
-    )
+    typer.echo(f"{state}: at {store.revision() or 'empty'}, code expects {migrate.head_revision()}")
     raise typer.Exit(0 if state == "current" else 1)
 
 
