@@ -140,15 +140,38 @@ def get(conn: sa.Connection, event_id: int) -> InboxEvent | None:
     return event_of(row) if row else None
 
 
-def select_for_replay(
-    conn: sa.Connection, *, route: str, since: float, until: float | None, record_key: str | None
-) -> sa.Select[Any]:
-    query = sa.select(inbox).where(inbox.c.route == route, inbox.c.received_at >= since).order_by(inbox.c.id)
-    if until is not None:
-        query = query.where(inbox.c.received_at < until)
-    if record_key is not None:
-        query = query.where(inbox.c.record_key == record_key)
-    return query
+@dataclass(frozen=True)
+class Window:
+    """A route's events received in ``[since, until)`` (``until`` None: up to now), of one source record if
+    ``record_key`` is given, whose status is one of ``statuses`` (what a replay reads again)."""
+
+    route: str
+    since: float
+    until: float | None
+    record_key: str | None
+    statuses: tuple[str, ...]
+
+
+def window_count(conn: sa.Connection, window: Window) -> int:
+    """How many events ``window`` holds, from the (route, received_at) index."""
+    query = _window(window).with_only_columns(sa.func.count()).order_by(None)
+    return int(conn.execute(query).scalar_one())
+
+
+def window_page(conn: sa.Connection, window: Window, *, after: int, limit: int) -> list[InboxEvent]:
+    """The next ``limit`` events of ``window`` after id ``after``, in id order (a keyset page)."""
+    query = _window(window).where(inbox.c.id > after).limit(limit)
+    return [event_of(row) for row in conn.execute(query)]
+
+
+def _window(window: Window) -> sa.Select[Any]:
+    query = sa.select(inbox).where(inbox.c.route == window.route, inbox.c.received_at >= window.since)
+    query = query.order_by(inbox.c.id)
+    if window.until is not None:
+        query = query.where(inbox.c.received_at < window.until)
+    if window.record_key is not None:
+        query = query.where(inbox.c.record_key == window.record_key)
+    return query.where(inbox.c.status.in_(window.statuses))
 
 
 def mark(conn: sa.Connection, event_id: int, status: str, error: str | None = None) -> None:

@@ -60,6 +60,11 @@ def paused_routes(conn: sa.Connection) -> list[str]:
     return list(conn.execute(sa.select(route_state.c.route).where(route_state.c.paused.is_(True))).scalars())
 
 
+def route_states(conn: sa.Connection) -> dict[str, sa.Row[Any]]:
+    """Every route an operator has paused or resumed: its flag, who changed it and when (a row per route)."""
+    return {row.route: row for row in conn.execute(sa.select(route_state))}
+
+
 def set_paused(conn: sa.Connection, store: Store, route: str, paused: bool, *, actor: str) -> None:
     t = now()
     stmt = insert_ignore(store, route_state).values(route=route, paused=paused, updated_at=t, updated_by=actor)

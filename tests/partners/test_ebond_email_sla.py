@@ -142,10 +142,10 @@ def test_partners_check_reports_each_connection(
 ) -> None:
     import typer
 
-    from bridge.cli_partners import partners_app
+    from bridge.cli.partners import partners_app
 
     app = typer.Typer()
-    app.add_typer(partners_app, name="partners")  # as bridge/cli.py mounts it
+    app.add_typer(partners_app, name="partners")  # as bridge/cli/__init__.py mounts it
     env = make_env(tmp_path, *emulators)
     env.rt.stop()
     runner = CliRunner()

@@ -145,7 +145,7 @@ def test_partners_check_tests_the_jira_desk(jenv: JiraEnv, tmp_path: Path) -> No
     import typer
     from typer.testing import CliRunner
 
-    from bridge.cli_partners import partners_app
+    from bridge.cli.partners import partners_app
 
     app = typer.Typer()
     app.add_typer(partners_app, name="partners")

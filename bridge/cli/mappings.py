@@ -8,14 +8,14 @@ from typing import Any
 
 import typer
 
+from bridge.cli.common import ConfigOption, fail, load_or_exit
+
 mappings_app = typer.Typer(help="Check and preview the field mappings admins edit.", no_args_is_help=True)
-ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
 
 
 @mappings_app.command("check")
 def check(config: Path | None = ConfigOption) -> None:
     """Validate every mapping a route uses; print each problem with its file, line and key path, exit 1 on any."""
-    from bridge.cli import load_or_exit
     from bridge.ops import mapping_files
 
     loaded = load_or_exit(config)
@@ -50,7 +50,6 @@ def preview(
 ) -> None:
     """Print the fields the route's mapping gives for a sample input; with --record, the diff against that
     record as it is now (nothing is written)."""
-    from bridge.cli import load_or_exit
     from bridge.errors import ConfigError, InputError, MappingError
     from bridge.ops import mapping_files
 
@@ -65,9 +64,7 @@ def preview(
         typer.echo(f"error: {input_file}: {exc.path}: {exc.message}", err=True)
         raise typer.Exit(1) from exc
     except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(1) from exc
+        fail(exc.problems, code=1)
     except MappingError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

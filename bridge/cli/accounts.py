@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 
 import typer
 
+from bridge.cli.common import ConfigOption, fail, load_or_exit
 from bridge.config import BridgeConfig, RouteSettings
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
     from bridge.runtime import Runtime
 
 accounts_app = typer.Typer(help="Participant parent/child accounts in ServiceNow CSM.", no_args_is_help=True)
-ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
 RouteOption = typer.Option(None, "--route", help="The account-sync route (default: the only one).")
 
 
@@ -34,7 +34,6 @@ def _route(config: BridgeConfig, name: str | None) -> RouteSettings:
 @accounts_app.command("check")
 def check(config: Path | None = ConfigOption, route: str | None = RouteOption) -> None:
     """Validate the registry: every problem with its file:line, exit 1; nothing is applied."""
-    from bridge.cli import load_or_exit
     from bridge.flows.accounts import options_for
 
     options = options_for(_route(load_or_exit(config), route))
@@ -51,7 +50,6 @@ def sync(
 ) -> None:
     """Make ServiceNow's accounts equal to the registry: parents before children, deactivate, never delete."""
     from bridge.accounts import render_plan_table
-    from bridge.cli import load_or_exit
     from bridge.flows.accounts import make_plan, options_for
     from bridge.runtime import build_runtime
     from bridge.sources.registry import new_run_id, sync_request
@@ -88,7 +86,6 @@ def sync(
 def tree(config: Path | None = ConfigOption, route: str | None = RouteOption) -> None:
     """Print the account hierarchy as ServiceNow holds it, marking where it differs from the registry."""
     from bridge.accounts import render_tree
-    from bridge.cli import load_or_exit
     from bridge.flows.accounts import options_for, read_existing
     from bridge.runtime import build_runtime
 
@@ -112,9 +109,7 @@ def _registry_or_exit(options: AccountSyncOptions) -> Registry:
     try:
         return load(options)
     except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(1) from exc
+        fail(exc.problems, code=1)
 
 
 def _summary(runtime: Runtime, run_id: str, event_id: int, finished: bool) -> None:

@@ -1,64 +1,23 @@
-"""The `bridge` command. Each subcommand loads the configuration, reports problems clearly, and exits non-zero
-on failure; none of them builds anything at import time."""
+"""Running the bridge and looking after it: `bridge run`, `demo`, `worker`, `config check`, `db upgrade|status`."""
 
 from __future__ import annotations
 
 import gc
 import logging
 import signal
-import sys
 import threading
 from pathlib import Path
 from types import FrameType
 
 import typer
 
-from bridge.cli_accounts import accounts_app
-from bridge.cli_emulator import EmulatorProcess, emulator
-from bridge.cli_mappings import mappings_app
-from bridge.cli_ops import dlq_app, pause, replay, resume, routes
-from bridge.cli_partners import partners_app
-from bridge.cli_resync import resync
-from bridge.config import BridgeConfig, load_config, summary
+from bridge.cli.common import ConfigOption, fail, load_or_exit
+from bridge.cli.emulator import EmulatorProcess
+from bridge.config import BridgeConfig, summary
 from bridge.errors import ConfigError
 
-app = typer.Typer(
-    help="MHHS bridge: ServiceNow integration middleware and sync daemon.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
-app.add_typer(config_app, name="config")
-app.add_typer(db_app, name="db")
-app.add_typer(accounts_app, name="accounts")
-app.add_typer(mappings_app, name="mappings")
-app.add_typer(partners_app, name="partners")
-app.add_typer(dlq_app, name="dlq")
-app.command()(replay)
-app.command()(resync)
-app.command()(pause)
-app.command()(resume)
-app.command()(routes)
-app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)(
-    emulator
-)
-
-ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
-
-
-def load_or_exit(path: Path | None) -> BridgeConfig:
-    """The configuration, or every problem printed and exit 1."""
-    return _load(path)
-
-
-def _load(path: Path | None) -> BridgeConfig:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(1) from exc
 
 
 def _setup_logs(config: BridgeConfig) -> None:
@@ -70,7 +29,7 @@ def _setup_logs(config: BridgeConfig) -> None:
 @config_app.command("check")
 def config_check(config: Path | None = ConfigOption) -> None:
     """Validate the configuration; print every problem with file:line, or a one-line summary."""
-    loaded = _load(config)
+    loaded = load_or_exit(config)
     typer.echo(summary(loaded))
 
 
@@ -79,7 +38,7 @@ def db_upgrade(config: Path | None = ConfigOption) -> None:
     """Apply pending migrations to the configured store."""
     from bridge.store import open_store
 
-    loaded = _load(config)
+    loaded = load_or_exit(config)
     store = open_store(loaded.database_url)
     before, after = store.upgrade()
     typer.echo(f"database at revision {after} (was {before or 'empty'})")
@@ -90,16 +49,13 @@ def db_status(config: Path | None = ConfigOption) -> None:
     """Say whether the store's schema is current."""
     from bridge.store import migrate, open_store
 
-    loaded = _load(config)
+    loaded = load_or_exit(config)
     store = open_store(loaded.database_url)
     state = store.migration_status()
-    typer.echo(
-        f"{state}: at {migrate.current_revision(store.engine) or 'empty'}, code expects {migrate.head_revision()}"
-    )
+    typer.echo(f"{state}: at {store.revision() or 'empty'}, code expects {migrate.head_revision()}")
     raise typer.Exit(0 if state == "current" else 1)
 
 
-@app.command()
 def run(
     config: Path | None = ConfigOption,
     port: int | None = typer.Option(None, "--port", "-p", help="Listen port (overrides server.port)."),
@@ -113,14 +69,12 @@ def run(
 
     _GracefulServer = _graceful_server_class()
 
-    loaded = _load(config)
+    loaded = load_or_exit(config)
     _setup_logs(loaded)
     try:
         runtime = build_runtime(loaded)
     except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(1) from exc
+        fail(exc.problems, code=1)
     # long-lived objects built at start-up never need scanning again; fewer, cheaper collections keep the
     # webhook's tail latency down
     gc.collect()
@@ -139,7 +93,6 @@ def run(
     server.run()
 
 
-@app.command()
 def demo(
     config: Path | None = ConfigOption,
     port: int | None = typer.Option(None, "--port", "-p", help="Bridge listen port (default server.port)."),
@@ -155,7 +108,7 @@ def demo(
     os.environ.setdefault("BRIDGE_AZURE_TOKEN", "demo-token")
     # the example configuration reads the instance from SERVICENOW_URL: point it at the emulator
     os.environ.setdefault("SERVICENOW_URL", f"http://127.0.0.1:{emulator_port}")
-    loaded = _load(config)
+    loaded = load_or_exit(config)
     loaded.data_dir.mkdir(parents=True, exist_ok=True)
     servicenow = EmulatorProcess(port=emulator_port, db_path=loaded.data_dir / "demo-servicenow.db")
     listen = loaded.server.port if port is None else port
@@ -185,12 +138,11 @@ def _graceful_server_class() -> type:
     return GracefulServer
 
 
-@app.command()
 def worker(config: Path | None = ConfigOption) -> None:
     """Run delivery workers only (no HTTP server, no planner): add processes to share the outbox."""
     from bridge.runtime import build_runtime
 
-    loaded = _load(config)
+    loaded = load_or_exit(config)
     _setup_logs(loaded)
     runtime = build_runtime(loaded)
     stop = threading.Event()
@@ -205,14 +157,3 @@ def worker(config: Path | None = ConfigOption) -> None:
     logging.getLogger("bridge.worker").info("worker started", extra={"owner": runtime.dispatcher.owner})
     stop.wait()
     runtime.stop(grace=loaded.server.shutdown_grace_seconds)
-
-
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import typer
 
+from bridge.cli.common import ConfigOption, load_or_exit
 from bridge.config import BridgeConfig
 from bridge.errors import ConfigError
 
 partners_app = typer.Typer(help="The partner directory (cross-party e-bonding).", no_args_is_help=True)
-ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
 PartnersOption = typer.Option(
     None, "--partners", help="Path to partners.yaml (default: the partner-case route's, else config/partners.yaml)."
 )
@@ -35,7 +35,6 @@ def check(
     """Validate the directory (every problem with file:line) and test each partner's target; exit 1 on any
     problem or failed connection."""
     from bridge.adapters import build_adapter
-    from bridge.cli import load_or_exit
     from bridge.partners import load_partners
 
     loaded = load_or_exit(config)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bridge.cli_ops import ConfigOption, _fail, _open, _route, _when, actor
+from bridge.cli.common import ConfigOption, actor, fail, open_store_or_exit, route_or_exit, when_or_exit
 
 if TYPE_CHECKING:
     from bridge.ops.resync import PagedSource, ResyncSummary
@@ -33,21 +33,19 @@ def resync(
     from bridge.ops import resync as ops
     from bridge.runtime import target_adapter
 
-    loaded, store = _open(config)
-    settings = _route(loaded, route)
-    when = _when(since)
+    loaded, store = open_store_or_exit(config)
+    settings = route_or_exit(loaded, route)
+    when = when_or_exit(since)
     if when > time.time():
-        _fail([f"--since {since!r} is in the future: nothing could have changed since then"])
+        fail([f"--since {since!r} is in the future: nothing could have changed since then"])
     try:
         source = ops.poll_source_name(settings)
         adapters = {source: target_adapter(loaded, source)} if source in loaded.targets else {}
         poller = ops.poller_for(loaded, settings, store, adapters)
     except ops.NotRefetchableError as exc:
-        _fail([str(exc)])
-        return
+        fail([str(exc)])
     except ConfigError as exc:
-        _fail(exc.problems, code=1)
-        return
+        fail(exc.problems, code=1)
     try:
         summary = _run(poller, store, since=when, dry_run=dry_run)
     finally:

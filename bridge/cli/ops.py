@@ -1,5 +1,5 @@
 """Operating the bridge from a shell: `bridge dlq ...`, `bridge replay`, `bridge pause|resume`, `bridge routes`
-(`bridge resync` is :mod:`bridge.cli_resync`).
+(`bridge resync` is :mod:`bridge.cli.resync`).
 
 Each command opens the configured store (it never migrates it: that is `bridge db upgrade`), acts through
 :mod:`bridge.ops` exactly as the admin API does, and is audited with the shell user (`$USER`) as the actor. The
@@ -10,14 +10,22 @@ item could not be acted on, 2 a usage problem (unknown route, bad time).
 from __future__ import annotations
 
 import dataclasses
-import getpass
-import json
-import os
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
+
+from bridge.cli.common import (
+    ConfigOption,
+    JsonOption,
+    actor,
+    fail,
+    open_store_or_exit,
+    print_json,
+    route_or_exit,
+    when_or_exit,
+)
 
 if TYPE_CHECKING:
     from bridge.adapters.base import Adapter
@@ -29,9 +37,6 @@ if TYPE_CHECKING:
     from bridge.store.inbox import InboxEvent
     from bridge.store.outbox import NewOperation
 
-ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
-JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
-
 dlq_app = typer.Typer(help="Dead letters: list, show, retry, discard.", no_args_is_help=True)
 
 
@@ -39,54 +44,6 @@ class LetterStatus(StrEnum):
     open = "open"
     retried = "retried"
     discarded = "discarded"
-
-
-def actor() -> str:
-    """Who is acting, for the audit log: the shell user."""
-    try:
-        return os.environ.get("USER") or getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (a bare container)
-        return "cli"
-
-
-def _open(config: Path | None) -> tuple[BridgeConfig, Store]:
-    from bridge.cli import load_or_exit
-    from bridge.errors import ConfigError
-    from bridge.runtime import prepare_store
-
-    loaded = load_or_exit(config)
-    try:
-        return loaded, prepare_store(loaded, migrate=False)
-    except ConfigError as exc:
-        _fail(exc.problems, code=1)
-        raise  # unreachable: _fail exits
-
-
-def _fail(problems: list[str], *, code: int = 2) -> None:
-    for problem in problems:
-        typer.echo(f"error: {problem}", err=True)
-    raise typer.Exit(code)
-
-
-def _route(loaded: BridgeConfig, name: str) -> RouteSettings:
-    from bridge.ops.routes import UnknownRouteError, require_route
-
-    try:
-        return require_route({r.name: r for r in loaded.routes}, name)
-    except UnknownRouteError as exc:
-        _fail([str(exc)])
-        raise
-
-
-def _when(text: str) -> float:
-    from bridge.errors import InputError
-    from bridge.ops.times import parse_when
-
-    try:
-        return parse_when(text)
-    except InputError as exc:
-        _fail([exc.message])
-        raise
 
 
 def _flows(loaded: BridgeConfig, settings: RouteSettings) -> dict[str, Flow]:
@@ -98,12 +55,7 @@ def _flows(loaded: BridgeConfig, settings: RouteSettings) -> dict[str, Flow]:
     try:
         return build_flows(loaded.model_copy(update={"routes": [settings]}))
     except ConfigError as exc:
-        _fail(exc.problems, code=1)
-        raise
-
-
-def _json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+        fail(exc.problems, code=1)
 
 
 # --- dead letters ----------------------------------------------------------------------------------------
@@ -120,11 +72,11 @@ def dlq_list(
     """List dead letters, newest first."""
     from bridge.ops import dead_letters, report
 
-    _loaded, store = _open(config)
+    _loaded, store = open_store_or_exit(config)
     with store.begin() as conn:
         letters = dead_letters.list_letters(conn, route=route, status=status.value if status else None, limit=limit)
     if as_json:
-        _json([dataclasses.asdict(letter) for letter in letters])
+        print_json([dataclasses.asdict(letter) for letter in letters])
         return
     for line in report.letter_table(letters):
         typer.echo(line)
@@ -139,14 +91,13 @@ def dlq_show(
     """Show a dead letter: the reason, the target's answer, the payload and every delivery attempt."""
     from bridge.ops import dead_letters, report
 
-    _loaded, store = _open(config)
+    _loaded, store = open_store_or_exit(config)
     with store.begin() as conn:
         detail = dead_letters.get_detail(conn, letter_id)
     if detail is None:
-        _fail([f"no dead letter {letter_id}"], code=1)
-        return
+        fail([f"no dead letter {letter_id}"], code=1)
     if as_json:
-        _json(dataclasses.asdict(detail))
+        print_json(dataclasses.asdict(detail))
         return
     for line in report.detail_lines(detail):
         typer.echo(line)
@@ -163,10 +114,10 @@ def dlq_retry(
     from bridge.ops import dead_letters
 
     if all_open == bool(ids) or (all_open and not route):
-        _fail(["give dead letter ids, or --all --route ROUTE"])
-    loaded, store = _open(config)
+        fail(["give dead letter ids, or --all --route ROUTE"])
+    loaded, store = open_store_or_exit(config)
     if all_open and route:
-        _route(loaded, route)
+        route_or_exit(loaded, route)
         results = dead_letters.retry_route(store, route, actor=actor())
     else:
         results = dead_letters.retry(store, ids or [], actor=actor())
@@ -181,7 +132,7 @@ def dlq_discard(
     """Close dead letters nobody will retry (kept, marked discarded, audited)."""
     from bridge.ops import dead_letters
 
-    _loaded, store = _open(config)
+    _loaded, store = open_store_or_exit(config)
     _report(dead_letters.discard(store, ids, actor=actor()))
 
 
@@ -210,8 +161,8 @@ def resume(route: str = typer.Argument(..., help="The route."), config: Path | N
 def _set_paused(route: str, paused: bool, config: Path | None) -> None:
     from bridge.ops.routes import set_paused
 
-    loaded, store = _open(config)
-    _route(loaded, route)
+    loaded, store = open_store_or_exit(config)
+    route_or_exit(loaded, route)
     was = set_paused(store, {r.name: r for r in loaded.routes}, route, paused, actor=actor())
     state = "paused" if paused else "running"
     typer.echo(f"route {route} {state} (was {'paused' if was else 'running'})")
@@ -222,11 +173,11 @@ def routes(as_json: bool = JsonOption, config: Path | None = ConfigOption) -> No
     from bridge.ops import report
     from bridge.ops.routes import health
 
-    loaded, store = _open(config)
+    loaded, store = open_store_or_exit(config)
     with store.begin() as conn:
         rows = health(conn, {r.name: r for r in loaded.routes})
     if as_json:
-        _json([dataclasses.asdict(r) for r in rows])
+        print_json([dataclasses.asdict(r) for r in rows])
         return
     for line in report.route_table(rows):
         typer.echo(line)
@@ -248,9 +199,9 @@ def replay(
     from bridge.ops import report
     from bridge.ops.replay import ReplayWindow
 
-    loaded, store = _open(config)
-    settings = _route(loaded, route)
-    window = ReplayWindow(route, _when(since), _when(until) if until else None, record)
+    loaded, store = open_store_or_exit(config)
+    settings = route_or_exit(loaded, route)
+    window = ReplayWindow(route, when_or_exit(since), when_or_exit(until) if until else None, record)
     flow = _flows(loaded, settings)[route]
     adapters = _readers(loaded, settings) if flow.reads_systems else {}
     try:
