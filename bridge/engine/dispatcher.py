@@ -27,7 +27,7 @@ from bridge.config import DispatcherSettings
 from bridge.engine.ingest import IngestPressure
 from bridge.errors import PermanentError
 from bridge.failures import Decision, backoff_seconds, decide
-from bridge.store import Store, now, records
+from bridge.store import Store, links, now, records
 from bridge.store import outbox as ob
 
 log = logging.getLogger("bridge.dispatcher")
@@ -212,7 +212,7 @@ class Dispatcher:
         resolved: dict[str, str] = {}
         with self.store.begin() as conn:
             for field, (system, record_id) in op.payload["resolve"].items():
-                target_id = records.find_link(conn, system, record_id, op.target_system)
+                target_id = links.find_link(conn, system, record_id, op.target_system)
                 if target_id is None:
                     raise PermanentError(f"{field}: {system}:{record_id} has no record on {op.target_system} (yet)")
                 resolved[field] = target_id

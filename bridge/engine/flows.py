@@ -24,8 +24,7 @@ import sqlalchemy as sa
 from bridge.config import RouteSettings
 from bridge.engine.reads import NO_READS, Reads
 from bridge.errors import InputError
-from bridge.store import Store, records
-from bridge.store import outbox as ob
+from bridge.store import Store, links, records
 from bridge.store.inbox import InboxEvent
 
 
@@ -84,7 +83,7 @@ class PlanContext:
     def link(self, system: str, record_id: str, other_system: str) -> str | None:
         if (system, record_id, other_system) in self._links:
             return self._links[(system, record_id, other_system)]
-        return records.find_link(self.conn, system, record_id, other_system)
+        return links.find_link(self.conn, system, record_id, other_system)
 
     def put_link(self, system: str, record_id: str, other_system: str, other_id: str) -> None:
         """Link a record to one the flow already knows on the other system (written with the plan)."""
@@ -102,7 +101,7 @@ class PlanContext:
 
     def commit_state(self) -> None:
         for (system, record_id, other_system), other_id in self._links.items():
-            ob.put_link(self.conn, self.store, (system, record_id, other_system), other_id)
+            links.put_link(self.conn, self.store, (system, record_id, other_system), other_id)
         for key, value in self._writes.items():
             records.put_flow_state(self.conn, self.store, self.flow_name, key, value)
         for entry in self._audits:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.store import Connection, records, views
+from bridge.store import Connection, views
+from bridge.store import links as link_table
 
 
 @dataclass(frozen=True)
@@ -83,4 +84,4 @@ def _operations_of(conn: Connection, events: list[tuple[str, int]]) -> dict[int,
 
 def links(conn: Connection, record_id: str) -> list[dict[str, Any]]:
     """Links naming ``record_id`` on either side (an incident sys_id, an alert group, a partner's ticket...)."""
-    return records.links_for(conn, record_id)
+    return link_table.links_for(conn, record_id)

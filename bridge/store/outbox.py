@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from bridge.operations import Operation
 from bridge.store import Store, dumps, loads, now
+from bridge.store import links as links_
 from bridge.store.inbox import insert_ignore
 from bridge.store.schema import attempts, audit, dead_letters, links, outbox
 
@@ -256,7 +257,7 @@ def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: fl
             )
         )
     if o.status == "done" and o.link and o.result_id:
-        put_link(conn, store, o.link, o.result_id, version_b=o.result_version, t=t)
+        links_.put_link(conn, store, o.link, o.result_id, version_b=o.result_version, t=t)
     for entry in o.audit:
         conn.execute(
             sa.insert(audit).values(
@@ -268,37 +269,6 @@ def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: fl
                 after=dumps(entry),
             )
         )
-
-
-def put_link(
-    conn: sa.Connection,
-    store: Store,
-    link: tuple[str, str, str],
-    target_id: str,
-    *,
-    version_b: str | None = None,
-    info: dict[str, Any] | None = None,
-    t: float | None = None,
-) -> None:
-    """Record source (system, id) <-> target (system, id); an existing link keeps its pair, gets versions."""
-    t = now() if t is None else t
-    system_a, id_a, system_b = link
-    stmt = insert_ignore(store, links).values(
-        system_a=system_a,
-        id_a=id_a,
-        system_b=system_b,
-        id_b=target_id,
-        version_b=version_b,
-        info=dumps(info) if info else None,
-        created_at=t,
-        updated_at=t,
-    )
-    # an existing link keeps its pair (never re-pointed silently); only its version moves
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["system_a", "id_a", "system_b"], set_={"version_b": version_b, "updated_at": t}
-        )
-    )
 
 
 def release(store: Store, *, owner: str, op_ids: Sequence[int]) -> int:
@@ -337,9 +307,6 @@ def unfinished(conn: sa.Connection) -> int:
     """Operations not yet done or dead (pending, waiting to retry, or in flight)."""
     query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.status.in_(UNFINISHED))
     return int(conn.execute(query).scalar_one())
-
-
-UNFINISHED = ("pending", "retry", "inflight")
 
 
 def has_unfinished(conn: sa.Connection, target_system: str, target_key: str) -> bool:

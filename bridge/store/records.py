@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from bridge.store import Store, dumps, loads, now
 from bridge.store.inbox import insert_ignore
-from bridge.store.schema import audit, dead_letters, flow_state, links, route_state, watermarks
+from bridge.store.schema import audit, dead_letters, flow_state, route_state, watermarks
 
 
 def write_audit(
@@ -76,29 +76,6 @@ def set_paused(conn: sa.Connection, store: Store, route: str, paused: bool, *, a
     write_audit(conn, actor=actor, action="pause" if paused else "resume", route=route)
 
 
-def find_link(conn: sa.Connection, system: str, record_id: str, other_system: str) -> str | None:
-    """The id on ``other_system`` linked to (system, record_id), looked up from either side."""
-    forward = conn.execute(
-        sa.select(links.c.id_b).where(
-            links.c.system_a == system, links.c.id_a == record_id, links.c.system_b == other_system
-        )
-    ).scalar()
-    if forward is not None:
-        return str(forward)
-    backward = conn.execute(
-        sa.select(links.c.id_a).where(
-            links.c.system_b == system, links.c.id_b == record_id, links.c.system_a == other_system
-        )
-    ).scalar()
-    return None if backward is None else str(backward)
-
-
-def links_for(conn: sa.Connection, record_id: str) -> list[dict[str, Any]]:
-    """Every link that mentions ``record_id`` on either side (admin lookup by any id)."""
-    rows = conn.execute(sa.select(links).where(sa.or_(links.c.id_a == record_id, links.c.id_b == record_id)))
-    return [dict(row._mapping) for row in rows]
-
-
 def add_dead_letter(
     conn: sa.Connection, *, kind: str, ref_id: int, route: str, reason: str, target_answer: str | None = None
 ) -> None:
@@ -121,15 +98,6 @@ def open_dead_letter_count(conn: sa.Connection) -> int:
             sa.select(sa.func.count()).select_from(dead_letters).where(dead_letters.c.status == "open")
         ).scalar_one()
     )
-
-
-def linked_version(conn: sa.Connection, link: tuple[str, str], other_system: str) -> str | None:
-    """The version the last delivered write produced on ``other_system``'s side of a link (None: unknown)."""
-    query = sa.select(links.c.version_b).where(
-        links.c.system_a == link[0], links.c.id_a == link[1], links.c.system_b == other_system
-    )
-    value = conn.execute(query).scalar()
-    return None if value is None else str(value)
 
 
 def flow_states(conn: sa.Connection, flow: str, *, prefix: str) -> list[tuple[str, dict[str, Any]]]:

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from bridge.store import Store, open_store
+from bridge.store import Store, links, open_store
 from bridge.store import inbox as ib
 from bridge.store import outbox as ob
 
@@ -72,7 +72,7 @@ def test_ingest_plan_claim_finish_statements_use_indexes(store: Store) -> None:
     assert all(a.duplicate for a in ib.add_events(store, events[:5])), "the redelivery is found by its key"
     with store.begin() as conn:
         pending = ib.pending(conn, limit=10, skip_routes=["paused-route"])
-        ob.put_link(conn, store, ("servicenow", "sys-1", "partner"), "p-1", version_b="1")
+        links.put_link(conn, store, ("servicenow", "sys-1", "partner"), "p-1", version_b="1")
         ob.enqueue(
             conn,
             store,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bridge.store import open_store, records
+from bridge.store import links, open_store, records
 from bridge.store import outbox as ob
 
 
@@ -19,8 +19,8 @@ def test_upserts_and_enqueue_count_on_both_backends(store_url: str) -> None:
         records.set_watermark(conn, store, "w", "2")
         records.set_paused(conn, store, "r", True, actor="t")
         records.set_paused(conn, store, "r", False, actor="t")
-        ob.put_link(conn, store, ("a", "1", "b"), "x", version_b="1")
-        ob.put_link(conn, store, ("a", "1", "b"), "y", version_b="2")
+        links.put_link(conn, store, ("a", "1", "b"), "x", version_b="1")
+        links.put_link(conn, store, ("a", "1", "b"), "y", version_b="2")
         op = ob.NewOperation(
             route="r", target_system="b", target_key="k", action="post", payload={}, idempotency_key="i"
         )
@@ -29,7 +29,7 @@ def test_upserts_and_enqueue_count_on_both_backends(store_url: str) -> None:
         assert records.get_flow_state(conn, "f", "k") == {"n": 2}
         assert records.get_watermark(conn, "w") == "2"
         assert records.paused_routes(conn) == []
-        assert records.find_link(conn, "a", "1", "b") == "x", "a link keeps its pair"
+        assert links.find_link(conn, "a", "1", "b") == "x", "a link keeps its pair"
     assert (first, again) == (1, 0)
     store.dispose()
 

@@ -10,8 +10,8 @@ from bridge.flows.partner import contents
 from bridge.flows.partner.options import Options
 from bridge.mappings.email_templates import render_email
 from bridge.partners import Partner
+from bridge.store import links
 from bridge.store import outbox as ob
-from bridge.store import records
 
 SELF = "ebond-case"  # link system of our own case (a link to itself, so its operations find their sys_id)
 
@@ -26,7 +26,7 @@ def ensure_self_link(ctx: PlanContext, central: str, sys_id: str) -> None:
 
 def write_info(ctx: PlanContext, target: str, key: str, link: tuple[str, str]) -> tuple[int | None, bool]:
     """(the record version the bridge's last delivered write produced, whether writes are still unfinished)."""
-    version = records.linked_version(ctx.conn, link, target)
+    version = links.linked_version(ctx.conn, link, target)
     return _version_number(version), ob.has_unfinished(ctx.conn, target, key)
 
 
