@@ -33,6 +33,10 @@ def jira(
     fault_rate: FaultRate = 0.0,
     fault_kinds: Annotated[str, typer.Option(help="Comma-separated: 500,503,drop,lost.")] = ",".join(FAULT_KINDS),
     seed: Seed = None,
+    deployment: Annotated[
+        str, typer.Option(help="cloud (the legacy /search answers 410 Gone) or datacenter (it is served).")
+    ] = "cloud",
+    search_lag_ms: Annotated[float, typer.Option(help="JQL search sees a write this late (Cloud's index).")] = 0.0,
     webhook_url: Annotated[str | None, typer.Option(help="POST issue and comment events here.")] = None,
     webhook_secret: Annotated[
         str | None, typer.Option(help="Sign webhooks (X-Hub-Signature: sha256=...).", envvar="JIRA_WEBHOOK_SECRET")
@@ -51,6 +55,8 @@ def jira(
             fault_rate=fault_rate,
             fault_kinds=split_kinds(fault_kinds),
             seed=seed,
+            deployment=deployment,
+            search_lag_ms=search_lag_ms,
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
         ),
@@ -61,6 +67,6 @@ def jira(
 
 def _banner(emulator: JiraEmulator, url: str) -> list[str]:
     return [
-        f"Jira emulator listening on {url} (project {emulator.state.project_key})",
+        f"Jira emulator listening on {url} (project {emulator.state.project_key}, {emulator.state.deployment})",
         "user bridge@example.com, API token jira-token",
     ]

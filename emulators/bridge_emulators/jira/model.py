@@ -61,6 +61,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("61", "Respond to support", (IN_PROGRESS.name, WAITING_FOR_CUSTOMER.name), WAITING_FOR_SUPPORT),
 )
 
+#: issue type id -> name, as a Jira Service Management project has them
+ISSUE_TYPES: dict[str, str] = {"10004": "[System] Service request", "10005": "[System] Incident", "10006": "Task"}
+SERVICE_REQUEST = "10004"
+
 PRIORITIES: dict[str, str] = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
 DEFAULT_PRIORITY = "Medium"
 RESOLUTIONS: dict[str, str] = {
@@ -131,6 +135,29 @@ class Attachment:
     created: datetime
 
 
+@dataclass(frozen=True)
+class Change:
+    """One changelog entry of a field JQL's ``WAS`` and ``CHANGED`` search: values are status names, priority
+    and resolution names, or account ids."""
+
+    field: str  # status, priority, resolution, assignee, reporter
+    before: str | None
+    after: str | None
+    at: datetime
+    author: User
+
+
+@dataclass
+class RemoteLink:
+    """A link from an issue to something outside Jira (``/issue/{key}/remotelink``)."""
+
+    id: int
+    global_id: str | None
+    url: str
+    title: str
+    relationship: str | None = None
+
+
 @dataclass
 class Issue:
     """One issue (a JSM customer request) and everything on it."""
@@ -153,6 +180,12 @@ class Issue:
     resolution_date: datetime | None = None
     comments: list[Comment] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    assignee: User | None = None
+    issue_type: str = SERVICE_REQUEST
+    watchers: list[User] = field(default_factory=list)
+    remote_links: list[RemoteLink] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+    history: list[Change] = field(default_factory=list)
 
     @property
     def number(self) -> int:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["JiraApp", Request, Mapping[str, str]], Response]
 _KEY = r"(?P<key>[^/]+)"
-_API = r"^/rest/api/(?:2|latest)"
+_API = r"^/rest/api/(?:2|3|latest)"  # 3: the same resources, rich text as ADF
 _SD = r"^/rest/servicedeskapi"
 
 

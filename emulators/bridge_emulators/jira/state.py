@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hmac
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from . import fields as f
 from .errors import BadRequest, NotFound, issue_not_found
+from .index import SearchIndex
 from .jql import Context, compile_query
 from .model import (
     AGENT,
@@ -40,6 +42,7 @@ from .model import (
 )
 
 DEFAULT_REQUEST_TYPES: Mapping[str, str] = {"10": "Report a problem", "11": "Ask a question"}
+DEPLOYMENTS = ("cloud", "datacenter")
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,10 @@ class JiraState:
         custom_fields: Sequence[CustomField] = DEFAULT_CUSTOM_FIELDS,
         timezone: str = "UTC",
         clock: Callable[[], datetime] | None = None,
+        deployment: str = "cloud",
     ) -> None:
+        if deployment not in DEPLOYMENTS:
+            raise ValueError(f"deployment must be one of {', '.join(DEPLOYMENTS)}, not {deployment!r}")
         self.project_key = project_key.upper()
         self.service_desk_id = service_desk_id
         self.request_types = dict(request_types)
@@ -79,8 +85,20 @@ class JiraState:
         self.zone: tzinfo = ZoneInfo(timezone)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.listeners: list[Listener] = []
+        #: "cloud" (the legacy search answers 410 Gone) or "datacenter"
+        self.deployment = deployment
+        self.index = SearchIndex()
         self._lock = threading.RLock()
         self.reset()
+
+    @property
+    def search_lag(self) -> timedelta:
+        """How long after a write search starts to see it (Jira Cloud's eventually consistent index)."""
+        return self.index.lag
+
+    @search_lag.setter
+    def search_lag(self, lag: timedelta) -> None:
+        self.index.lag = lag
 
     def reset(self) -> None:
         """Forget every issue; numbering starts again at 1."""
@@ -89,6 +107,7 @@ class JiraState:
             self._next_id = 10000
             self._next_number = 1
             self._last = datetime.min.replace(tzinfo=UTC)
+            self.index.clear()
 
     # -- users -------------------------------------------------------------------------------------
 
@@ -117,8 +136,11 @@ class JiraState:
         with self._lock:
             return list(self._issues.values())
 
-    def search(self, jql: str, *, user: User | None = None, bounded: bool = False) -> list[Issue]:
-        """The issues a JQL query selects, in its order; ``bounded`` refuses a query with no condition."""
+    def search(
+        self, jql: str, *, user: User | None = None, bounded: bool = False, reconcile: Collection[str] = ()
+    ) -> list[Issue]:
+        """The issues a JQL query selects, in its order, as the lagging index sees them (:mod:`.index`) except the
+        ids in ``reconcile``; ``bounded`` refuses a query with no condition."""
         with self._lock:
             context = Context(
                 frozenset({self.project_key}),
@@ -132,7 +154,19 @@ class JiraState:
             predicate, order = compile_query(jql, context)
             if predicate is None and bounded:
                 raise BadRequest("Unbounded JQL queries are not allowed here. Please add a search restriction.")
-            return order([i for i in self._issues.values() if predicate is None or predicate(i)])
+            now = self.clock()
+            seen = [i if str(i.id) in reconcile else self.index.visible(i, now) for i in self._issues.values()]
+            found = order([i for i in seen if i is not None and (predicate is None or predicate(i))])
+            return [self._issues[i.key] for i in found]
+
+    def wait_indexed(self, timeout: float = 30.0) -> None:
+        """Block until search shows every write made so far (the lag has passed); with a real clock only."""
+        deadline = time.monotonic() + timeout
+        caught_up = self.index.caught_up_at()
+        while caught_up is not None and self.clock() < caught_up:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the search index did not catch up within {timeout} s")
+            time.sleep(min(0.05, (caught_up - self.clock()).total_seconds()))
 
     def transitions(self, key: str) -> list[Transition]:
         """The transitions available from the issue's status."""
@@ -291,6 +325,7 @@ class JiraState:
         return now
 
     def _emit(self, event: Event) -> None:
+        self.index.write(event.issue, self.clock())
         for listener in list(self.listeners):
             listener(event)
 
