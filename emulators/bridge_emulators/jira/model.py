@@ -49,14 +49,16 @@ class Transition:
     name: str
     sources: tuple[str, ...]
     to: Status
+    #: the fields its screen has: a transition POST may set only these (and comment only with a screen)
+    screen: tuple[str, ...] = ()
 
 
 _OPEN = (WAITING_FOR_SUPPORT.name, IN_PROGRESS.name, WAITING_FOR_CUSTOMER.name)
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("11", "Start progress", (WAITING_FOR_SUPPORT.name, WAITING_FOR_CUSTOMER.name), IN_PROGRESS),
     Transition("21", "Respond to customer", (WAITING_FOR_SUPPORT.name, IN_PROGRESS.name), WAITING_FOR_CUSTOMER),
-    Transition("31", "Resolve this issue", _OPEN, RESOLVED),
-    Transition("41", "Close", (RESOLVED.name,), CLOSED),
+    Transition("31", "Resolve this issue", _OPEN, RESOLVED, ("resolution",)),
+    Transition("41", "Close", (RESOLVED.name,), CLOSED, ("resolution",)),
     Transition("51", "Reopen", (RESOLVED.name, CLOSED.name), WAITING_FOR_SUPPORT),
     Transition("61", "Respond to support", (IN_PROGRESS.name, WAITING_FOR_CUSTOMER.name), WAITING_FOR_SUPPORT),
 )
@@ -93,6 +95,25 @@ DEFAULT_USERS: tuple[User, ...] = (
     User("5b10ac8d82e05b22cc7d4ef5", "agent@partner.example", "Partner Agent"),
 )
 AGENT = DEFAULT_USERS[1]
+
+
+@dataclass(frozen=True)
+class RequestType:
+    """A Service Management request type: the fields its request form has (``required`` among them); a customer
+    request may set only those (https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-servicedesk/
+    #api-rest-servicedeskapi-servicedesk-servicedeskid-requesttype-requesttypeid-field-get)."""
+
+    id: str
+    name: str
+    fields: tuple[str, ...]
+    required: tuple[str, ...] = ("summary",)
+    issue_type: str = SERVICE_REQUEST
+
+
+DEFAULT_REQUEST_TYPES: tuple[RequestType, ...] = (
+    RequestType("10", "Report a problem", ("summary", "description", "priority", "labels", "customfield_10050")),
+    RequestType("11", "Ask a question", ("summary", "description")),
+)
 
 
 @dataclass(frozen=True)

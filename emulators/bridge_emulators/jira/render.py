@@ -13,6 +13,7 @@ from typing import Any
 
 from .adf import to_adf
 from .model import (
+    ISSUE_TYPES,
     PRIORITIES,
     RESOLUTIONS,
     STATUS_CATEGORIES,
@@ -38,8 +39,10 @@ NAVIGABLE = (
     "resolution",
     "resolutiondate",
     "reporter",
+    "assignee",
     "project",
     "issuetype",
+    "watches",
 )
 ALL_SYSTEM = (*NAVIGABLE, "comment", "attachment")
 
@@ -223,7 +226,13 @@ class Renderer:
         if name == "project":
             return {"self": f"{self.base}/rest/api/2/project/10000", "id": "10000", "key": issue.project}
         if name == "issuetype":
-            return {"id": "10004", "name": "[System] Service request", "subtask": False}
+            url = f"{self.api}/issuetype/{issue.issue_type}"
+            return {"self": url, "id": issue.issue_type, "name": ISSUE_TYPES[issue.issue_type], "subtask": False}
+        if name == "assignee":
+            return self.user(issue.assignee) if issue.assignee else None
+        if name == "watches":
+            url = f"{self.api}/issue/{issue.key}/watchers"
+            return {"self": url, "watchCount": len(issue.watchers), "isWatching": False}
         if name == "comment":
             comments = [self.comment(c, issue) for c in issue.comments]
             return {"comments": comments, "maxResults": len(comments), "total": len(comments), "startAt": 0}

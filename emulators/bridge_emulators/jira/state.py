@@ -27,22 +27,27 @@ from .model import (
     AGENT,
     DEFAULT_CUSTOM_FIELDS,
     DEFAULT_PRIORITY,
+    DEFAULT_REQUEST_TYPES,
     DEFAULT_RESOLUTION,
     DEFAULT_USERS,
     RESOLUTIONS,
     WAITING_FOR_SUPPORT,
     Attachment,
+    Change,
     Comment,
     CustomField,
     Issue,
+    RequestType,
     Transition,
     User,
     status_named,
     transitions_from,
 )
+from .state_extras import IssueExtras
 
-DEFAULT_REQUEST_TYPES: Mapping[str, str] = {"10": "Report a problem", "11": "Ask a question"}
 DEPLOYMENTS = ("cloud", "datacenter")
+#: fields whose changes JQL's WAS and CHANGED search
+HISTORY_FIELDS = frozenset({"status", "resolution", "priority", "assignee"})
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ class Event:
 Listener = Callable[[Event], None]
 
 
-class JiraState:
+class JiraState(IssueExtras):
     """One site with one service desk project."""
 
     def __init__(
@@ -68,7 +73,7 @@ class JiraState:
         *,
         project_key: str = "MHHS",
         service_desk_id: str = "1",
-        request_types: Mapping[str, str] = DEFAULT_REQUEST_TYPES,
+        request_types: Sequence[RequestType] = DEFAULT_REQUEST_TYPES,
         users: Sequence[User] = DEFAULT_USERS,
         custom_fields: Sequence[CustomField] = DEFAULT_CUSTOM_FIELDS,
         timezone: str = "UTC",
@@ -79,7 +84,7 @@ class JiraState:
             raise ValueError(f"deployment must be one of {', '.join(DEPLOYMENTS)}, not {deployment!r}")
         self.project_key = project_key.upper()
         self.service_desk_id = service_desk_id
-        self.request_types = dict(request_types)
+        self.request_types = {t.id: t for t in request_types}
         self.users = tuple(users)
         self.custom_fields = tuple(custom_fields)
         self.zone: tzinfo = ZoneInfo(timezone)
@@ -180,8 +185,16 @@ class JiraState:
         """A JSM customer request (POST /rest/servicedeskapi/request)."""
         if str(service_desk_id) != self.service_desk_id:
             raise NotFound(f"The service project ID '{service_desk_id}' does not exist.")
-        if str(request_type_id) not in self.request_types:
+        form = self.request_types.get(str(request_type_id))
+        if form is None:
             raise BadRequest(f"The request type ID '{request_type_id}' is not valid for this service project.")
+        off_form = {
+            n: f"The field '{n}' is not on the '{form.name}' request type's form."
+            for n in values
+            if n not in form.fields
+        }
+        if off_form:
+            raise BadRequest(errors=off_form)
         clean = f.validate(values, self.custom_fields, creating=True)
         with self._lock:
             now = self._tick()
@@ -191,6 +204,7 @@ class JiraState:
                 project=self.project_key,
                 service_desk_id=self.service_desk_id,
                 request_type_id=str(request_type_id),
+                issue_type=form.issue_type,
                 summary=clean["summary"],
                 description=None,
                 status=WAITING_FOR_SUPPORT,
@@ -260,6 +274,9 @@ class JiraState:
             chosen = next((t for t in transitions_from(issue.status) if t.id == str(transition_id)), None)
             if chosen is None:
                 raise BadRequest(f"Transition id '{transition_id}' is not valid for this issue.")
+            off_screen = {n: f.not_settable(n) for n in fields or {} if n not in chosen.screen}
+            if off_screen:
+                raise BadRequest(errors=off_screen)
             resolution = _resolution(chosen, fields or {})
             items = [_status_change(issue, chosen)]
             if resolution != issue.resolution:
@@ -315,6 +332,16 @@ class JiraState:
 
     # -- internals ---------------------------------------------------------------------------------
 
+    def _touch(self, issue: Issue, actor: User, items: list[dict[str, Any]]) -> None:
+        """An update made now: ``updated`` moves and the listeners hear of it."""
+        issue.updated = self._tick()
+        self._emit(Event("issue_updated", issue, actor, items, type_name="issue_updated"))
+
+    def _new_id(self) -> int:
+        with self._lock:
+            self._next_id += 1
+            return self._next_id - 1
+
     def _tick(self) -> datetime:
         """Now, at millisecond precision, always later than the previous write."""
         now = self.clock().astimezone(UTC)
@@ -325,6 +352,11 @@ class JiraState:
         return now
 
     def _emit(self, event: Event) -> None:
+        for item in event.changelog or []:
+            if item["fieldId"] in HISTORY_FIELDS:
+                named = item["fieldId"] != "assignee"  # users by account id, the rest by name
+                before, after = (item["fromString"], item["toString"]) if named else (item["from"], item["to"])
+                event.issue.history.append(Change(item["fieldId"], before, after, event.issue.updated, event.user))
         self.index.write(event.issue, self.clock())
         for listener in list(self.listeners):
             listener(event)
