@@ -165,7 +165,8 @@ class EmulatorState(AttachmentsMixin):
         """(total matches, one page of stored rows) for an encoded query, consistently under the lock."""
         with self.lock:
             found = self._table(table)
-            parser = QueryParser(found.schema, self.schemas(), self.user_sys_id(user))
+            select = lambda other, sub: list(self.page(other, sub, user=user)[1])  # noqa: E731  (JOIN, RLQUERY)
+            parser = QueryParser(found.schema, self.schemas(), self.user_sys_id(user), select=select)
             parsed = parser.parse(query)
             ids = found.select(parsed, query, self.resolve)
             window = ids[offset:] if limit is None else ids[offset : offset + limit]
