@@ -38,6 +38,7 @@ class JiraEmulator(BackgroundEmulator[FaultConfig]):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        tls: bool = False,
         project_key: str = "MHHS",
         service_desk_id: str = "1",
         users: Sequence[User] = DEFAULT_USERS,
@@ -55,7 +56,7 @@ class JiraEmulator(BackgroundEmulator[FaultConfig]):
         webhook_secret: str | None = None,
         webhook_events: Sequence[str] = EVENTS,
     ) -> None:
-        super().__init__(host, port)
+        super().__init__(host, port, tls=tls)
         self.state = JiraState(
             project_key=project_key,
             service_desk_id=service_desk_id,
