@@ -29,7 +29,12 @@ class Settings(BaseModel, extra="forbid", frozen=True):
     read_timeout: float = Field(30.0, gt=0, le=600)
     ca_bundle: FilePath | None = None
     page_size: int = Field(50, ge=1, le=100)
-    search_api: Literal["jql", "legacy"] = "jql"
+    search_api: Literal["jql", "legacy"] = Field(
+        "jql", description="jql: /search/jql (Jira Cloud); legacy: /search, which only Data Center still has"
+    )
+    search_lag_seconds: float = Field(
+        30.0, ge=0, le=3600, description="how far Jira Cloud's search index may lag behind writes"
+    )
     timezone: str | None = Field(None, description="the account's Jira time zone; None = ask /myself once")
     pool_size: int = Field(8, ge=1, le=64)
 

@@ -16,7 +16,7 @@ import base64
 import binascii
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -50,6 +50,9 @@ from bridge.errors import PermanentError, TransientError
 from bridge.failures import error_for_response
 
 _TRANSIENT = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+#: consecutive missing keys that end the read of recent issues (a deleted issue leaves a gap in the numbers)
+KEY_GAPS = 3
+LEGACY_GONE = "the legacy search answered 410 Gone (Jira Cloud removed it): set search_api: jql"
 READ_FIELDS = ("summary", "description", "status", "priority", "labels", "created", "updated", "resolution")
 
 
@@ -97,13 +100,17 @@ class JiraAdapter:
         ref_field = self.settings.external_ref_field
         matches = (raw for raw in self._search(jql, [ref_field, "labels"]) if exact_match(raw, field, value, ref_field))
         keys = [str(raw["key"]) for raw in matches]
+        if self.settings.search_lag_seconds > 0:
+            keys += [k for k in self._unindexed_matches(field, value) if k not in keys]
         if len(keys) > 1:
             raise PermanentError(f"jira {self.name}: {len(keys)} issues have {field} {value!r}: {', '.join(keys)}")
         return keys[0] if keys else None
 
     def check(self) -> str:
-        """Who we are on the site, and in which time zone it reads our JQL dates."""
+        """Who we are on the site, in which time zone it reads our JQL dates, and that the search API answers."""
         me = self._json("GET", "/rest/api/2/myself", what="check")
+        project = jql_string(self.settings.project_key)
+        next(self._search(f"project = {project} ORDER BY key DESC", ["created"]), None)
         return f"jira {self.name}: {me.get('displayName')} on {self.settings.base_url} ({me.get('timeZone')})"
 
     def close(self) -> None:
@@ -114,14 +121,15 @@ class JiraAdapter:
     def iter_updated(self, since: datetime, *, overlap: timedelta = timedelta(minutes=2)) -> Iterator[JiraIssue]:
         """Every issue of the project updated at or after ``since - overlap``, streamed page by page.
 
-        JQL dates have minute precision and are read in the account's time zone, hence the overlap (it also
-        covers the search index lagging behind writes). Pages are ordered by ``created, key`` (which never
-        change) so an issue updated during the scan cannot shift another out of the page window; the order
-        is therefore not by ``updated``: advance the watermark to the largest ``updated`` only once the
-        iterator is exhausted.
+        JQL dates have minute precision and are read in the account's time zone, hence the overlap; it is never
+        less than ``search_lag_seconds``, so an update the lagging index did not show yet is read next time.
+        Pages are ordered by ``created, key`` (which never change) so an issue updated during the scan cannot
+        shift another out of the page window; the order is therefore not by ``updated``: advance the watermark
+        to the largest ``updated`` only once the iterator is exhausted.
         """
         if since.tzinfo is None:
             raise ValueError("since must be timezone-aware")
+        overlap = max(overlap, timedelta(seconds=self.settings.search_lag_seconds))
         stamp = (since - overlap).astimezone(self._zone()).strftime("%Y/%m/%d %H:%M")
         project = jql_string(self.settings.project_key)
         jql = f'project = {project} AND updated >= "{stamp}" ORDER BY created ASC, key ASC'
@@ -246,6 +254,35 @@ class JiraAdapter:
 
     # -- plumbing --------------------------------------------------------------------------------------
 
+    def _unindexed_matches(self, field: str, value: str) -> list[str]:
+        """Issues created too recently for Jira Cloud's lagging search index to be trusted, read by key instead
+        (issue reads are consistent where search is not): keys are numbered in creation order, so every issue
+        after the newest one created before the lag window is read, until a few keys in a row do not exist."""
+        settled = datetime.now(UTC) - timedelta(seconds=self.settings.search_lag_seconds + 60)  # JQL: minutes
+        stamp = settled.astimezone(self._zone()).strftime("%Y/%m/%d %H:%M")
+        project = self.settings.project_key
+        jql = f'project = {jql_string(project)} AND created < "{stamp}" ORDER BY key DESC'
+        newest = next(self._search(jql, ["created"]), None)
+        number = int(str(newest["key"]).rsplit("-", 1)[1]) if newest else 0
+        found, missing = [], 0
+        while missing < KEY_GAPS:
+            number += 1
+            raw = self._issue_or_none(f"{project}-{number}", [self.settings.external_ref_field, "labels"])
+            missing = missing + 1 if raw is None else 0
+            if raw is not None and exact_match(raw, field, value, self.settings.external_ref_field):
+                found.append(str(raw["key"]))
+        return found
+
+    def _issue_or_none(self, key: str, fields: list[str]) -> JSON | None:
+        """One issue, or None when it does not exist (deleted, or not created yet)."""
+        params = {"fields": ",".join(fields)}
+        try:
+            return dict(self._json("GET", f"/rest/api/2/issue/{path_key(key)}", what=f"get {key}", params=params))
+        except PermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def _existing_attachment(self, key: str, name: str, size: int) -> str | None:
         """Our latest attachment on the issue, if it is this file (an earlier attempt's effect)."""
         params = {"fields": "attachment"}
@@ -293,7 +330,12 @@ class JiraAdapter:
         start = 0
         while True:
             body = {"jql": jql, "fields": fields, "startAt": start, "maxResults": self.settings.page_size}
-            page = self._json("POST", "/rest/api/2/search", what="search", json=body)
+            try:
+                page = self._json("POST", "/rest/api/2/search", what="search", json=body)
+            except PermanentError as exc:
+                if exc.status == 410:  # Jira Cloud removed it (CHANGE-2046); only Data Center has it
+                    raise PermanentError(f"jira {self.name}: {LEGACY_GONE}", status=410, body=exc.body) from None
+                raise
             issues = page.get("issues") or []
             yield from issues
             start += len(issues)

@@ -19,6 +19,7 @@ from bridge_emulators._base.cli import (
     Port,
     RateLimit,
     Seed,
+    Tls,
     build,
     run_until_signalled,
     split_kinds,
@@ -48,6 +49,7 @@ def servicenow(
     stall_seconds: Annotated[float, typer.Option(help="How long a stalled request hangs.")] = 30.0,
     seed: Seed = None,
     hibernate: Annotated[bool, typer.Option(help="Answer like a hibernating developer instance.")] = False,
+    tls: Tls = False,
     access_token_lifetime: Annotated[float, typer.Option(help="OAuth access token lifetime (s).")] = 1800.0,
     refresh_token_lifetime: Annotated[float, typer.Option(help="OAuth refresh token lifetime (s).")] = 8640000.0,
 ) -> None:
@@ -69,16 +71,18 @@ def servicenow(
             stall_seconds=stall_seconds,
             seed=seed,
             hibernate=hibernate,
+            tls=tls,
         )
     )
-    run_until_signalled(emulator, "ServiceNow", _banner)
+    run_until_signalled(emulator, "ServiceNow", lambda url: _banner(url, emulator.ca_path))
 
 
-def _banner(url: str) -> list[str]:
-    return [
+def _banner(url: str, ca_path: str | None) -> list[str]:
+    lines = [
         f"ServiceNow emulator listening on {url}",
         "users admin/admin, itil_readonly/readonly; OAuth client bridge/bridge-secret",
     ]
+    return lines + ([f"trust this CA: {ca_path}"] if ca_path else [])
 
 
 app.command("jira")(jira)

@@ -54,7 +54,8 @@ class Client:
         return dict(response.json())
 
     def search(self, jql: str, **params: Any) -> requests.Response:
-        return self.call("GET", "/rest/api/2/search", params={"jql": jql, **params})
+        """The search Jira Cloud has (``/search/jql``), with a field so each issue comes with its key."""
+        return self.call("GET", "/rest/api/2/search/jql", params={"jql": jql, "fields": "summary", **params})
 
     def keys(self, jql: str) -> list[str]:
         response = self.search(jql, maxResults=100)
@@ -486,20 +487,65 @@ def test_jql_errors_are_400_with_jira_messages(client: Client, jql: str, message
 # -- search paging ---------------------------------------------------------------------------------------
 
 
-def test_legacy_search_pages_with_start_at_and_total(client: Client, emu: JiraEmulator) -> None:
+def test_legacy_search_pages_with_start_at_and_total_on_data_center() -> None:
     # https://developer.atlassian.com/cloud/jira/platform/rest/v2/api-group-issue-search/#api-rest-api-2-search-get
-    for n in range(7):
-        emu.state.create(f"Issue {n}")
-    jql = "project = MHHS ORDER BY key ASC"
-    first = client.search(jql, startAt=0, maxResults=3).json()
-    assert (first["startAt"], first["maxResults"], first["total"]) == (0, 3, 7)
-    assert [i["key"] for i in first["issues"]] == ["MHHS-1", "MHHS-2", "MHHS-3"]
-    assert "comment" not in first["issues"][0]["fields"]  # navigable fields by default
-    last = client.call(
-        "POST", "/rest/api/2/search", json={"jql": jql, "startAt": 6, "maxResults": 3, "fields": ["summary"]}
-    ).json()
-    assert [i["key"] for i in last["issues"]] == ["MHHS-7"] and set(last["issues"][0]["fields"]) == {"summary"}
-    assert client.search(jql, maxResults=1000).json()["maxResults"] == 100
+    with JiraEmulator(deployment="datacenter") as emu:
+        client = Client(emu.url)
+        for n in range(7):
+            emu.state.create(f"Issue {n}")
+        jql = "project = MHHS ORDER BY key ASC"
+        params = {"jql": jql, "startAt": 0, "maxResults": 3}
+        first = client.call("GET", "/rest/api/2/search", params=params).json()
+        assert (first["startAt"], first["maxResults"], first["total"]) == (0, 3, 7)
+        assert [i["key"] for i in first["issues"]] == ["MHHS-1", "MHHS-2", "MHHS-3"]
+        assert "comment" not in first["issues"][0]["fields"]  # navigable fields by default
+        last = client.call(
+            "POST", "/rest/api/2/search", json={"jql": jql, "startAt": 6, "maxResults": 3, "fields": ["summary"]}
+        ).json()
+        assert [i["key"] for i in last["issues"]] == ["MHHS-7"] and set(last["issues"][0]["fields"]) == {"summary"}
+        assert (
+            client.call("GET", "/rest/api/2/search", params={**params, "maxResults": 1000}).json()["maxResults"] == 100
+        )
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_cloud_removed_the_legacy_search(client: Client, emu: JiraEmulator, method: str) -> None:
+    # https://developer.atlassian.com/changelog/#CHANGE-2046: /rest/api/2/search and /3/search answer 410 Gone
+    emu.state.create("Seeded")
+    kwargs: dict[str, Any] = (
+        {"params": {"jql": "project = MHHS"}} if method == "GET" else {"json": {"jql": "project = MHHS"}}
+    )
+    for version in ("2", "3", "latest"):
+        gone = client.call(method, f"/rest/api/{version}/search", **kwargs)
+        assert gone.status_code == 410
+        assert "/search/jql" in gone.json()["errorMessages"][0]
+    assert client.keys("project = MHHS") == ["MHHS-1"]
+
+
+def test_search_lags_behind_writes_unless_reconciled() -> None:
+    clock = Clock(datetime(2024, 7, 1, 9, 0, tzinfo=UTC))
+    with JiraEmulator(clock=clock, search_lag_ms=5000) as emu:
+        client = Client(emu.url)
+        made = client.create("Fresh")
+        assert client.keys("project = MHHS") == []  # not in the index yet
+        assert client.call("GET", f"/rest/api/2/issue/{made['issueKey']}").status_code == 200  # reads are not
+        body = {"jql": "project = MHHS", "fields": ["summary"], "reconcileIssues": [int(made["issueId"])]}
+        reconciled = client.call("POST", "/rest/api/2/search/jql", json=body).json()
+        assert [i["key"] for i in reconciled["issues"]] == ["MHHS-1"]
+        clock.advance(seconds=5)
+        assert client.keys("project = MHHS") == ["MHHS-1"]
+        emu.state.transition("MHHS-1", "In Progress")
+        assert client.keys('status = "In Progress"') == []  # matched as it was before the change...
+        assert client.keys('status = "Waiting for support"') == ["MHHS-1"]
+        shown = client.search('status = "Waiting for support"', fields="status").json()["issues"][0]
+        assert shown["fields"]["status"]["name"] == "In Progress"  # ...but its fields are read as they are now
+        clock.advance(seconds=5)
+        assert client.keys('status = "In Progress"') == ["MHHS-1"]
+        emu.set_faults(search_lag_ms=0)
+        emu.state.transition("MHHS-1", "Waiting for customer")
+        assert client.keys('status = "Waiting for customer"') == ["MHHS-1"]
+        too_many = {"jql": "project = MHHS", "reconcileIssues": list(range(51))}
+        assert client.call("POST", "/rest/api/2/search/jql", json=too_many).status_code == 400
 
 
 def test_enhanced_search_pages_with_tokens(client: Client, emu: JiraEmulator) -> None:

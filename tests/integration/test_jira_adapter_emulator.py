@@ -74,9 +74,13 @@ def clock() -> Clock:
     return Clock(datetime(2024, 7, 1, 9, 0, tzinfo=UTC))
 
 
+#: the emulator's search sees writes this late, as Jira Cloud's index does; the adapter must stay correct
+LAG_MS = 3000
+
+
 @pytest.fixture
 def emu(clock: Clock) -> Iterator[JiraEmulator]:
-    with JiraEmulator(clock=clock, timezone="Europe/London") as emulator:
+    with JiraEmulator(clock=clock, timezone="Europe/London", search_lag_ms=LAG_MS) as emulator:
         yield emulator
 
 
@@ -125,6 +129,7 @@ def test_case_life_create_comment_partner_work_transition_lookup_poll(
     assert jira.lookup(op("create", CASE, correlation=BY_REF, attempts=2)) == key
     assert jira.lookup(op("create", CASE, correlation={**BY_REF, "value": "CS9999"})) is None
 
+    clock.advance(milliseconds=LAG_MS)  # the search index has caught up with the partner's work
     polled = list(jira.iter_updated(clock.now - timedelta(minutes=2), overlap=timedelta(0)))
     assert [i.key for i in polled] == [key]  # MHHS-1 was last touched 7 minutes earlier
     everything = list(jira.iter_updated(datetime(2024, 7, 1, 8, 59, tzinfo=UTC), overlap=timedelta(0)))
@@ -134,21 +139,34 @@ def test_case_life_create_comment_partner_work_transition_lookup_poll(
 
 def test_polling_reads_dates_in_the_account_zone(emu: JiraEmulator, jira: JiraAdapter, clock: Clock) -> None:
     emu.state.create("at 10:00 London")  # 09:00 UTC in summer time
+    clock.advance(milliseconds=LAG_MS)  # once the search index shows it
     since = datetime(2024, 7, 1, 9, 0, 30, tzinfo=UTC)  # JQL minute precision: 10:00 London, still included
     assert [i.key for i in jira.iter_updated(since, overlap=timedelta(0))] == ["MHHS-1"]
     assert list(jira.iter_updated(since + timedelta(minutes=1), overlap=timedelta(0))) == []
 
 
-@pytest.mark.parametrize("search_api", ["jql", "legacy"])
-def test_iter_updated_pages_through_both_search_apis(emu: JiraEmulator, clock: Clock, search_api: str) -> None:
-    for n in range(7):
-        emu.state.create(f"Issue {n}")
-        clock.advance(seconds=10)
-    adapter = adapter_for(emu, search_api=search_api, page_size=3)
-    keys = [i.key for i in adapter.iter_updated(datetime(2024, 7, 1, 8, 0, tzinfo=UTC))]
-    assert keys == [f"MHHS-{n}" for n in range(1, 8)]
-    searches = emu.stats()["by_method_resource"]["POST search"]  # type: ignore[index]
-    assert searches == 3
+@pytest.mark.parametrize(("search_api", "deployment"), [("jql", "cloud"), ("legacy", "datacenter")])
+def test_iter_updated_pages_through_both_search_apis(clock: Clock, search_api: str, deployment: str) -> None:
+    with JiraEmulator(clock=clock, deployment=deployment, search_lag_ms=LAG_MS) as emu:
+        for n in range(7):
+            emu.state.create(f"Issue {n}")
+            clock.advance(seconds=10)
+        adapter = adapter_for(emu, search_api=search_api, page_size=3)
+        keys = [i.key for i in adapter.iter_updated(datetime(2024, 7, 1, 8, 0, tzinfo=UTC))]
+        assert keys == [f"MHHS-{n}" for n in range(1, 8)]
+        searches = emu.stats()["by_method_resource"]["POST search"]  # type: ignore[index]
+        assert searches == 3
+
+
+def test_the_legacy_search_on_cloud_is_a_clear_permanent_failure(emu: JiraEmulator) -> None:
+    # Jira Cloud answers /rest/api/2/search with 410 Gone since CHANGE-2046: a bridge configured for it must say
+    # so at `bridge partners check` and on every poll, not pass here and fail in production
+    legacy = adapter_for(emu, search_api="legacy")
+    for call in (legacy.check, lambda: list(legacy.iter_updated(datetime(2024, 7, 1, tzinfo=UTC)))):
+        with pytest.raises(PermanentError, match="set search_api: jql") as caught:
+            call()
+        assert decide(caught.value).verdict == "dead"
+    assert "MHHS Bridge" in adapter_for(emu).check()
 
 
 def test_redeliveries_do_not_duplicate(emu: JiraEmulator, jira: JiraAdapter) -> None:
@@ -170,12 +188,45 @@ def test_an_answer_lost_after_the_create_is_found_by_lookup(emu: JiraEmulator, j
     with pytest.raises(TransientError):
         jira.deliver(op("create", CASE, correlation=BY_REF))
     emu.set_faults(fault_rate=0.0)
-    assert jira.lookup(op("create", CASE, correlation=BY_REF, attempts=2)) == "MHHS-1"
+    assert emu.state.search("project = MHHS") == []  # the lagging index does not show it yet...
+    assert jira.lookup(op("create", CASE, correlation=BY_REF, attempts=2)) == "MHHS-1"  # ...the lookup finds it
     assert len(emu.state.issues()) == 1
     jira.deliver(op("create", {**CASE, "summary": "Another case"}))
     emu.state.edit("MHHS-2", fields={"customfield_10050": "CS0001"}, actor=emu.state.users[0])
     with pytest.raises(PermanentError, match="2 issues"):
         jira.lookup(op("create", CASE, correlation=BY_REF, attempts=2))
+
+
+def test_a_lookup_trusts_a_consistent_search_only_when_told_it_is(emu: JiraEmulator, jira: JiraAdapter) -> None:
+    # the contrast: a site configured as not lagging (search_lag_seconds 0) would raise the request twice
+    emu.set_faults(fault_rate=1.0, fault_kinds=("lost",))
+    with pytest.raises(TransientError):
+        jira.deliver(op("create", CASE, correlation=BY_REF))
+    emu.set_faults(fault_rate=0.0)
+    assert adapter_for(emu, search_lag_seconds=0).lookup(op("create", CASE, correlation=BY_REF, attempts=2)) is None
+    assert jira.lookup(op("create", CASE, correlation=BY_REF, attempts=2)) == "MHHS-1"
+
+
+def test_polling_reads_again_what_the_lagging_index_showed_late(emu: JiraEmulator, clock: Clock) -> None:
+    # an update indexed late (90 s) while a later one was indexed at once: the next poll still reads the first
+    # update, because the poll overlap is never shorter than the search lag
+    for summary in ("A", "B"):
+        emu.state.create(summary)
+    clock.advance(minutes=5)
+    emu.set_faults(search_lag_ms=90_000)
+    emu.state.transition("MHHS-1", "In Progress")  # 09:05:00, searchable from 09:06:30
+    clock.advance(seconds=70)
+    emu.set_faults(search_lag_ms=0)
+    emu.state.transition("MHHS-2", "In Progress")  # 09:06:10, searchable at once
+    jira = adapter_for(emu, search_lag_seconds=120)
+    first = list(jira.iter_updated(clock.now - timedelta(minutes=1), overlap=timedelta(0)))
+    assert [(i.key, i.status) for i in first] == [("MHHS-2", "In Progress")]
+    watermark = max(i.updated for i in first)
+    clock.advance(seconds=30)
+    second = {i.key: i.version for i in jira.iter_updated(watermark, overlap=timedelta(0))}
+    assert second["MHHS-1"] == jira.get("MHHS-1").version  # the late-indexed update is read, not skipped
+    trusting = adapter_for(emu, search_lag_seconds=0)  # the contrast: a poll that trusts the index misses it
+    assert "MHHS-1" not in {i.key for i in trusting.iter_updated(watermark, overlap=timedelta(0))}
 
 
 @pytest.mark.parametrize("kind", ["500", "503", "drop"])

@@ -112,6 +112,18 @@ def test_lookup_finds_an_uncertain_create_and_refuses_ambiguity(emu: ServiceNowE
         sn.lookup(op("create", payload, correlation={**correlation, "field": "correlaton_id"}))
 
 
+def test_fields_come_from_the_data_dictionary_through_the_task_parent(emu: ServiceNowEmulator) -> None:
+    # the adapter walks sys_db_object.super_class (incident -> task) and reads sys_dictionary: no record needed
+    sn = adapter(emu)
+    fields = sn.table_fields("incident")
+    assert {"correlation_id", "short_description", "severity", "sys_id"} <= fields  # task's and incident's own
+    assert not emu.state.records("incident")  # an empty table: sampling a record could not have told
+    with pytest.raises(UnsafeQueryError, match="correlaton_id"):
+        list(sn.query("incident", {"correlaton_id": "x"}))
+    dictionary = emu.stats()["by_table"]  # type: ignore[index]
+    assert dictionary.get("sys_dictionary", 0) >= 1 and dictionary.get("sys_db_object", 0) == 2
+
+
 def test_reads_stream_across_pages(emu: ServiceNowEmulator) -> None:
     sn = adapter(emu, page_size=2)
     for n in range(5):

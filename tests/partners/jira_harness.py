@@ -20,6 +20,8 @@ from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, Env, make_env
 
 GROUP_JIRA = "2a1b2c3d4e5f60718293a4b5c6d7e8f9"
+#: the Jira emulator's search sees writes this late, as Jira Cloud's index does (the poll overlap covers it)
+SEARCH_LAG_MS = 1500
 SECRET = "jira-hook-secret"
 SIEMENS = {
     "key": "siemens",
@@ -48,6 +50,7 @@ class JiraEnv:
 
     def settle(self) -> None:
         self.jira.webhooks.wait_idle()
+        self.jira.state.wait_indexed()  # JQL polling sees the partner's last writes only once indexed
         self.env.settle()
         self.jira.webhooks.wait_idle()
         self.env.cycle()
@@ -63,6 +66,7 @@ def _jira_target(url: str) -> dict[str, Any]:
         "request_type_id": "10",
         "project_key": "MHHS",
         "timezone": "UTC",
+        "search_lag_seconds": SEARCH_LAG_MS / 1000,
     }
 
 
@@ -96,7 +100,7 @@ def serving(env: Env) -> Iterator[str]:
 
 @contextmanager
 def jira_env(tmp_path: Path, central: ServiceNowEmulator, partner: ServiceNowEmulator) -> Iterator[JiraEnv]:
-    with JiraEmulator(webhook_secret=SECRET) as jira:
+    with JiraEmulator(webhook_secret=SECRET, search_lag_ms=SEARCH_LAG_MS) as jira:
         extra = {
             "partners": [SIEMENS],
             "targets": {"partner-jira": _jira_target(jira.url)},

@@ -16,6 +16,7 @@ LatencyMs = Annotated[float, typer.Option(help="Delay added to every API respons
 RateLimit = Annotated[int, typer.Option(help="Requests per second per user; 0 = unlimited.")]
 FaultRate = Annotated[float, typer.Option(help="Fraction of API requests that fail (0..1).")]
 Seed = Annotated[int | None, typer.Option(help="Seed of the fault sequence.")]
+Tls = Annotated[bool, typer.Option(help="Serve https with a throwaway CA (its PEM file is printed).")]
 
 
 class Runnable(Protocol):

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from .faults import BaseFaultConfig
 from .server import EmulatorApp, EmulatorHTTPServer
+from .tls import LocalTLS
 
 ConfigT = TypeVar("ConfigT", bound=BaseFaultConfig)
 
@@ -30,11 +31,18 @@ class BackgroundEmulator(Generic[ConfigT]):
     app: ControlledApp
     server_class: ClassVar[type[EmulatorHTTPServer[Any]]]
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, tls: bool = False) -> None:
         self.host = host
         self.port = port
+        #: https with a throwaway CA (its PEM file is :attr:`ca_path`), for clients that refuse http
+        self.tls = LocalTLS() if tls else None
         self._server: EmulatorHTTPServer[Any] | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def ca_path(self) -> str | None:
+        """The PEM file of the CA a client must trust (``verify=emu.ca_path``), when serving https."""
+        return str(self.tls.ca_path) if self.tls else None
 
     @property
     def url(self) -> str:
@@ -42,12 +50,14 @@ class BackgroundEmulator(Generic[ConfigT]):
         if self._server is None:
             raise RuntimeError("the emulator is not running; call start() first")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}"
 
     def start(self) -> str:
         """Bind and serve in a daemon thread; returns the base URL."""
         if self._server is None:
             self._server = self.server_class((self.host, self.port), self.app)
+            if self.tls is not None:
+                self._server.socket = self.tls.server_context().wrap_socket(self._server.socket, server_side=True)
             self._bound()
             self._thread = threading.Thread(
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import socket
+import ssl
 import threading
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -157,7 +158,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler, Generic[AppT]):
         if not host:
             address = self.server.server_address
             host = f"{address[0]!s}:{address[1]!s}" if isinstance(address, tuple) else str(address)
-        return f"http://{host}"
+        return f"{'https' if isinstance(self.connection, ssl.SSLSocket) else 'http'}://{host}"
 
     def _send(self, response: BaseResponse) -> None:
         """Write status, headers and body in one go (no body for HEAD or 204)."""

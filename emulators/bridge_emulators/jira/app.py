@@ -11,6 +11,7 @@ import base64
 import binascii
 import time
 from dataclasses import replace
+from datetime import timedelta
 
 from .._base.stats import BaseStats
 from .errors import JiraError
@@ -48,10 +49,12 @@ class JiraApp:
         self.stats = Stats()
         self.limiter = RateLimiter()
         state.listeners.append(webhooks)
+        state.search_lag = timedelta(milliseconds=faults.config.search_lag_ms)
 
     def renderer(self, request: Request) -> Renderer:
         """A renderer whose links point at the host the client used."""
-        return Renderer(request.base_url or self.webhooks.renderer.base, self.state.zone, self.state.custom_fields)
+        base = request.base_url or self.webhooks.renderer.base
+        return Renderer(base, self.state.zone, self.state.custom_fields, adf=request.adf)
 
     def handle(self, request: Request) -> Response:
         """An API request: route, authenticate, rate limit, run the handler."""
@@ -123,6 +126,7 @@ class JiraApp:
         """Change some fault settings; giving ``seed`` restarts the fault sequence."""
         config = self.faults.config.updated(changes)
         self.faults.configure(config, reseed="seed" in changes)
+        self.state.search_lag = timedelta(milliseconds=config.search_lag_ms)
         return config
 
     def configure_webhook(self, **changes: object) -> WebhookConfig:

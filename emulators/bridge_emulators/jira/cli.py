@@ -10,7 +10,18 @@ from typing import Annotated
 
 import typer
 
-from .._base.cli import FaultRate, Host, LatencyMs, Port, RateLimit, Seed, build, run_until_signalled, split_kinds
+from .._base.cli import (
+    FaultRate,
+    Host,
+    LatencyMs,
+    Port,
+    RateLimit,
+    Seed,
+    Tls,
+    build,
+    run_until_signalled,
+    split_kinds,
+)
 from .emulator import JiraEmulator
 from .faults import FAULT_KINDS
 
@@ -33,6 +44,11 @@ def jira(
     fault_rate: FaultRate = 0.0,
     fault_kinds: Annotated[str, typer.Option(help="Comma-separated: 500,503,drop,lost.")] = ",".join(FAULT_KINDS),
     seed: Seed = None,
+    deployment: Annotated[
+        str, typer.Option(help="cloud (the legacy /search answers 410 Gone) or datacenter (it is served).")
+    ] = "cloud",
+    tls: Tls = False,
+    search_lag_ms: Annotated[float, typer.Option(help="JQL search sees a write this late (Cloud's index).")] = 0.0,
     webhook_url: Annotated[str | None, typer.Option(help="POST issue and comment events here.")] = None,
     webhook_secret: Annotated[
         str | None, typer.Option(help="Sign webhooks (X-Hub-Signature: sha256=...).", envvar="JIRA_WEBHOOK_SECRET")
@@ -51,6 +67,9 @@ def jira(
             fault_rate=fault_rate,
             fault_kinds=split_kinds(fault_kinds),
             seed=seed,
+            deployment=deployment,
+            search_lag_ms=search_lag_ms,
+            tls=tls,
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
         ),
@@ -61,6 +80,7 @@ def jira(
 
 def _banner(emulator: JiraEmulator, url: str) -> list[str]:
     return [
-        f"Jira emulator listening on {url} (project {emulator.state.project_key})",
+        f"Jira emulator listening on {url} (project {emulator.state.project_key}, {emulator.state.deployment})",
         "user bridge@example.com, API token jira-token",
+        *([f"trust this CA: {emulator.ca_path}"] if emulator.ca_path else []),
     ]

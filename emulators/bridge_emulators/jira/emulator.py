@@ -24,7 +24,11 @@ from .webhooks import EVENTS, WebhookConfig, WebhookSender
 
 
 class JiraEmulator(BackgroundEmulator[FaultConfig]):
-    """A faithful local Jira Cloud + Service Management REST API with webhooks and fault injection."""
+    """A faithful local Jira Cloud + Service Management REST API with webhooks and fault injection.
+
+    ``deployment="datacenter"`` keeps the legacy ``/search`` that Cloud answers with 410 Gone;
+    ``search_lag_ms`` makes JQL search see writes that much later, as Cloud's index does (:mod:`.index`).
+    """
 
     app: JiraApp
     server_class = EmulatorHTTPServer
@@ -34,6 +38,7 @@ class JiraEmulator(BackgroundEmulator[FaultConfig]):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        tls: bool = False,
         project_key: str = "MHHS",
         service_desk_id: str = "1",
         users: Sequence[User] = DEFAULT_USERS,
@@ -45,11 +50,13 @@ class JiraEmulator(BackgroundEmulator[FaultConfig]):
         fault_rate: float = 0.0,
         fault_kinds: Sequence[str] = FAULT_KINDS,
         seed: int | None = None,
+        deployment: str = "cloud",
+        search_lag_ms: float = 0.0,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         webhook_events: Sequence[str] = EVENTS,
     ) -> None:
-        super().__init__(host, port)
+        super().__init__(host, port, tls=tls)
         self.state = JiraState(
             project_key=project_key,
             service_desk_id=service_desk_id,
@@ -57,8 +64,10 @@ class JiraEmulator(BackgroundEmulator[FaultConfig]):
             custom_fields=custom_fields,
             timezone=timezone,
             clock=clock,
+            deployment=deployment,
         )
-        faults = FaultInjector(FaultConfig(latency_ms, rate_limit, fault_rate, tuple(fault_kinds), seed))
+        config = FaultConfig(latency_ms, rate_limit, fault_rate, tuple(fault_kinds), seed, search_lag_ms)
+        faults = FaultInjector(config)
         renderer = Renderer(f"http://{host}:{port}", self.state.zone, self.state.custom_fields)
         self.webhooks = WebhookSender(renderer, WebhookConfig(webhook_url, webhook_secret, tuple(webhook_events)))
         self.app = JiraApp(self.state, faults, self.webhooks)

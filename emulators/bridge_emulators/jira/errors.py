@@ -7,7 +7,8 @@ The same model error is rendered in the style of the API that was called.
 JiraError          status + messages + field errors
 ├── NotFound       404 (an issue that does not exist or cannot be seen: Jira does not tell which)
 ├── BadRequest     400 (invalid fields, JQL, transitions)
-└── Forbidden      403 (XSRF check on multipart uploads)
+├── Forbidden      403 (XSRF check on multipart uploads)
+└── Gone           410 (an API Jira Cloud removed: the legacy search)
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ class Forbidden(JiraError):
     """The request was refused (missing XSRF header, no permission)."""
 
     status = 403
+
+
+class Gone(JiraError):
+    """The API was removed (Jira Cloud's legacy search)."""
+
+    status = 410
 
 
 def issue_not_found() -> NotFound:

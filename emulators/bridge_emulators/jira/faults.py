@@ -23,9 +23,12 @@ class FaultConfig(base.BaseFaultConfig):
     """The knobs, settable from CLI flags, the Python API and ``POST /emulator/admin/faults``."""
 
     KNOWN_KINDS = KNOWN_FAULTS
+    NON_NEGATIVE = ("latency_ms", "rate_limit", "search_lag_ms")
 
     fault_kinds: tuple[str, ...] = FAULT_KINDS
     seed: int | None = None
+    #: how long after a write JQL search sees it (Jira Cloud's index lags; see :mod:`.index`)
+    search_lag_ms: float = 0.0
 
     @classmethod
     def coerce_kinds(cls, kinds: object) -> object:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import multipart
+from .adf import from_adf
 from .errors import BadRequest, Forbidden
 from .messages import Request, Response, empty_response, json_response
 
@@ -40,10 +41,32 @@ def edit_issue(app: JiraApp, request: Request, args: Mapping[str, str]) -> Respo
     fields, update = body.get("fields") or {}, body.get("update") or {}
     if not isinstance(fields, dict) or not isinstance(update, dict):
         raise BadRequest("Can not deserialize 'fields' / 'update': expected JSON objects")
+    fields, update = rich_text_in(request, fields), rich_comments_in(request, update)
     issue = app.state.edit(args["key"], fields=fields, update=update, actor=request.user)
     if request.params.get("returnIssue", "").lower() == "true":
         return json_response(200, app.renderer(request).issue(issue))
     return empty_response()
+
+
+def rich_text_in(request: Request, fields: dict[str, Any]) -> dict[str, Any]:
+    """v3 writes carry the description as a document: its text is what the site stores."""
+    if not request.adf or fields.get("description") is None:
+        return fields
+    return {**fields, "description": from_adf(fields["description"], "description")}
+
+
+def rich_comments_in(request: Request, update: dict[str, Any]) -> dict[str, Any]:
+    """``update.comment[].add.body`` as text (a document in v3)."""
+    operations = update.get("comment")
+    if not request.adf or not isinstance(operations, list):
+        return update
+    read = []
+    for operation in operations:
+        added = operation.get("add") if isinstance(operation, dict) else None
+        if isinstance(added, dict) and "body" in added:
+            operation = {"add": {**added, "body": from_adf(added["body"], "comment")}}
+        read.append(operation)
+    return {**update, "comment": read}
 
 
 def get_comments(app: JiraApp, request: Request, args: Mapping[str, str]) -> Response:
@@ -72,7 +95,8 @@ def add_comment(app: JiraApp, request: Request, args: Mapping[str, str]) -> Resp
         for p in body.get("properties") or []
     )
     issue = app.state.get(args["key"])
-    comment = app.state.add_comment(issue.key, body.get("body", ""), public=not internal, author=request.user)
+    text = from_adf(body.get("body"), "comment") if request.adf else body.get("body", "")
+    comment = app.state.add_comment(issue.key, text, public=not internal, author=request.user)
     return json_response(201, app.renderer(request).comment(comment, issue))
 
 
@@ -91,7 +115,7 @@ def do_transition(app: JiraApp, request: Request, args: Mapping[str, str]) -> Re
         raise BadRequest("Missing 'transition' identifier")
     key = app.state.get(args["key"]).key
     app.state.apply_transition(key, str(transition["id"]), fields=body.get("fields") or {}, actor=request.user)
-    for operation in (body.get("update") or {}).get("comment") or []:
+    for operation in rich_comments_in(request, body.get("update") or {}).get("comment") or []:
         added: Any = operation.get("add") if isinstance(operation, dict) else None
         if isinstance(added, dict):
             app.state.add_comment(key, str(added.get("body", "")), public=True, author=request.user)

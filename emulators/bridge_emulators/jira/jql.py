@@ -1,15 +1,16 @@
 """JQL evaluation: a parsed query -> a predicate over issues and a sort, with Jira's validation errors.
 
-Supported (https://support.atlassian.com/jira-service-management-cloud/docs/jql-fields/ and
-.../jql-operators/): fields project, key/issuekey, summary, description, comment, text, status,
-statusCategory, priority, labels, resolution, created, updated, resolutiondate/resolved, reporter and the
-text custom fields (by id ``customfield_10050``, ``cf[10050]`` or name ``"External Ref"``). As in Jira, text
-fields take only ``~ !~ IS IS NOT`` (``=`` is refused), unknown fields/values/projects are 400s, ``!=`` and
-``NOT IN`` never match an empty value, dates take ``yyyy/MM/dd HH:mm``, ``yyyy-MM-dd HH:mm``, ``yyyy/MM/dd``,
-``yyyy-MM-dd``, periods (``-5d``, ``-1w 2d``, ``-30m``) and ``now()``, read in the user's time zone.
-Text search (https://support.atlassian.com/jira-software-cloud/docs/search-syntax-for-text-fields/) is by
-words: every term must occur, ``"quoted phrases"`` must occur in sequence, ``*``/``?`` are wildcards, a
-backslash escapes a special character, and other punctuation separates words.
+Supported (https://support.atlassian.com/jira-service-management-cloud/docs/jql-fields/ and .../jql-operators/):
+fields project, key/issuekey, summary, description, comment, text, status, statusCategory, priority, labels,
+resolution, created, updated, resolutiondate/resolved, reporter, assignee, issuetype/type and the text custom fields
+(by id ``customfield_10050``, ``cf[10050]`` or name ``"External Ref"``). As in Jira, text fields take only ``~ !~ IS
+IS NOT`` (``=`` is refused), unknown fields/values/projects are 400s, ``!=`` and ``NOT IN`` never match an empty
+value, dates take ``yyyy/MM/dd HH:mm``, ``yyyy-MM-dd HH:mm``, ``yyyy/MM/dd``, ``yyyy-MM-dd``, periods (``-5d``,
+``-1w 2d``, ``-30m``), ``now()`` and ``startOfDay()``-style functions (:mod:`.jql_functions`), read in the user's
+time zone; ``WAS`` and ``CHANGED`` search the changelog (:mod:`.jql_history`). Text search
+(https://support.atlassian.com/jira-software-cloud/docs/search-syntax-for-text-fields/) is by words: every term must
+occur, ``"quoted phrases"`` must occur in sequence, ``*``/``?`` are wildcards, a backslash escapes a special
+character, and other punctuation separates words.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from . import jql_history as jh
 from .errors import BadRequest
+from .jql_functions import DATE_FUNCTIONS, date_function
 from .jql_parse import Clause, Node, Value, parse
-from .model import PRIORITIES, RESOLUTIONS, STATUS_CATEGORIES, STATUSES, CustomField, Issue, User
+from .model import ISSUE_TYPES, PRIORITIES, RESOLUTIONS, STATUS_CATEGORIES, STATUSES, CustomField, Issue, User
 
 Predicate = Callable[[Issue], bool]
 _DATE_FORMATS = ("%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y-%m-%d")
@@ -80,6 +83,8 @@ _SYSTEM: dict[str, Field] = {
     "updated": Field("updated", "date", lambda i: i.updated),
     "resolutiondate": Field("resolutiondate", "date", lambda i: i.resolution_date),
     "reporter": Field("reporter", "user", lambda i: i.reporter.account_id),
+    "assignee": Field("assignee", "user", lambda i: i.assignee.account_id if i.assignee else None),
+    "issuetype": Field("issuetype", "issuetype", lambda i: i.issue_type),
 }
 _ALIASES = {
     "issuekey": "key",
@@ -88,6 +93,7 @@ _ALIASES = {
     "updateddate": "updated",
     "resolved": "resolutiondate",
     "category": "statuscategory",
+    "type": "issuetype",
 }
 
 
@@ -132,6 +138,8 @@ def _clause(clause: Clause, ctx: Context) -> Predicate:
     values = clause.values
     if op in ("=", "!=") and values and values[0].function == "empty":
         op = "is" if op == "=" else "is not"
+    if op.startswith("was") or op == "changed":
+        return _history(clause, spec, ctx)
     if op not in _OPERATORS.get(spec.kind, _EQUALITY):
         raise BadRequest(f"The operator '{op.upper()}' is not supported by the '{spec.name}' field.")
     if op in ("is", "is not"):
@@ -141,6 +149,40 @@ def _clause(clause: Clause, ctx: Context) -> Predicate:
         return lambda issue: _text_matches(spec.get(issue), query) == (op == "~")
     operands = [_operand(spec, v, ctx, op) for v in values]
     return _comparison(spec, op, operands)
+
+
+def _history(clause: Clause, spec: Field, ctx: Context) -> Predicate:
+    """WAS / CHANGED over the changelog (:mod:`.jql_history`)."""
+    key = spec.name.lower()
+    jh.require_history(key, spec.name)
+
+    def norm(value: str | None) -> str | None:
+        return value if value is None or spec.kind == "user" else value.lower()
+
+    def operands(values: tuple[Value, ...]) -> set[str | None]:
+        return {None if v.function == "empty" else _operand(spec, v, ctx, "=") for v in values}
+
+    predicates = dict(clause.predicates)
+    when = _when(predicates, spec, ctx)
+    if clause.op == "changed":
+        before = operands(predicates["from"]) if "from" in predicates else None
+        after = operands(predicates["to"]) if "to" in predicates else None
+        return lambda issue: jh.changed(before, after, when, jh.periods(issue, key, spec.get, norm))
+    values, negated = operands(clause.values), " not" in clause.op
+    return lambda issue: jh.was(values, negated, when, jh.periods(issue, key, spec.get, norm))
+
+
+def _when(predicates: dict[str, tuple[Value, ...]], spec: Field, ctx: Context) -> jh.When:
+    """AFTER / BEFORE / ON / DURING (dates) and BY (a user) of a history clause."""
+    dates = {
+        name: _date(values[0], spec, ctx) for name, values in predicates.items() if name in ("after", "before", "on")
+    }
+    during = predicates.get("during")
+    if during is not None and len(during) != 2:
+        raise BadRequest("DURING takes two dates: DURING ('2024/01/01', '2024/02/01').")
+    span = (_date(during[0], spec, ctx), _date(during[1], spec, ctx)) if during else None
+    by = _user(predicates["by"][0], spec, ctx) if "by" in predicates else None
+    return jh.When(dates.get("after"), dates.get("before"), dates.get("on"), span, by)
 
 
 def _comparison(spec: Field, op: str, operands: list[Any]) -> Predicate:
@@ -179,7 +221,7 @@ def _empty(value: Any) -> bool:
 
 def _operand(spec: Field, value: Value, ctx: Context, op: str) -> Any:
     """A clause value converted to what the field's getter returns; unknown values are 400s like Jira's."""
-    if value.function not in (None, "now", "currentuser"):
+    if value.function not in (None, "currentuser", *DATE_FUNCTIONS):
         raise BadRequest(f"Unable to find JQL function '{value.text}()'.")
     text = value.text.strip()
     kind = spec.kind
@@ -202,6 +244,7 @@ def _named(kind: str, spec: Field, text: str, ctx: Context) -> Any:
         "category": set(STATUS_CATEGORIES) | {v[1].lower() for v in STATUS_CATEGORIES.values()},
         "priority": {p.lower() for p in PRIORITIES},
         "resolution": {r.lower() for r in RESOLUTIONS} | {"unresolved"},
+        "issuetype": {n.lower() for n in ISSUE_TYPES.values()} | set(ISSUE_TYPES),
     }
     if lowered not in known.get(kind, {lowered}):
         raise BadRequest(f"The value '{text}' does not exist for the field '{spec.name}'.")
@@ -209,6 +252,8 @@ def _named(kind: str, spec: Field, text: str, ctx: Context) -> Any:
         return next(iter(ctx.projects)).lower() if lowered == "10000" else lowered
     if kind == "status":
         return next((s.name.lower() for s in STATUSES if lowered in (s.id, s.name.lower())), lowered)
+    if kind == "issuetype":
+        return next(i for i, n in ISSUE_TYPES.items() if lowered in (i, n.lower()))
     if kind == "category":
         return next((k for k, v in STATUS_CATEGORIES.items() if lowered in (k, v[1].lower())), lowered)
     return None if lowered == "unresolved" else lowered
@@ -234,8 +279,10 @@ def _user(value: Value, spec: Field, ctx: Context) -> str:
 
 def _date(value: Value, spec: Field, ctx: Context) -> datetime:
     """A JQL date value: absolute (in the user's zone), a period from now, or now()."""
-    if value.function == "now":
-        return ctx.now
+    if value.function in DATE_FUNCTIONS:
+        return date_function(value.function or "now", value.args, ctx.now, ctx.zone)
+    if value.function is not None:
+        raise BadRequest(f"The function '{value.text}()' does not give a date for the field '{spec.name}'.")
     text = value.text.strip()
     for fmt in _DATE_FORMATS:
         try:

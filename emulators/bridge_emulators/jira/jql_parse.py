@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 
 from .errors import BadRequest
 
-KEYWORDS = {"and", "or", "not", "in", "is", "empty", "null", "order", "by", "asc", "desc"}
+KEYWORDS = {"and", "or", "not", "in", "is", "was", "changed", "empty", "null", "order", "by", "asc", "desc"}
+WAS_PREDICATES = ("after", "before", "by", "during", "on")
+CHANGED_PREDICATES = ("from", "to", *WAS_PREDICATES)
 _OPERATORS = ("!=", "!~", ">=", "<=", "=", "~", ">", "<")
 _WORD_STOP = set(" \t\r\n\"'(),=!~<>")
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "t": "\t", "n": "\n", "r": "\r", " ": " "}
@@ -36,13 +38,16 @@ class Value:
     text: str
     quoted: bool = False
     function: str | None = None
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Clause:
     field: str
-    op: str  # "=", "!=", "~", "!~", ">", ">=", "<", "<=", "in", "not in", "is", "is not"
+    op: str  # "=", "!=", "~", "!~", ">", ">=", "<", "<=", "in", "not in", "is", "is not", "was"..., "changed"
     values: tuple[Value, ...]
+    #: WAS / CHANGED predicates: ("after", (value,)), ("during", (start, end)), ("by", (user,)), ...
+    predicates: tuple[tuple[str, tuple[Value, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,10 @@ class Parser:
 
     def _clause(self) -> Clause:
         name = self._field()
+        if self._keyword("was"):
+            return self._was(name)
+        if self._skip_keyword("changed"):
+            return Clause(name, "changed", (), self._predicates(CHANGED_PREDICATES))
         if self._keyword("is"):
             self.i += 1
             negated = self._skip_keyword("not")
@@ -182,6 +191,24 @@ class Parser:
         if token.kind != "op":
             raise syntax_error(f"Expecting operator but got '{token.text}'.", token.pos)
         return Clause(name, token.text, (self._value(),))
+
+    def _was(self, name: str) -> Clause:
+        """``WAS [NOT] [IN] value|list`` and its predicates."""
+        self.i += 1
+        negated = self._skip_keyword("not")
+        if self._skip_keyword("in"):
+            values, op = self._list(), "was not in" if negated else "was in"
+        else:
+            values, op = (self._value(),), "was not" if negated else "was"
+        return Clause(name, op, values, self._predicates(WAS_PREDICATES))
+
+    def _predicates(self, allowed: tuple[str, ...]) -> tuple[tuple[str, tuple[Value, ...]], ...]:
+        found = []
+        while not self._at_end() and self._peek("word") and self.tokens[self.i].text.lower() in allowed:
+            word = self.tokens[self.i].text.lower()
+            self.i += 1
+            found.append((word, self._list() if word == "during" else (self._value(),)))
+        return tuple(found)
 
     def _field(self) -> str:
         token = self._next("a field name")
@@ -199,10 +226,13 @@ class Parser:
             return Value("", function="empty")
         if self._peek("("):
             self.i += 1
+            args = []
             while not self._peek(")"):
-                self._next("')'")
+                arg = self._next("')'")
+                if arg.kind != ",":
+                    args.append(arg.text)
             self.i += 1
-            return Value(token.text, function=token.text.lower())
+            return Value(token.text, function=token.text.lower(), args=tuple(args))
         return Value(token.text)
 
     def _list(self) -> tuple[Value, ...]:

@@ -18,6 +18,11 @@ class Request(BaseRequest):
 
     user: Any = None
 
+    @property
+    def adf(self) -> bool:
+        """Whether this is a REST v3 call, whose rich-text bodies are Atlassian Document Format."""
+        return self.path.startswith("/rest/api/3/")
+
     def json_object(self) -> dict[str, Any]:
         """The body as a JSON object; anything else is a 400 as Jira words it."""
         text = self.body.decode("utf-8-sig", "replace") if self.body else ""

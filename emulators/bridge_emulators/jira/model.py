@@ -49,17 +49,23 @@ class Transition:
     name: str
     sources: tuple[str, ...]
     to: Status
+    #: the fields its screen has: a transition POST may set only these (and comment only with a screen)
+    screen: tuple[str, ...] = ()
 
 
 _OPEN = (WAITING_FOR_SUPPORT.name, IN_PROGRESS.name, WAITING_FOR_CUSTOMER.name)
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("11", "Start progress", (WAITING_FOR_SUPPORT.name, WAITING_FOR_CUSTOMER.name), IN_PROGRESS),
     Transition("21", "Respond to customer", (WAITING_FOR_SUPPORT.name, IN_PROGRESS.name), WAITING_FOR_CUSTOMER),
-    Transition("31", "Resolve this issue", _OPEN, RESOLVED),
-    Transition("41", "Close", (RESOLVED.name,), CLOSED),
+    Transition("31", "Resolve this issue", _OPEN, RESOLVED, ("resolution",)),
+    Transition("41", "Close", (RESOLVED.name,), CLOSED, ("resolution",)),
     Transition("51", "Reopen", (RESOLVED.name, CLOSED.name), WAITING_FOR_SUPPORT),
     Transition("61", "Respond to support", (IN_PROGRESS.name, WAITING_FOR_CUSTOMER.name), WAITING_FOR_SUPPORT),
 )
+
+#: issue type id -> name, as a Jira Service Management project has them
+ISSUE_TYPES: dict[str, str] = {"10004": "[System] Service request", "10005": "[System] Incident", "10006": "Task"}
+SERVICE_REQUEST = "10004"
 
 PRIORITIES: dict[str, str] = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
 DEFAULT_PRIORITY = "Medium"
@@ -89,6 +95,25 @@ DEFAULT_USERS: tuple[User, ...] = (
     User("5b10ac8d82e05b22cc7d4ef5", "agent@partner.example", "Partner Agent"),
 )
 AGENT = DEFAULT_USERS[1]
+
+
+@dataclass(frozen=True)
+class RequestType:
+    """A Service Management request type: the fields its request form has (``required`` among them); a customer
+    request may set only those (https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-servicedesk/
+    #api-rest-servicedeskapi-servicedesk-servicedeskid-requesttype-requesttypeid-field-get)."""
+
+    id: str
+    name: str
+    fields: tuple[str, ...]
+    required: tuple[str, ...] = ("summary",)
+    issue_type: str = SERVICE_REQUEST
+
+
+DEFAULT_REQUEST_TYPES: tuple[RequestType, ...] = (
+    RequestType("10", "Report a problem", ("summary", "description", "priority", "labels", "customfield_10050")),
+    RequestType("11", "Ask a question", ("summary", "description")),
+)
 
 
 @dataclass(frozen=True)
@@ -131,6 +156,29 @@ class Attachment:
     created: datetime
 
 
+@dataclass(frozen=True)
+class Change:
+    """One changelog entry of a field JQL's ``WAS`` and ``CHANGED`` search: values are status names, priority
+    and resolution names, or account ids."""
+
+    field: str  # status, priority, resolution, assignee, reporter
+    before: str | None
+    after: str | None
+    at: datetime
+    author: User
+
+
+@dataclass
+class RemoteLink:
+    """A link from an issue to something outside Jira (``/issue/{key}/remotelink``)."""
+
+    id: int
+    global_id: str | None
+    url: str
+    title: str
+    relationship: str | None = None
+
+
 @dataclass
 class Issue:
     """One issue (a JSM customer request) and everything on it."""
@@ -153,6 +201,12 @@ class Issue:
     resolution_date: datetime | None = None
     comments: list[Comment] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    assignee: User | None = None
+    issue_type: str = SERVICE_REQUEST
+    watchers: list[User] = field(default_factory=list)
+    remote_links: list[RemoteLink] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+    history: list[Change] = field(default_factory=list)
 
     @property
     def number(self) -> int:

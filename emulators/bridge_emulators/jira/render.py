@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import Any
 
+from .adf import to_adf
 from .model import (
+    ISSUE_TYPES,
     PRIORITIES,
     RESOLUTIONS,
     STATUS_CATEGORIES,
@@ -37,8 +39,10 @@ NAVIGABLE = (
     "resolution",
     "resolutiondate",
     "reporter",
+    "assignee",
     "project",
     "issuetype",
+    "watches",
 )
 ALL_SYSTEM = (*NAVIGABLE, "comment", "attachment")
 
@@ -46,10 +50,17 @@ ALL_SYSTEM = (*NAVIGABLE, "comment", "attachment")
 class Renderer:
     """Renders for one site: its base URL (for ``self`` links), time zone and custom fields."""
 
-    def __init__(self, base_url: str, zone: tzinfo, custom_fields: Iterable[CustomField]) -> None:
+    def __init__(self, base_url: str, zone: tzinfo, custom_fields: Iterable[CustomField], *, adf: bool = False) -> None:
         self.base = base_url.rstrip("/")
         self.zone = zone
         self.custom_fields = tuple(custom_fields)
+        #: REST v3: descriptions and comment bodies as Atlassian Document Format
+        self.adf = adf
+        self.api = f"{self.base}/rest/api/{3 if adf else 2}"
+
+    def text(self, value: str | None) -> Any:
+        """A rich-text value: plain text in v2, a document in v3."""
+        return to_adf(value) if self.adf else value
 
     def time(self, moment: datetime | None) -> str | None:
         """``2024-01-15T10:30:00.000+0000`` in the site's zone."""
@@ -105,7 +116,7 @@ class Renderer:
             "self": f"{self.base}/rest/api/2/issue/{issue.id}/comment/{comment.id}",
             "id": str(comment.id),
             "author": self.user(comment.author),
-            "body": comment.body,
+            "body": self.text(comment.body),
             "updateAuthor": self.user(comment.author),
             "created": self.time(comment.created),
             "updated": self.time(comment.updated),
@@ -189,7 +200,7 @@ class Renderer:
         """One field's value as Jira renders it."""
         simple: dict[str, Any] = {
             "summary": issue.summary,
-            "description": issue.description,
+            "description": self.text(issue.description),
             "labels": list(issue.labels),
             "created": self.time(issue.created),
             "updated": self.time(issue.updated),
@@ -215,7 +226,13 @@ class Renderer:
         if name == "project":
             return {"self": f"{self.base}/rest/api/2/project/10000", "id": "10000", "key": issue.project}
         if name == "issuetype":
-            return {"id": "10004", "name": "[System] Service request", "subtask": False}
+            url = f"{self.api}/issuetype/{issue.issue_type}"
+            return {"self": url, "id": issue.issue_type, "name": ISSUE_TYPES[issue.issue_type], "subtask": False}
+        if name == "assignee":
+            return self.user(issue.assignee) if issue.assignee else None
+        if name == "watches":
+            url = f"{self.api}/issue/{issue.key}/watchers"
+            return {"self": url, "watchCount": len(issue.watchers), "isWatching": False}
         if name == "comment":
             comments = [self.comment(c, issue) for c in issue.comments]
             return {"comments": comments, "maxResults": len(comments), "total": len(comments), "startAt": 0}

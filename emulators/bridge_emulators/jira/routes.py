@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .._base.server import is_admin as is_admin
-from . import admin_api, issue_api, search_api, servicedesk_api
+from . import admin_api, extras_api, issue_api, search_api, servicedesk_api, site_api
 from .messages import Request, Response
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["JiraApp", Request, Mapping[str, str]], Response]
 _KEY = r"(?P<key>[^/]+)"
-_API = r"^/rest/api/(?:2|latest)"
+_API = r"^/rest/api/(?:2|3|latest)"  # 3: the same resources, rich text as ADF
 _SD = r"^/rest/servicedeskapi"
 
 
@@ -38,7 +38,35 @@ API_ROUTES: tuple[Route, ...] = (
     _route(_API + r"/search", {"GET": search_api.legacy_search, "POST": search_api.legacy_search}, "search"),
     _route(_API + r"/search/jql", {"GET": search_api.enhanced_search, "POST": search_api.enhanced_search}, "search"),
     _route(_API + r"/myself", {"GET": issue_api.myself}, "myself"),
+    _route(_API + r"/serverInfo", {"GET": site_api.server_info}, "serverInfo"),
+    _route(_API + r"/user", {"GET": site_api.user}, "user"),
+    _route(_API + r"/user/search", {"GET": site_api.user_search}, "user"),
+    _route(_API + r"/field", {"GET": site_api.fields}, "field"),
+    _route(_API + r"/project", {"GET": site_api.projects}, "project"),
+    _route(_API + rf"/project/{_KEY}", {"GET": site_api.project}, "project"),
+    _route(_API + r"/issuetype", {"GET": site_api.issue_types}, "issuetype"),
+    _route(_API + r"/priority", {"GET": site_api.priorities}, "priority"),
+    _route(_API + r"/resolution", {"GET": site_api.resolutions}, "resolution"),
+    _route(_API + r"/status", {"GET": site_api.statuses}, "status"),
+    _route(_API + r"/issue", {"POST": extras_api.create_issue}, "issue"),
     _route(_API + rf"/issue/{_KEY}", {"GET": issue_api.get_issue, "PUT": issue_api.edit_issue}, "issue"),
+    _route(_API + rf"/issue/{_KEY}/assignee", {"PUT": extras_api.assign}, "assignee"),
+    _route(
+        _API + rf"/issue/{_KEY}/watchers",
+        {"GET": extras_api.get_watchers, "POST": extras_api.add_watcher, "DELETE": extras_api.remove_watcher},
+        "watchers",
+    ),
+    _route(
+        _API + rf"/issue/{_KEY}/remotelink",
+        {"GET": extras_api.get_remote_links, "POST": extras_api.add_remote_link},
+        "remotelink",
+    ),
+    _route(_API + rf"/issue/{_KEY}/properties", {"GET": extras_api.property_keys}, "properties"),
+    _route(
+        _API + rf"/issue/{_KEY}/properties/(?P<name>[^/]+)",
+        {"GET": extras_api.get_property, "PUT": extras_api.set_property, "DELETE": extras_api.delete_property},
+        "properties",
+    ),
     _route(
         _API + rf"/issue/{_KEY}/comment",
         {"GET": issue_api.get_comments, "POST": issue_api.add_comment},
@@ -52,6 +80,20 @@ API_ROUTES: tuple[Route, ...] = (
     _route(_API + rf"/issue/{_KEY}/attachments", {"POST": issue_api.add_attachments}, "attachment"),
     _route(_API + r"/attachment/content/(?P<id>\d+)", {"GET": issue_api.get_attachment_content}, "attachment"),
     _route(_API + r"/attachment/(?P<id>\d+)", {"GET": issue_api.get_attachment}, "attachment"),
+    _route(_SD + r"/servicedesk", {"GET": site_api.service_desks}, "servicedesk", "servicedesk"),
+    _route(_SD + r"/servicedesk/(?P<desk>[^/]+)", {"GET": site_api.service_desk}, "servicedesk", "servicedesk"),
+    _route(
+        _SD + r"/servicedesk/(?P<desk>[^/]+)/requesttype",
+        {"GET": site_api.request_types},
+        "requesttype",
+        "servicedesk",
+    ),
+    _route(
+        _SD + r"/servicedesk/(?P<desk>[^/]+)/requesttype/(?P<type>[^/]+)/field",
+        {"GET": site_api.request_type_fields},
+        "requesttype",
+        "servicedesk",
+    ),
     _route(_SD + r"/request", {"POST": servicedesk_api.create_request}, "request", "servicedesk"),
     _route(_SD + rf"/request/{_KEY}", {"GET": servicedesk_api.get_request}, "request", "servicedesk"),
     _route(

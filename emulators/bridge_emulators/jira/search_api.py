@@ -2,9 +2,11 @@
 
 * ``GET|POST /rest/api/2/search`` (offset paging: ``startAt``, ``maxResults`` up to 100, ``total``; navigable
   fields by default): https://developer.atlassian.com/cloud/jira/platform/rest/v2/api-group-issue-search/
-  Atlassian has since retired it on Cloud in favour of the next one (CHANGE-2046); Data Center still has it.
+  Atlassian has since removed it on Cloud in favour of the next one (CHANGE-2046): a Cloud emulator answers
+  410 Gone, a Data Center one (``deployment="datacenter"``) serves it.
 * ``GET|POST /rest/api/2/search/jql`` (the "enhanced" search: ``nextPageToken`` / ``isLast``, no total, only
-  ``id`` unless ``fields`` are asked for, and a query without a condition is refused as unbounded).
+  ``id`` unless ``fields`` are asked for, a query without a condition is refused as unbounded, and the
+  results come from the lagging index except the ids in ``reconcileIssues``: :mod:`.index`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadRequest
+from .errors import BadRequest, Gone
 from .messages import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -24,8 +26,18 @@ if TYPE_CHECKING:
 MAX_RESULTS = 100
 
 
+#: Jira Cloud's answer to the removed search (CHANGE-2046), in the platform error envelope
+REMOVED = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+    "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+)
+MAX_RECONCILE = 50
+
+
 def legacy_search(app: JiraApp, request: Request, args: Mapping[str, str]) -> Response:
-    """Offset-paged search."""
+    """Offset-paged search: 410 Gone on Cloud, served on Data Center."""
+    if app.state.deployment == "cloud":
+        raise Gone(REMOVED)
     query = _query(request)
     start = _int(query.get("startAt"), 0, "startAt")
     limit = min(_int(query.get("maxResults"), 50, "maxResults"), MAX_RESULTS)
@@ -43,7 +55,8 @@ def enhanced_search(app: JiraApp, request: Request, args: Mapping[str, str]) -> 
     jql = str(query.get("jql") or "")
     start = _offset(query.get("nextPageToken"), jql)
     limit = min(_int(query.get("maxResults"), 50, "maxResults"), MAX_RESULTS)
-    issues = app.state.search(jql, user=request.user, bounded=True)
+    reconcile = _reconcile(query.get("reconcileIssues"))
+    issues = app.state.search(jql, user=request.user, bounded=True, reconcile=reconcile)
     render = app.renderer(request)
     fields = _fields(query.get("fields")) or []
     page = []
@@ -64,6 +77,18 @@ def _query(request: Request) -> dict[str, Any]:
     if "fields" in params:
         params["fields"] = request.all_params("fields")
     return params
+
+
+def _reconcile(value: Any) -> set[str]:
+    """``reconcileIssues``: up to 50 issue ids whose current state the search must use (strong consistency)."""
+    if value in (None, ""):
+        return set()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(str(i).strip().isdigit() for i in items):
+        raise BadRequest("reconcileIssues must be a list of issue ids.")
+    if len(items) > MAX_RECONCILE:
+        raise BadRequest(f"reconcileIssues accepts at most {MAX_RECONCILE} issue ids.")
+    return {str(i).strip() for i in items}
 
 
 def _fields(value: Any) -> list[str] | None:

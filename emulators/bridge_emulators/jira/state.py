@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hmac
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -20,26 +21,33 @@ from zoneinfo import ZoneInfo
 
 from . import fields as f
 from .errors import BadRequest, NotFound, issue_not_found
+from .index import SearchIndex
 from .jql import Context, compile_query
 from .model import (
     AGENT,
     DEFAULT_CUSTOM_FIELDS,
     DEFAULT_PRIORITY,
+    DEFAULT_REQUEST_TYPES,
     DEFAULT_RESOLUTION,
     DEFAULT_USERS,
     RESOLUTIONS,
     WAITING_FOR_SUPPORT,
     Attachment,
+    Change,
     Comment,
     CustomField,
     Issue,
+    RequestType,
     Transition,
     User,
     status_named,
     transitions_from,
 )
+from .state_extras import IssueExtras
 
-DEFAULT_REQUEST_TYPES: Mapping[str, str] = {"10": "Report a problem", "11": "Ask a question"}
+DEPLOYMENTS = ("cloud", "datacenter")
+#: fields whose changes JQL's WAS and CHANGED search
+HISTORY_FIELDS = frozenset({"status", "resolution", "priority", "assignee"})
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class Event:
 Listener = Callable[[Event], None]
 
 
-class JiraState:
+class JiraState(IssueExtras):
     """One site with one service desk project."""
 
     def __init__(
@@ -65,22 +73,37 @@ class JiraState:
         *,
         project_key: str = "MHHS",
         service_desk_id: str = "1",
-        request_types: Mapping[str, str] = DEFAULT_REQUEST_TYPES,
+        request_types: Sequence[RequestType] = DEFAULT_REQUEST_TYPES,
         users: Sequence[User] = DEFAULT_USERS,
         custom_fields: Sequence[CustomField] = DEFAULT_CUSTOM_FIELDS,
         timezone: str = "UTC",
         clock: Callable[[], datetime] | None = None,
+        deployment: str = "cloud",
     ) -> None:
+        if deployment not in DEPLOYMENTS:
+            raise ValueError(f"deployment must be one of {', '.join(DEPLOYMENTS)}, not {deployment!r}")
         self.project_key = project_key.upper()
         self.service_desk_id = service_desk_id
-        self.request_types = dict(request_types)
+        self.request_types = {t.id: t for t in request_types}
         self.users = tuple(users)
         self.custom_fields = tuple(custom_fields)
         self.zone: tzinfo = ZoneInfo(timezone)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.listeners: list[Listener] = []
+        #: "cloud" (the legacy search answers 410 Gone) or "datacenter"
+        self.deployment = deployment
+        self.index = SearchIndex()
         self._lock = threading.RLock()
         self.reset()
+
+    @property
+    def search_lag(self) -> timedelta:
+        """How long after a write search starts to see it (Jira Cloud's eventually consistent index)."""
+        return self.index.lag
+
+    @search_lag.setter
+    def search_lag(self, lag: timedelta) -> None:
+        self.index.lag = lag
 
     def reset(self) -> None:
         """Forget every issue; numbering starts again at 1."""
@@ -89,6 +112,7 @@ class JiraState:
             self._next_id = 10000
             self._next_number = 1
             self._last = datetime.min.replace(tzinfo=UTC)
+            self.index.clear()
 
     # -- users -------------------------------------------------------------------------------------
 
@@ -117,8 +141,11 @@ class JiraState:
         with self._lock:
             return list(self._issues.values())
 
-    def search(self, jql: str, *, user: User | None = None, bounded: bool = False) -> list[Issue]:
-        """The issues a JQL query selects, in its order; ``bounded`` refuses a query with no condition."""
+    def search(
+        self, jql: str, *, user: User | None = None, bounded: bool = False, reconcile: Collection[str] = ()
+    ) -> list[Issue]:
+        """The issues a JQL query selects, in its order, as the lagging index sees them (:mod:`.index`) except the
+        ids in ``reconcile``; ``bounded`` refuses a query with no condition."""
         with self._lock:
             context = Context(
                 frozenset({self.project_key}),
@@ -132,7 +159,19 @@ class JiraState:
             predicate, order = compile_query(jql, context)
             if predicate is None and bounded:
                 raise BadRequest("Unbounded JQL queries are not allowed here. Please add a search restriction.")
-            return order([i for i in self._issues.values() if predicate is None or predicate(i)])
+            now = self.clock()
+            seen = [i if str(i.id) in reconcile else self.index.visible(i, now) for i in self._issues.values()]
+            found = order([i for i in seen if i is not None and (predicate is None or predicate(i))])
+            return [self._issues[i.key] for i in found]
+
+    def wait_indexed(self, timeout: float = 30.0) -> None:
+        """Block until search shows every write made so far (the lag has passed); with a real clock only."""
+        deadline = time.monotonic() + timeout
+        caught_up = self.index.caught_up_at()
+        while caught_up is not None and self.clock() < caught_up:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the search index did not catch up within {timeout} s")
+            time.sleep(min(0.05, (caught_up - self.clock()).total_seconds()))
 
     def transitions(self, key: str) -> list[Transition]:
         """The transitions available from the issue's status."""
@@ -146,8 +185,16 @@ class JiraState:
         """A JSM customer request (POST /rest/servicedeskapi/request)."""
         if str(service_desk_id) != self.service_desk_id:
             raise NotFound(f"The service project ID '{service_desk_id}' does not exist.")
-        if str(request_type_id) not in self.request_types:
+        form = self.request_types.get(str(request_type_id))
+        if form is None:
             raise BadRequest(f"The request type ID '{request_type_id}' is not valid for this service project.")
+        off_form = {
+            n: f"The field '{n}' is not on the '{form.name}' request type's form."
+            for n in values
+            if n not in form.fields
+        }
+        if off_form:
+            raise BadRequest(errors=off_form)
         clean = f.validate(values, self.custom_fields, creating=True)
         with self._lock:
             now = self._tick()
@@ -157,6 +204,7 @@ class JiraState:
                 project=self.project_key,
                 service_desk_id=self.service_desk_id,
                 request_type_id=str(request_type_id),
+                issue_type=form.issue_type,
                 summary=clean["summary"],
                 description=None,
                 status=WAITING_FOR_SUPPORT,
@@ -226,6 +274,9 @@ class JiraState:
             chosen = next((t for t in transitions_from(issue.status) if t.id == str(transition_id)), None)
             if chosen is None:
                 raise BadRequest(f"Transition id '{transition_id}' is not valid for this issue.")
+            off_screen = {n: f.not_settable(n) for n in fields or {} if n not in chosen.screen}
+            if off_screen:
+                raise BadRequest(errors=off_screen)
             resolution = _resolution(chosen, fields or {})
             items = [_status_change(issue, chosen)]
             if resolution != issue.resolution:
@@ -281,6 +332,16 @@ class JiraState:
 
     # -- internals ---------------------------------------------------------------------------------
 
+    def _touch(self, issue: Issue, actor: User, items: list[dict[str, Any]]) -> None:
+        """An update made now: ``updated`` moves and the listeners hear of it."""
+        issue.updated = self._tick()
+        self._emit(Event("issue_updated", issue, actor, items, type_name="issue_updated"))
+
+    def _new_id(self) -> int:
+        with self._lock:
+            self._next_id += 1
+            return self._next_id - 1
+
     def _tick(self) -> datetime:
         """Now, at millisecond precision, always later than the previous write."""
         now = self.clock().astimezone(UTC)
@@ -291,6 +352,12 @@ class JiraState:
         return now
 
     def _emit(self, event: Event) -> None:
+        for item in event.changelog or []:
+            if item["fieldId"] in HISTORY_FIELDS:
+                named = item["fieldId"] != "assignee"  # users by account id, the rest by name
+                before, after = (item["fromString"], item["toString"]) if named else (item["from"], item["to"])
+                event.issue.history.append(Change(item["fieldId"], before, after, event.issue.updated, event.user))
+        self.index.write(event.issue, self.clock())
         for listener in list(self.listeners):
             listener(event)
 

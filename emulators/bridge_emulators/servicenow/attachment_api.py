@@ -135,7 +135,7 @@ def _created(
     row = app.state.add_attachment(
         table, table_sys_id, file_name, content, content_type=content_type, user=request.user
     )
-    location = f"{request.base_url}/api/now/attachment/{row['sys_id']}"
+    location = f"{request.base_url}/api/now/attachment/{row['sys_id']}/file"
     return json_response(201, {"result": metadata(app, request, row)}, [("Location", location)])
 
 

@@ -11,6 +11,8 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
+from .errors import BadRequest
+
 GLIDE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 _JS = re.compile(r"^javascript:\s*(?:gs\.)?(\w+)\((.*)\)\s*;?\s*$", re.DOTALL)
@@ -35,18 +37,43 @@ def _date_generate(args: list[str]) -> str:
     return f"{day} {clock}"
 
 
+_DAY_END = timedelta(hours=23, minutes=59, seconds=59)
+
+
 def _relative(name: str, args: list[str], base: datetime) -> str | None:
-    """The relative helpers (``daysAgo(3)``, ``hoursAgo(1)``, ``beginningOfToday()``...)."""
+    """The relative helpers (``daysAgo(3)``, ``hoursAgo(1)``, ``beginningOfToday()``, ``endOfLastWeek()``...)."""
     amount = int(args[0]) if args and args[0].lstrip("-").isdigit() else 0
-    start_of_day = base.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = base.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = day - timedelta(days=day.weekday())
+    month = day.replace(day=1)
+    last_month = (month - timedelta(days=1)).replace(day=1)
     moments = {
         "daysAgo": base - timedelta(days=amount),
-        "daysAgoStart": start_of_day - timedelta(days=amount),
-        "daysAgoEnd": start_of_day - timedelta(days=amount) + timedelta(hours=23, minutes=59, seconds=59),
+        "daysAgoStart": day - timedelta(days=amount),
+        "daysAgoEnd": day - timedelta(days=amount) + _DAY_END,
         "hoursAgo": base - timedelta(hours=amount),
+        "hoursAgoStart": base.replace(minute=0, second=0, microsecond=0) - timedelta(hours=amount),
         "minutesAgo": base - timedelta(minutes=amount),
-        "beginningOfToday": start_of_day,
-        "endOfToday": start_of_day + timedelta(hours=23, minutes=59, seconds=59),
+        "beginningOfToday": day,
+        "endOfToday": day + _DAY_END,
+        "beginningOfYesterday": day - timedelta(days=1),
+        "endOfYesterday": day - timedelta(days=1) + _DAY_END,
+        "beginningOfTomorrow": day + timedelta(days=1),
+        "endOfTomorrow": day + timedelta(days=1) + _DAY_END,
+        "beginningOfThisWeek": week,
+        "endOfThisWeek": week + timedelta(days=6) + _DAY_END,
+        "beginningOfLastWeek": week - timedelta(weeks=1),
+        "endOfLastWeek": week - timedelta(days=1) + _DAY_END,
+        "beginningOfThisMonth": month,
+        "endOfThisMonth": (month + timedelta(days=32)).replace(day=1) - timedelta(seconds=1),
+        "beginningOfLastMonth": last_month,
+        "endOfLastMonth": month - timedelta(seconds=1),
+        "beginningOfThisYear": day.replace(month=1, day=1),
+        "endOfThisYear": day.replace(month=12, day=31) + _DAY_END,
+        "beginningOfLast7Days": day - timedelta(days=6),
+        "endOfLast7Days": day + _DAY_END,
+        "beginningOfLast30Days": day - timedelta(days=29),
+        "endOfLast30Days": day + _DAY_END,
         "nowDateTime": base,
         "nowNoTZ": base,
     }
@@ -55,9 +82,14 @@ def _relative(name: str, args: list[str], base: datetime) -> str | None:
 
 
 def resolve_value(value: str, *, user_sys_id: str = "", now: float | None = None) -> tuple[str, bool]:
-    """Resolve a query operand; returns (value, depends_on_time_or_user) so callers know not to cache."""
+    """Resolve a query operand; returns (value, depends_on_time_or_user) so callers know not to cache.
+
+    A ``javascript:`` value the emulator does not know is a 400, never compared as text (which would match
+    whatever sorts after the word "javascript")."""
     match = _JS.match(value)
     if match is None:
+        if value.strip().lower().startswith("javascript:"):
+            raise BadRequest("Invalid query", f"the emulator does not evaluate {value!r}")
         return value, False
     name, args = match.group(1), _args(match.group(2))
     if name == "dateGenerate":
@@ -66,4 +98,6 @@ def resolve_value(value: str, *, user_sys_id: str = "", now: float | None = None
         return user_sys_id, True
     base = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     relative = _relative(name, args, base)
-    return (relative, True) if relative is not None else (value, False)
+    if relative is None:
+        raise BadRequest("Invalid query", f"the emulator does not evaluate {value!r}")
+    return relative, True

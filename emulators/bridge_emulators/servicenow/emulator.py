@@ -32,6 +32,7 @@ class ServiceNowEmulator(BackgroundEmulator[FaultConfig]):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        tls: bool = False,
         db_path: str | Path | None = None,
         allow_new_tables: bool = False,
         data_policies: bool = True,
@@ -47,7 +48,7 @@ class ServiceNowEmulator(BackgroundEmulator[FaultConfig]):
         seed: int | None = None,
         hibernate: bool = False,
     ) -> None:
-        super().__init__(host, port)
+        super().__init__(host, port, tls=tls)
         self.state = EmulatorState(
             db_path=db_path, allow_new_tables=allow_new_tables, data_policies=data_policies, users=users
         )

@@ -35,8 +35,8 @@ class RecordNotFound(ApiError):
 
     status = 404
 
-    def __init__(self, action: str = "retrieval") -> None:
-        super().__init__("No Record found", f"Record doesn't exist or ACL restricts the record {action}")
+    def __init__(self, action: str = "retrieval", *, detail: str | None = None) -> None:
+        super().__init__("No Record found", detail or f"Record doesn't exist or ACL restricts the record {action}")
 
 
 class BadRequest(ApiError):

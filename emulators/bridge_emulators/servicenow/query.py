@@ -15,15 +15,29 @@ operators page shows (``subcategoryLIKEem`` finds "Email").
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from . import query_special as special
 from .dates import resolve_value
 from .paths import FieldPath, Resolver, Row, as_number, resolve_path
 from .schema import TableSchema
 
 # Longest first, so ISNOTEMPTY wins over IN and NOT LIKE over NOT IN's prefix.
 OPERATORS: tuple[str, ...] = (
+    "RELATIVEGT",
+    "RELATIVELT",
+    "RELATIVEGE",
+    "RELATIVELE",
+    "RELATIVEEE",
+    "VALCHANGES",
+    "CHANGESFROM",
+    "CHANGESTO",
+    "DATEPART",
+    "MORETHAN",
+    "LESSTHAN",
+    "DYNAMIC",
+    "NOTON",
     "ISNOTEMPTY",
     "EMPTYSTRING",
     "STARTSWITH",
@@ -42,6 +56,7 @@ OPERATORS: tuple[str, ...] = (
     ">=",
     "<=",
     "IN",
+    "ON",
     "=",
     ">",
     "<",
@@ -72,9 +87,13 @@ class Term:
     op: str
     values: tuple[str, ...]
     other: FieldPath | None = None
+    #: the operators that are more than a comparison (dates, sub-queries) test the row themselves
+    check: Callable[[Row, Resolver], bool] | None = None
 
     def test(self, row: Row, resolve: Resolver) -> bool:
         """Evaluate the condition on one row."""
+        if self.check is not None:
+            return self.check(row, resolve)
         actual = self.path.value(row, resolve)
         operand = self.other.value(row, resolve) if self.other else None
         return _evaluate(self.op, actual, self.values, operand, self.path.last.numeric)
@@ -82,7 +101,7 @@ class Term:
     @property
     def plain_field(self) -> str | None:
         """The column name when this is an equality on a local column (usable with an index)."""
-        if self.op == "=" and len(self.path.steps) == 1 and self.other is None:
+        if self.op == "=" and len(self.path.steps) == 1 and self.other is None and self.check is None:
             return self.path.last.name
         return None
 
@@ -162,20 +181,27 @@ def _split_term(text: str) -> tuple[str, str, str] | None:
     return None
 
 
+#: rows of a table matching an encoded query, for JOIN and RLQUERY sub-queries
+Select = Callable[[str, str], list[Row]]
+
+
 @dataclass
 class QueryParser:
-    """Parses encoded queries against one table, with the context ``javascript:`` values need."""
+    """Parses encoded queries against one table, with the context ``javascript:`` values and sub-queries need."""
 
     schema: TableSchema
     schemas: Mapping[str, TableSchema]
     user_sys_id: str = ""
     now: float | None = None
+    select: Select | None = None
 
     def parse(self, query: str) -> ParsedQuery:
-        """Parse a whole ``sysparm_query``."""
+        """Parse a whole ``sysparm_query``; a piece the emulator cannot evaluate exactly is a BadRequest."""
         parsed = ParsedQuery()
         group: list[list[Term]] = []
-        for part in split_terms(query or ""):
+        parts = split_terms(query or "")
+        while parts:
+            part = parts.pop(0)
             if part.startswith("NQ"):
                 if group:
                     parsed.groups.append(group)
@@ -183,20 +209,32 @@ class QueryParser:
                 part = part[2:]
                 if not part:
                     continue
+            if part.startswith("RLQUERY"):
+                ends = parts.index("ENDRLQUERY") if "ENDRLQUERY" in parts else -1
+                if ends < 0:
+                    raise special.invalid("RLQUERY without ENDRLQUERY")
+                sub, parts = parts[:ends], parts[ends + 1 :]
+                group.append([special.related_list(self, part, "^".join(sub))])
+                parsed.cacheable = False
+                continue
             self._add(part, group, parsed)
         if group:
             parsed.groups.append(group)
         return parsed
 
     def _add(self, part: str, group: list[list[Term]], parsed: ParsedQuery) -> None:
-        """Add one ``^``-separated piece: an ordering, an OR term, or an AND term."""
+        """Add one ``^``-separated piece: an ordering, a join, an OR term, or an AND term."""
         if part.startswith("ORDERBY"):
             desc = part.startswith("ORDERBYDESC")
             path = resolve_path(part[11 if desc else 7 :], self.schema, self.schemas)
             if path is not None:
                 parsed.order.append((path, desc))
             return
-        if part in ("EQ", "NULL") or part.startswith("RLQUERY"):
+        if part in ("EQ", "NULL"):
+            return
+        if part.startswith("JOIN"):
+            group.append([special.join(self, part)])
+            parsed.cacheable = False
             return
         if part.startswith("OR") and group:
             term = self._term(part[2:], parsed)
@@ -208,16 +246,20 @@ class QueryParser:
             group.append([term])
 
     def _term(self, text: str, parsed: ParsedQuery) -> Term | None:
-        """Parse one condition; None (ignored) when its field is unknown or it has no operator."""
+        """Parse one condition; None (ignored, as the platform does) when its field is unknown."""
+        if text.startswith(special.TEXT_QUERY):
+            return special.text_query(self, text)
         split = _split_term(text)
         if split is None:
-            return None
+            raise special.invalid(f"no operator the emulator knows in {text!r}")
         name, op, raw = split
         path = resolve_path(name, self.schema, self.schemas)
         if path is None:
             return None
-        if len(path.steps) > 1:
+        if len(path.steps) > 1 or op in special.DYNAMIC_OPERATORS:
             parsed.cacheable = False
+        if op in special.OPERATORS:
+            return special.term(self, path, op, raw)
         other = None
         if op in ("SAMEAS", "NSAMEAS"):
             other = resolve_path(raw.split("@")[0], self.schema, self.schemas)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 
+from .dates import GLIDE_FORMAT
 from .paths import FieldPath, Row, resolve_path
-from .schema import JOURNAL, REFERENCE, Field, TableSchema
+from .schema import DATETIME, JOURNAL, REFERENCE, Field, TableSchema
 from .state import EmulatorState
 
 JOURNAL_LABELS = {"comments": "Additional comments", "work_notes": "Work notes"}
@@ -26,15 +28,17 @@ class RenderOptions:
     exclude_links: bool = False
     fields: tuple[str, ...] | None = None
     base_url: str = ""
+    #: the caller's time zone (its sys_user.time_zone): display values of date-times are shown in it
+    zone: tzinfo = UTC
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str], base_url: str) -> RenderOptions:
+    def from_params(cls, params: Mapping[str, str], base_url: str, zone: tzinfo = UTC) -> RenderOptions:
         """Read the options from query parameters (unknown values fall back to the defaults)."""
         display = params.get("sysparm_display_value", "false").lower()
         raw_fields = params.get("sysparm_fields", "")
         fields = tuple(f.strip() for f in raw_fields.split(",") if f.strip()) or None
         exclude = params.get("sysparm_exclude_reference_link", "false").lower() == "true"
-        return cls(display if display in ("true", "all") else "false", exclude, fields, base_url)
+        return cls(display if display in ("true", "all") else "false", exclude, fields, base_url, zone)
 
 
 class Renderer:
@@ -77,7 +81,7 @@ class Renderer:
         mode = self.options.display
         if mode == "false":
             return value
-        label = fld.label_of(value)
+        label = self._local(value) if fld.kind == DATETIME else fld.label_of(value)
         return label if mode == "true" else {"display_value": label, "value": value}
 
     def _reference(self, fld: Field, value: str) -> object:
@@ -118,4 +122,12 @@ class Renderer:
         user = self.state.resolve("sys_user", self.state.user_sys_id(who))
         name = user.get("name", who) if user else who
         kind = JOURNAL_LABELS.get(entry["element"], entry["element"])
-        return f"{entry['sys_created_on']} - {name} ({kind})\n{entry['value']}\n\n"
+        return f"{self._local(entry['sys_created_on'])} - {name} ({kind})\n{entry['value']}\n\n"
+
+    def _local(self, value: str) -> str:
+        """A stored UTC date-time as the caller sees it, in its time zone."""
+        try:
+            moment = datetime.strptime(value, GLIDE_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            return value
+        return moment.astimezone(self.options.zone).strftime(GLIDE_FORMAT)

@@ -16,7 +16,8 @@ from .errors import OperationFailed
 from .schema import JOURNAL, TableSchema
 from .tables import PERSON_TABLES
 
-SYS_ID = re.compile(r"^[0-9a-f]{32}$")
+#: a caller may choose the sys_id: 32 hex digits, kept as given (upper case too)
+SYS_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 
 # The default Priority Lookup (impact, urgency) -> priority; the Table API docs' POST example
 # (impact 2, urgency 2 -> priority 3) and GET example (impact 1, urgency 3 -> priority 3) agree with it.

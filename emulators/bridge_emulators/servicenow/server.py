@@ -13,6 +13,13 @@ from .app import ServiceNowApp
 from .faults import HIBERNATING_PAGE
 from .messages import Request, Response, error_response
 
+#: longer request targets get the instance's front end's HTML error page, not the API's JSON (pysnc moves its
+#: queries to the Batch API past about 10,000 characters for this reason)
+MAX_URL = 16384
+URI_TOO_LONG_PAGE = (
+    b"<html><head><title>414 Request-URI Too Long</title></head><body><h1>Request-URI Too Long</h1>"
+    b"<p>The requested URL's length exceeds the capacity limit for this server.</p></body></html>"
+)
 FAULT_RESPONSES = {
     "500": (500, "Internal Server Error", "The emulator injected a server error"),
     "503": (503, "Service Unavailable", "The emulator injected an unavailable instance"),
@@ -32,6 +39,9 @@ class RequestHandler(base.EmulatorRequestHandler[ServiceNowApp]):
         """Count the request, answer as a hibernating instance if set, else apply the configured faults."""
         app = self.emulator.app
         app.stats.request(request.method, app.resource(request.path))
+        if len(self.path) > MAX_URL:
+            self._finish(Response(414, URI_TOO_LONG_PAGE, [("Content-Type", "text/html;charset=UTF-8")]))
+            return
         if app.faults.config.hibernate:
             app.stats.fault("hibernate")
             self._finish(Response(200, HIBERNATING_PAGE, [("Content-Type", "text/html;charset=UTF-8")]))

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from . import accounts
+from . import accounts, dictionary
 from .attachments import ATTACHMENT, AttachmentsMixin
 from .dates import glide_now
 from .errors import InvalidTable, OperationFailed, RecordNotFound
@@ -26,6 +26,7 @@ from .tables import TABLES
 from .users import DEFAULT_USERS, UserAccount
 
 JOURNAL = "sys_journal_field"
+DICTIONARY_NAMES = frozenset(t.name for t in dictionary.DICTIONARY_TABLES)
 
 
 class EmulatorState(AttachmentsMixin):
@@ -59,6 +60,19 @@ class EmulatorState(AttachmentsMixin):
         if self._store is not None:
             self._load(self._store)
         self._seed_users()
+        self._describe()
+
+    def _describe(self) -> None:
+        """Fill the data dictionary from the tables' schemas; derived, so never persisted (:mod:`.dictionary`)."""
+        schemas = {n: t.schema for n, t in self._tables.items() if n not in DICTIONARY_NAMES}
+        for schema in dictionary.DICTIONARY_TABLES:
+            schemas[schema.name] = schema
+            self._tables[schema.name] = Table(schema)
+        system = {"sys_created_by": "system", "sys_updated_by": "system", "sys_mod_count": "0"}
+        for seq, (name, row) in enumerate(dictionary.rows(schemas), start=1):
+            fields = self._tables[name].schema.fields
+            full = {f: fld.default for f, fld in fields.items()} | system | row
+            self._tables[name].put(full, -seq)
 
     def _load(self, store: SqliteStore) -> None:
         """Read a persisted instance back into memory."""
@@ -135,6 +149,7 @@ class EmulatorState(AttachmentsMixin):
                 found.schema = found.schema.with_field(name)
             columns = [n for n in found.schema.fields if not n.startswith("sys_")]
             self._save_meta(f"table:{table}", json.dumps(columns))
+            self._describe()
         return found
 
     # -- reads -------------------------------------------------------------------------------------
@@ -165,7 +180,8 @@ class EmulatorState(AttachmentsMixin):
         """(total matches, one page of stored rows) for an encoded query, consistently under the lock."""
         with self.lock:
             found = self._table(table)
-            parser = QueryParser(found.schema, self.schemas(), self.user_sys_id(user))
+            select = lambda other, sub: list(self.page(other, sub, user=user)[1])  # noqa: E731  (JOIN, RLQUERY)
+            parser = QueryParser(found.schema, self.schemas(), self.user_sys_id(user), select=select)
             parsed = parser.parse(query)
             ids = found.select(parsed, query, self.resolve)
             window = ids[offset:] if limit is None else ids[offset : offset + limit]

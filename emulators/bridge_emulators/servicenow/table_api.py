@@ -3,7 +3,7 @@
 ServiceNowDocs ``markdown/api-reference/rest-apis/c_TableAPI.md``: GET list (``sysparm_query``,
 ``sysparm_limit`` default 10000, ``sysparm_offset``, ``Link`` and ``X-Total-Count`` headers; v1 answers 404
 to an empty result, v2 an empty array), GET one, POST (201 + ``Location``), PUT/PATCH (200), DELETE (204),
-``X-no-response-body``. ``sysparm_input_display_value``, ``sysparm_suppress_auto_sys_field``,
+``X-no-response-body``, ``sysparm_input_display_value`` (:mod:`.display_input`). ``sysparm_suppress_auto_sys_field``,
 ``sysparm_view``, ``sysparm_no_count`` and ``sysparm_query_no_domain`` are accepted and ignored.
 """
 
@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .display_input import stored_values
 from .errors import BadRequest, OperationFailed, RecordNotFound
 from .messages import Request, Response, error_response, json_response
 from .render import Renderer, RenderOptions
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from .app import ServiceNowApp
 
 DEFAULT_LIMIT = 10000
+NO_MATCH = "Records matching query not found. Check query parameter or offset parameter"
 
 
 def _int_param(params: Mapping[str, str], name: str, default: int) -> int:
@@ -67,8 +71,8 @@ def list_records(app: ServiceNowApp, request: Request, args: Mapping[str, str]) 
     query = combined_query(params, schema)
     total, rows = app.state.page(schema.name, query, user=request.user, offset=offset, limit=max(limit, 0))
     if not rows and args.get("version") == "v1":
-        raise RecordNotFound()
-    renderer = Renderer(app.state, schema, RenderOptions.from_params(params, request.base_url))
+        raise RecordNotFound(detail=NO_MATCH)
+    renderer = Renderer(app.state, schema, RenderOptions.from_params(params, request.base_url, _zone(app, request)))
     headers = [("X-Total-Count", str(total))]
     suppress = params.get("sysparm_suppress_pagination_header", "false").lower() == "true"
     if limit > 0 and not suppress:
@@ -90,7 +94,7 @@ def create_record(app: ServiceNowApp, request: Request, args: Mapping[str, str])
     table = args["table"]
     values = _body(request)
     if app.state.has_table(table) or not app.state.allow_new_tables:
-        app.state.schema(table)
+        values = _as_input(app, request, app.state.schema(table), values)
     _require_write(app, request, "Insert")
     row = app.state.insert(table, values, user=request.user)
     location = f"{request.base_url}/api/now/table/{table}/{row['sys_id']}"
@@ -100,7 +104,7 @@ def create_record(app: ServiceNowApp, request: Request, args: Mapping[str, str])
 def update_record(app: ServiceNowApp, request: Request, args: Mapping[str, str]) -> Response:
     """PUT or PATCH a record (both update only the fields sent)."""
     schema = app.state.schema(args["table"])
-    values = _body(request)
+    values = _as_input(app, request, schema, _body(request))
     _require_write(app, request, "Update")
     row = app.state.update(schema.name, args["sys_id"], values, user=request.user)
     return _one(app, request, app.state.schema(schema.name), row, 200)
@@ -127,7 +131,8 @@ def _one(
     """A single-record answer, or no body when the caller sent X-no-response-body: true."""
     if request.header("x-no-response-body").lower() == "true":
         return Response(status, b"", headers or [])
-    renderer = Renderer(app.state, schema, RenderOptions.from_params(request.params, request.base_url))
+    options = RenderOptions.from_params(request.params, request.base_url, _zone(app, request))
+    renderer = Renderer(app.state, schema, options)
     return json_response(status, {"result": renderer.render(row)}, headers or [])
 
 
@@ -144,6 +149,15 @@ def _body(request: Request) -> Mapping[str, object]:
     return body
 
 
+def _as_input(
+    app: ServiceNowApp, request: Request, schema: TableSchema, values: Mapping[str, object]
+) -> Mapping[str, object]:
+    """The written values, read as display values with ``sysparm_input_display_value=true``."""
+    if request.params.get("sysparm_input_display_value", "false").lower() != "true":
+        return values
+    return stored_values(app.state, schema, values, _zone(app, request))
+
+
 def _require_write(app: ServiceNowApp, request: Request, action: str) -> None:
     """403 for users whose roles only allow reading."""
     if not app.state.can_write(request.user):
@@ -153,3 +167,12 @@ def _require_write(app: ServiceNowApp, request: Request, action: str) -> None:
 def not_found_resource() -> Response:
     """The platform's answer to a URI no API serves."""
     return error_response(400, "Requested URI does not represent any resource", None)
+
+
+def _zone(app: ServiceNowApp, request: Request) -> tzinfo:
+    """The caller's time zone preference (sys_user.time_zone); UTC, the emulator's system zone, when unset."""
+    record = app.state.resolve("sys_user", app.state.user_sys_id(request.user))
+    try:
+        return ZoneInfo(record["time_zone"]) if record and record.get("time_zone") else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC

@@ -176,6 +176,14 @@ _PERSON = [
     s("mobile_phone", 40),
     ref("company", "core_company"),
     ref("manager", "sys_user"),
+    ref("department", "cmn_department"),
+    ref("location", "cmn_location"),
+    s("employee_number", 40),
+    s("time_zone", 40),  # the user's preference: display values of date-times are shown in it
+    s("preferred_language", 3, "en"),
+    boolean("vip", "false"),
+    boolean("locked_out", "false"),
+    dt("last_login_time"),
     s("sys_class_name", 80),
 ]
 
@@ -224,6 +232,26 @@ CMDB_CI = table(
     ],
 )
 
+CMN_DEPARTMENT = table(
+    "cmn_department",
+    [s("name", 100), s("id", 40), s("description", 1000), ref("dept_head", "sys_user"), ref("parent", "cmn_department"),
+     ref("company", "core_company"), s("cost_center", 32)],
+)  # fmt: skip
+CMN_LOCATION = table(
+    "cmn_location",
+    [s("name", 255), s("street", 255), s("city", 100), s("state", 100), s("zip", 40), s("country", 40),
+     ref("company", "core_company"), s("time_zone", 40)],
+)  # fmt: skip
+SYS_USER_ROLE = table("sys_user_role", [s("name", 100), s("description", 1000), boolean("elevated_privilege", "false")])
+SYS_USER_HAS_ROLE = table(
+    "sys_user_has_role",
+    [ref("user", "sys_user"), ref("role", "sys_user_role"), s("state", 40, "active")],
+    display_field="role",
+)
+SYS_USER_GRMEMBER = table(
+    "sys_user_grmember", [ref("user", "sys_user"), ref("group", "sys_user_group")], display_field="user"
+)
+
 SYS_JOURNAL_FIELD = table(
     "sys_journal_field",
     [Field("element_id", GUID), s("name", 80), s("element", 40), s("value", 100000)],
@@ -260,6 +288,11 @@ TABLES: Mapping[str, TableSchema] = {
         SYS_USER_GROUP,
         CORE_COMPANY,
         CMDB_CI,
+        CMN_DEPARTMENT,
+        CMN_LOCATION,
+        SYS_USER_ROLE,
+        SYS_USER_HAS_ROLE,
+        SYS_USER_GRMEMBER,
         SYS_JOURNAL_FIELD,
         SYS_ATTACHMENT,
     )
