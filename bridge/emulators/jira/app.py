@@ -28,7 +28,7 @@ UNAUTHENTICATED = "Client must be authenticated to access this resource."
 class Stats(BaseStats):
     """Thread-safe request counts by method, resource, status and injected fault."""
 
-    GROUPS = ("by_method_resource", "by_status", "faults")
+    GROUPS = ("by_method_resource", "by_status", "faults", "latency")
 
     def count(self, group: str, key: str) -> None:
         """Bump one counter (``by_method_resource`` also bumps the total)."""
