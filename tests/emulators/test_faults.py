@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import socket
-import time
 from collections import Counter
 
 import pytest
@@ -14,6 +13,7 @@ from sn_helpers import Api
 
 from bridge.emulators.http_target import CountingTarget
 from bridge.emulators.servicenow import FaultConfig, ServiceNowEmulator
+from tests.support.clock import StepClock
 from tests.support.waiting import wait_for
 
 INCIDENT = "/api/now/table/incident"
@@ -35,23 +35,25 @@ def test_latency_is_added_to_api_calls_only() -> None:
 def test_rate_limit_answers_429_with_headers() -> None:
     # Documented: markdown/api-reference/rest-api-explorer/inbound-REST-API-rate-limiting.md (429, Retry-After,
     # X-RateLimit-Limit, X-RateLimit-Reset, X-RateLimit-Rule, "Rate limit exceeded" envelope)
-    with ServiceNowEmulator(rate_limit=5) as emu:
+    clock = StepClock(1_700_000_000.0)  # the windows are whole seconds of this clock; the test steps it
+    with ServiceNowEmulator(rate_limit=5, clock=clock) as emu:
         api, other = Api(emu.url), Api(emu.url, "itil_readonly", "readonly")
         responses = [api.get(INCIDENT) for _ in range(12)]
-        limited = [r for r in responses if r.status_code == 429]
-        assert limited, [r.status_code for r in responses]
+        assert [r.status_code for r in responses] == [200] * 5 + [429] * 7, "5 a second, all in one second"
+        limited = responses[5:]
         refused = limited[0]
         assert refused.headers["Retry-After"] == "1"
         assert refused.headers["X-RateLimit-Limit"] == "5"
-        assert int(refused.headers["X-RateLimit-Reset"]) >= int(time.time())
+        assert refused.headers["X-RateLimit-Reset"] == "1700000001", "the next whole second"
         assert "X-RateLimit-Rule" in refused.headers
         assert refused.json()["error"]["message"] == "Rate limit exceeded"
         assert refused.json()["status"] == "failure"
         assert "X-RateLimit-Limit" in responses[0].headers
         assert other.get(INCIDENT).status_code == 200
-        time.sleep(float(refused.headers["Retry-After"]))
+        assert api.get(INCIDENT).status_code == 429, "still limited within the window"
+        clock.advance(float(refused.headers["Retry-After"]))
         assert api.get(INCIDENT).status_code == 200
-        assert emu.stats()["faults"]["rate_limited"] == len(limited)
+        assert emu.stats()["faults"]["rate_limited"] == len(limited) + 1
 
 
 def _statuses(url: str, count: int) -> list[int]:

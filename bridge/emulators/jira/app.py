@@ -46,7 +46,7 @@ class JiraApp:
         self.faults = faults
         self.webhooks = webhooks
         self.stats = Stats()
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(lambda: state.clock().timestamp())  # the site's clock, injectable
         state.listeners.append(webhooks)
 
     def renderer(self, request: Request) -> Renderer:
