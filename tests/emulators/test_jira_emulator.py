@@ -653,6 +653,7 @@ def test_faults_are_seeded_and_spare_admin(emu: JiraEmulator) -> None:
 # -- the process --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_cli_runs_the_emulator_until_sigterm() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "bridge.emulators.jira", "--port", "0", "--webhook-secret", "x"],

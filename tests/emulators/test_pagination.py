@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sn_helpers import Api
 
 from bridge.emulators.servicenow import ServiceNowEmulator
@@ -65,6 +66,7 @@ def test_default_limit_is_10000(api: Api, emulator: ServiceNowEmulator) -> None:
     assert "next" in response.links
 
 
+@pytest.mark.slow
 def test_100k_records_are_looked_up_by_index_and_paged_from_one_scan(api: Api, emulator: ServiceNowEmulator) -> None:
     """What keeps a 100,000-row table quick (models.py): an equality term reads an index, and the pages of one
     listing share one scan; counted as rows tested, which no machine's speed changes."""

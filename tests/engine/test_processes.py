@@ -20,6 +20,7 @@ from tests.support.procs import bridge_process, free_port, kill9, terminate, wai
 from tests.support.waiting import wait_for
 
 TOKEN = "t0k3n-for-tests"
+pytestmark = pytest.mark.e2e  # `bridge run` / `bridge worker` processes
 
 
 def _unfinished(url: str) -> int:

@@ -22,6 +22,7 @@ from tests.support.waiting import wait_until_stable
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "azure"
 MAPPINGS = Path(__file__).resolve().parents[2] / "config" / "mappings"
 TOKEN = "azure-test-token-1"
+pytestmark = pytest.mark.e2e  # `bridge run` as a process
 
 
 def fixture(name: str) -> dict[str, Any]:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bridge.config import load_config
 from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.flows.azure_alert import CHECK_EVERY, AzureAlertFlow
@@ -53,6 +55,7 @@ def _bridge(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.e2e
 def test_check_names_the_bad_key_and_preview_shows_fields_and_diff(tmp_path: Path) -> None:
     with ServiceNowEmulator() as emu:
         config, mapping = _setup(tmp_path, emu.url)
