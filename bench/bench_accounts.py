@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.report import Result
 from bridge.accounts import generate_change_set, generate_registry
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.flows.test_accounts_sync import _runtime, _sync
 
 

@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bench.report import Result
-from bridge.emulators.http_target import CountingTarget
 from bridge.store import Store
 from bridge.store.schema import inbox
+from bridge_emulators.http_target import CountingTarget
 
 EVENTS = 100_000
 RUNS = 21

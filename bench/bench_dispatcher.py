@@ -12,8 +12,8 @@ import requests
 
 from bench.report import Result
 from bridge.config import load_config
-from bridge.emulators.http_target import CountingTarget
 from bridge.runtime import build_runtime
+from bridge_emulators.http_target import CountingTarget
 from tests.support.engine import enqueue_ops, forward_config
 
 

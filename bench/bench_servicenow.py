@@ -28,7 +28,7 @@ N_POLL = 100_000
 
 _EMULATOR = """
 import sys, time
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 emu = ServiceNowEmulator(port=int(sys.argv[1]))
 emu.start()
 rows = [{"short_description": f"changed {i}", "state": "2"} for i in range(int(sys.argv[2]))]
@@ -157,9 +157,9 @@ def poll_throughput(total: int = N_POLL) -> Result:
 
 def calls_per_change() -> Result:
     from bridge.config import load_config
-    from bridge.emulators.servicenow import ServiceNowEmulator
     from bridge.runtime import build_runtime
     from bridge.store import inbox as ib
+    from bridge_emulators.servicenow import ServiceNowEmulator
 
     fixture = json.loads((ROOT / "tests/fixtures/azure/common_metric_static_fired.json").read_text())
     resolved = json.loads(json.dumps(fixture))

@@ -23,8 +23,8 @@ import yaml
 from bench.bench_azure import TOKEN, _alert
 from bench.loadgen import build_request, load
 from bench.report import Result
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.mappings.azure_alert import alert_to_incident, load_azure_mapping, parse_alert
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.support.procs import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]

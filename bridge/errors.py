@@ -10,7 +10,7 @@
         └── PermanentError     retrying cannot help (400, 403, 404, ambiguous lookups): dead-letter at once
 
 Callers catch by intent (``except TransientError``), never by HTTP status; the status -> class decision is
-made once, in :mod:`bridge.engine.failures`.
+made once, in :mod:`bridge.failures`.
 """
 
 from __future__ import annotations

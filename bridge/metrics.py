@@ -27,6 +27,9 @@ DELIVERIES = Counter(
     ["route", "target", "outcome"],
 )
 RETRIES = Counter("bridge_retries_total", "Deliveries scheduled for another attempt", ["route", "target"])
+FETCH_RETRIES = Counter(
+    "bridge_fetch_retries_total", "Reads before planning that failed and will be made again", ["route"]
+)
 DEAD_LETTERS = Counter("bridge_dead_letters_total", "Events and operations dead-lettered", ["route", "kind"])
 DELIVERY_SECONDS = Histogram(
     "bridge_delivery_seconds",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -12,12 +13,13 @@ from bridge.adapters import build_adapter
 from bridge.adapters.base import Adapter
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.dispatcher import Dispatcher
-from bridge.engine.flows import Flow, build_flows
+from bridge.engine.fetch import Fetcher
+from bridge.engine.flows import Flow
 from bridge.engine.ingest import InboxWriter, IngestPressure
 from bridge.engine.processor import Processor
 from bridge.errors import ConfigError
-from bridge.flows import email_replies, partner_sla
-from bridge.scheduler import Scheduler, account_jobs, build_pollers
+from bridge.flows import build_flows
+from bridge.sources.scheduler import Scheduler, build_pollers, scheduled_jobs
 from bridge.store import Store, open_store, outbox
 from bridge.store import inbox as ib
 
@@ -59,6 +61,22 @@ class Runtime:
             counter.labels(ev.route, ev.source).inc()
         if any(not a.duplicate for a in accepted) and not self.pressure.busy():
             self.processor.wake()  # during a burst the processor keeps its own slower pace instead
+
+    def settle(self, event_ids: Sequence[int], *, timeout: float = 600.0) -> bool:
+        """Plan ``event_ids`` and deliver what they planned (for commands such as `bridge accounts sync`): this
+        process plans when it can hold the processor's lock, else it waits for the daemon that does. True when
+        all of it finished within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.store.singleton("bridge-processor") as leader:
+                if leader:
+                    self.processor.drain(timeout=max(0.0, deadline - time.monotonic()))
+            with self.store.begin() as conn:
+                waiting = ib.unsettled(conn, event_ids)
+            if not waiting or time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        return not waiting and self.dispatcher.drain(timeout=max(0.0, deadline - time.monotonic()))
 
     def start(self, *, processor: bool = True) -> None:
         orphans = outbox.release_orphans(self.store)
@@ -107,14 +125,13 @@ def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: s
     adapters = {name: target_adapter(config, name) for name in config.targets}
     pressure = IngestPressure(threshold_per_second=config.server.ingest_priority_rate)
     dispatcher = Dispatcher(store, adapters, config.dispatcher, owner=owner, pressure=pressure)
-    processor = Processor(store, routes, flows, on_enqueued=dispatcher.wake, pressure=pressure)
+    fetcher = Fetcher(store, adapters, config.dispatcher)
+    processor = Processor(store, routes, flows, on_enqueued=dispatcher.wake, pressure=pressure, fetcher=fetcher)
+    fetcher.on_done = processor.wake
     metrics.watch_store(store)
     runtime = Runtime(config, store, routes, flows, adapters, dispatcher, processor, InboxWriter(store), pressure)
     runtime.scheduler = Scheduler(
-        build_pollers(config, store, adapters, runtime.ingest),
-        account_jobs(config, store, adapters, flows)
-        + partner_sla.jobs(config, runtime.ingest)
-        + email_replies.jobs(config, store, runtime.ingest),
+        build_pollers(config, store, adapters, runtime.ingest), scheduled_jobs(config, store, runtime.ingest)
     )
     return runtime
 

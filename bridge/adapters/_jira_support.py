@@ -18,6 +18,7 @@ import requests
 
 from bridge.adapters.base import Operation
 from bridge.errors import PermanentError
+from bridge.mappings.jira_time import parse_time, version_of
 
 JSON = dict[str, Any]
 
@@ -43,25 +44,6 @@ def text_phrase(value: str) -> str:
     """
     escaped = "".join("\\" + ch if ch in _LUCENE_SPECIAL else ch for ch in value)
     return jql_string(f'"{escaped}"')
-
-
-def parse_time(value: str) -> datetime:
-    """Jira's ``2024-01-15T10:30:00.000+0000`` (or ISO 8601 with a colon offset) as an aware datetime."""
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError(f"time without an offset: {value!r}")
-    return moment
-
-
-def version_of(moment: datetime) -> str:
-    """The canonical version string of an ``updated`` time: UTC, milliseconds, so equal times compare equal
-    whichever API or time zone reported them."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def epoch_version(millis: int) -> str:

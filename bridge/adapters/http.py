@@ -13,8 +13,8 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bridge.adapters.base import DeliveryResult, Operation
-from bridge.engine.failures import error_for_response
 from bridge.errors import PermanentError, TransientError
+from bridge.failures import error_for_response
 
 
 class Settings(BaseModel):

@@ -46,8 +46,8 @@ from bridge.adapters._jira_support import (
     verify_webhook,
 )
 from bridge.adapters.base import DeliveryResult, Operation
-from bridge.engine.failures import error_for_response
 from bridge.errors import PermanentError, TransientError
+from bridge.failures import error_for_response
 
 _TRANSIENT = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 READ_FIELDS = ("summary", "description", "status", "priority", "labels", "created", "updated", "resolution")

@@ -21,14 +21,12 @@ from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
-from tenacity import RetryCallState, Retrying, wait_exponential_jitter
-
 from bridge import metrics
 from bridge.adapters.base import Adapter, DeliveryResult, Operation
 from bridge.config import DispatcherSettings
-from bridge.engine.failures import Decision, decide
 from bridge.engine.ingest import IngestPressure
 from bridge.errors import PermanentError
+from bridge.failures import Decision, backoff_seconds, decide
 from bridge.store import Store, now, records
 from bridge.store import outbox as ob
 
@@ -58,11 +56,6 @@ class Dispatcher:
         self.adapters = adapters
         self.settings = settings
         self.owner = owner or worker_name()
-        self._wait = wait_exponential_jitter(
-            multiplier=settings.backoff_initial_seconds,
-            max=settings.backoff_max_seconds,
-            jitter=settings.backoff_jitter_seconds,
-        )
         self._outcomes: queue.SimpleQueue[ob.Outcome] = queue.SimpleQueue()
         self._inflight: dict[int, Future[None]] = {}
         self._wake = threading.Event()
@@ -275,10 +268,14 @@ class Dispatcher:
         )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        state = RetryCallState(retry_object=Retrying(), fn=None, args=(), kwargs={})
-        state.attempt_number = attempt
-        delay = float(self._wait(state))
-        return max(delay, retry_after or 0.0)
+        s = self.settings
+        return backoff_seconds(
+            attempt,
+            retry_after,
+            initial=s.backoff_initial_seconds,
+            maximum=s.backoff_max_seconds,
+            jitter=s.backoff_jitter_seconds,
+        )
 
 
 def _ids(op: Operation, target_id: str | None = None) -> dict[str, object]:

@@ -1,8 +1,13 @@
-"""Flows turn one inbox event into planned operations. A route = a flow kind + its options + a target.
+"""The contract between the engine and the flows: a flow turns one inbox event into planned operations.
 
-A flow's `plan` is where a mapping is applied. It may read and write per-flow state through the
+A route = a flow kind + its options + a target. The engine knows no concrete flow: the runtime builds them (from
+the registry in :mod:`bridge.flows`) and hands them to the processor.
+
+A flow's `plan` is where a mapping is applied. It may read and write per-flow state and links through the
 :class:`PlanContext` (e.g. "this alert already has an incident"); those writes commit in the same transaction
-as the planned operations, so state and outbox never disagree, and nothing is written if planning fails.
+as the planned operations, so state and outbox never disagree, and nothing is written if planning fails. A flow
+that must see a system's current data reads it through ``ctx.reads`` (see :mod:`bridge.engine.reads`): the
+processor makes those reads before the planning transaction, never inside it.
 """
 
 from __future__ import annotations
@@ -11,14 +16,16 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from bridge.config import BridgeConfig, RouteSettings
-from bridge.errors import ConfigError, MappingError
-from bridge.mappings.dsl import LiveFieldMap, apply_field_map
+from bridge.config import RouteSettings
+from bridge.engine.reads import NO_READS, Reads
+from bridge.errors import InputError
 from bridge.store import Store, records
+from bridge.store import outbox as ob
 from bridge.store.inbox import InboxEvent
 
 
@@ -34,11 +41,15 @@ class Planned:
     correlation: dict[str, Any] | None = None
     target: str | None = None
     delay: float = 0.0
+    #: the mapping version to record on the operation when it is not the flow's own (an account sync run)
+    version: str | None = None
 
 
 @dataclass
 class PlanContext:
-    """What a flow may consult while planning: its own state, and links, inside the planning transaction."""
+    """What a flow may consult while planning: its own state, links, and (through ``reads``) the systems' data
+    fetched before planning. Writes are buffered and applied by :meth:`commit_state`, in the planning
+    transaction; a pass that is not committed (the fetch pass, a dry run) leaves the store untouched."""
 
     conn: sa.Connection
     store: Store
@@ -47,7 +58,14 @@ class PlanContext:
     #: True when an admin replays stored events through today's mappings (see `bridge replay`): flows with
     #: lifecycle state re-send the mapped fields of the record instead of replaying its history
     replay: bool = False
+    reads: Reads = NO_READS
+    #: the time the flow plans at: the event's arrival, so both passes of a fetched event agree on it (and a
+    #: test can set it)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     _writes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _links: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    _audits: list[dict[str, Any]] = field(default_factory=list)
+    _effects: list[Callable[[], None]] = field(default_factory=list)
 
     def state(self, key: str) -> dict[str, Any] | None:
         if key in self._writes:
@@ -57,127 +75,110 @@ class PlanContext:
     def set_state(self, key: str, value: dict[str, Any]) -> None:
         self._writes[key] = value
 
+    def states(self, prefix: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every state of this flow whose key starts with ``prefix`` (as this plan has them so far)."""
+        stored = dict(records.flow_states(self.conn, self.flow_name, prefix=prefix))
+        stored.update((k, v) for k, v in self._writes.items() if k.startswith(prefix))
+        return sorted(stored.items())
+
     def link(self, system: str, record_id: str, other_system: str) -> str | None:
+        if (system, record_id, other_system) in self._links:
+            return self._links[(system, record_id, other_system)]
         return records.find_link(self.conn, system, record_id, other_system)
 
+    def put_link(self, system: str, record_id: str, other_system: str, other_id: str) -> None:
+        """Link a record to one the flow already knows on the other system (written with the plan)."""
+        self._links[(system, record_id, other_system)] = other_id
+
+    def audit(
+        self, *, actor: str, action: str, subject: str | None = None, before: Any = None, after: Any = None
+    ) -> None:
+        """An audit entry written with the plan (a decision the flow made, who asked for what it does)."""
+        self._audits.append({"actor": actor, "action": action, "subject": subject, "before": before, "after": after})
+
+    def with_plan(self, effect: Callable[[], None]) -> None:
+        """Run ``effect`` (a metric) only when the plan is kept, never in a fetch pass or a failed plan."""
+        self._effects.append(effect)
+
     def commit_state(self) -> None:
+        for (system, record_id, other_system), other_id in self._links.items():
+            ob.put_link(self.conn, self.store, (system, record_id, other_system), other_id)
         for key, value in self._writes.items():
             records.put_flow_state(self.conn, self.store, self.flow_name, key, value)
+        for entry in self._audits:
+            records.write_audit(self.conn, route=self.route.name, **entry)
+        for effect in self._effects:
+            effect()
         self._writes.clear()
+        self._links.clear()
+        self._audits.clear()
+        self._effects.clear()
 
 
 class Flow(Protocol):
-    """Plans operations for one route's events."""
+    """Plans operations for one route's events; an admin can reload and preview its mappings."""
 
+    #: the version of the mapping the last plan used (recorded on each operation it planned)
     version: str
+    #: True when :meth:`plan` reads systems through ``ctx.reads`` (the processor fetches first)
+    reads_systems: bool
+
+    @property
+    def previewable(self) -> bool:
+        """True when :meth:`preview` can show what the live mapping gives for a sample."""
 
     def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]: ...
 
-
-class ForwardFlow:
-    """Forwards each JSON event to an HTTP target, ordered per record: as it is, or reshaped by a field map.
-
-    Options: ``path`` (where to POST, default ``/``), ``record_field`` (the payload field naming the record:
-    its operations are delivered one at a time, in order), ``action`` (post, put or patch). The route's
-    ``mapping`` may name a DSL field map in ``mappings_dir``: the body sent is then that map applied to the
-    event (hot-reloaded; its file hash is the version each operation records).
-    """
-
-    def __init__(self, route: RouteSettings, fields: LiveFieldMap | None = None) -> None:
-        self.route = route
-        self.path = str(route.options.get("path", "/"))
-        self.record_field = route.options.get("record_field")
-        self.action = str(route.options.get("action", "post"))
-        self.fields = fields
-        self.version = fields.version if fields else _version(route.options)
+    def reload_if_changed(self) -> None:
+        """Take a valid edit of the flow's mapping files (a refused edit keeps the previous version)."""
 
     @property
     def reload_error(self) -> str | None:
-        """Why the last edit of the field map was refused (shown on the admin overview)."""
-        return self.fields.reload_error if self.fields else None
+        """Why the last edit of a mapping file was refused (the admin overview shows it), or None."""
+
+    def preview(self, sample: Any) -> dict[str, Any] | None:
+        """The fields the live mapping gives for ``sample`` (an inbound body: bytes, text or parsed JSON), or
+        None when the flow has no mapping to preview. Raises InputError / MappingError for a sample it cannot
+        map."""
+
+
+class BaseFlow:
+    """Defaults for the optional parts of :class:`Flow`: no systems read, nothing to reload or preview."""
+
+    version = "1"
+    reads_systems = False
+
+    @property
+    def previewable(self) -> bool:
+        return False
 
     def reload_if_changed(self) -> None:
-        if self.fields is not None:
-            self.fields.reload_if_changed()
-            self.version = self.fields.version
+        return None
 
-    def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
-        try:
-            body = json.loads(event.payload)
-        except json.JSONDecodeError as exc:
-            raise MappingError(f"event {event.id} is not JSON: {exc}") from exc
-        record = event.record_key or (str(body.get(self.record_field, "")) if self.record_field else "")
-        key = f"{self.route.name}:{record or event.id}"
-        return [Planned(action=self.action, payload={"path": self.path, "body": self.reshape(body)}, target_key=key)]
+    @property
+    def reload_error(self) -> str | None:
+        return None
 
-    def reshape(self, body: Any) -> Any:
-        """The body to send: the event itself, or the field map applied to it (the live version)."""
-        if self.fields is None:
-            return body
-        self.reload_if_changed()
-        if not isinstance(body, Mapping):
-            raise MappingError(f"{self.fields.label}: the event is not a JSON object, so no field map applies")
-        return apply_field_map(self.fields.field_map, body, label=self.fields.label)
+    def preview(self, sample: Any) -> dict[str, Any] | None:
+        return None
 
 
-FlowFactory = Callable[[RouteSettings, BridgeConfig], Flow]
+def json_object(sample: Any) -> Mapping[str, Any]:
+    """A preview sample as a JSON object (it may come as bytes, text or already parsed)."""
+    try:
+        data = sample if isinstance(sample, Mapping) else json.loads(sample)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not JSON: {exc}", path="$") from exc
+    if not isinstance(data, Mapping):
+        raise InputError("expected a JSON object", path="$")
+    return data
 
 
-def _forward(route: RouteSettings, config: BridgeConfig) -> Flow:
-    if route.mapping is None:
-        return ForwardFlow(route)
-    return ForwardFlow(route, LiveFieldMap(config.mappings_dir / f"{route.mapping}.yaml", route=route.name))
+def event_time(event: InboxEvent) -> datetime:
+    """When the event arrived: the time its planning takes as "now" (the same in both passes of a fetch)."""
+    return datetime.fromtimestamp(event.received_at, UTC)
 
 
-def _azure_alert(route: RouteSettings, config: BridgeConfig) -> Flow:
-    from bridge.flows import azure_alert
-
-    return azure_alert.build(route, config)
-
-
-def _account_sync(route: RouteSettings, config: BridgeConfig) -> Flow:
-    from bridge.flows import accounts
-
-    return accounts.build(route, config)
-
-
-def _partner_case(route: RouteSettings, config: BridgeConfig) -> Flow:
-    from bridge.flows import partner
-
-    return partner.build(route, config)
-
-
-def _email_replies(route: RouteSettings, config: BridgeConfig) -> Flow:
-    from bridge.flows import email_replies
-
-    return email_replies.build(route, config)
-
-
-#: route kind -> factory. Explicit, so a newcomer sees every flow the bridge has in one place.
-FLOWS: dict[str, FlowFactory] = {
-    "forward": _forward,
-    "azure-alert": _azure_alert,
-    "account-sync": _account_sync,
-    "partner-case": _partner_case,
-    "email-replies": _email_replies,
-}
-
-
-def build_flows(config: BridgeConfig, extra: Mapping[str, FlowFactory] | None = None) -> dict[str, Flow]:
-    """One flow per enabled route; unknown kinds are a configuration error listing the known ones."""
-    factories = {**FLOWS, **(extra or {})}
-    flows: dict[str, Flow] = {}
-    problems: list[str] = []
-    for route in config.routes:
-        factory = factories.get(route.kind)
-        if factory is None:
-            problems.append(f"routes.{route.name}.kind: unknown flow {route.kind!r}; known: {sorted(factories)}")
-            continue
-        flows[route.name] = factory(route, config)
-    if problems:
-        raise ConfigError(problems)
-    return flows
-
-
-def _version(data: Any) -> str:
+def version_of(data: Any) -> str:
+    """A short stable hash of a flow's configuration, for flows whose mapping is their options."""
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -4,6 +4,9 @@ It is a singleton (one per cluster, through the store's advisory lock) so events
 the order they arrived. Planning is quick and pure, so one planner keeps up with many delivery workers. Each
 batch is one transaction: the operations, the flow state and the event's `done` mark commit together. An event
 that cannot be planned is dead-lettered with its reason; the others in the batch go on.
+
+An event whose flow reads systems (``flow.reads_systems``) is first handed to the fetch step
+(:mod:`bridge.engine.fetch`), outside the transaction; its route waits meanwhile and every other route goes on.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import sqlalchemy as sa
 
 from bridge import metrics
 from bridge.config import RouteSettings
-from bridge.engine.flows import Flow, PlanContext, Planned
+from bridge.engine.fetch import Fetcher
+from bridge.engine.flows import Flow, PlanContext, Planned, event_time
 from bridge.engine.ingest import IngestPressure
+from bridge.engine.reads import NO_READS, NotFetched, Reads, Replay
 from bridge.store import Store, records
 from bridge.store import inbox as ib
 from bridge.store import outbox as ob
@@ -37,8 +42,10 @@ class Processor:
         batch_size: int = 200,
         idle_poll_seconds: float = 0.5,
         pressure: IngestPressure | None = None,
+        fetcher: Fetcher | None = None,
     ) -> None:
         self.pressure = pressure or IngestPressure()
+        self.fetcher = fetcher
         self.store = store
         self.routes = routes
         self.flows = flows
@@ -61,6 +68,8 @@ class Processor:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self.fetcher is not None:
+            self.fetcher.stop()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -90,31 +99,55 @@ class Processor:
         while time.monotonic() < deadline:
             n = self.process_batch()
             total += n
-            if n == 0:
+            if n == 0 and not (self.fetcher and self.fetcher.busy()):
                 break
+            if n == 0:
+                self._wake.wait(0.05)
+                self._wake.clear()
         return total
 
     def process_batch(self) -> int:
+        """Plan one batch of pending events in one transaction; returns how many were taken up."""
         planned_ops = 0
+        to_fetch: list[ib.InboxEvent] = []
         with self.store.begin() as conn:
             skip = set(records.paused_routes(conn)) | {r.name for r in self.routes.values() if not r.enabled}
+            if self.fetcher is not None:
+                skip |= self.fetcher.waiting_routes()
             limit = 5 if self.pressure.busy() else self.batch_size
             events = ib.pending(conn, limit=limit, skip_routes=skip)
             for event in events:
-                planned_ops += self._process_one(conn, event)
+                if event.route in skip:
+                    continue  # an earlier event of its route waits for its reads: keep the route's order
+                ops = self._process_one(conn, event)
+                if ops is None:
+                    to_fetch.append(event)
+                    skip.add(event.route)
+                else:
+                    planned_ops += ops
+        for event in to_fetch:  # after the commit, so the fetch sees what this batch planned
+            self._fetch(event)
         if planned_ops:
             self.on_enqueued()
         return len(events)
 
-    def _process_one(self, conn: sa.Connection, event: ib.InboxEvent) -> int:
+    def _process_one(self, conn: sa.Connection, event: ib.InboxEvent) -> int | None:
+        """Plan one event: the number of operations, or None when its reads must be fetched first."""
         route = self.routes.get(event.route)
         flow = self.flows.get(event.route)
         if route is None or flow is None:
             self._dead(conn, event, f"no route named {event.route!r} is configured")
             return 0
-        ctx = PlanContext(conn=conn, store=self.store, route=route, flow_name=route.kind)
+        reads = self._reads_for(event, flow)
+        if reads is None:
+            return None
+        ctx = PlanContext(
+            conn=conn, store=self.store, route=route, flow_name=route.kind, reads=reads, now=event_time(event)
+        )
         try:
             planned = flow.plan(event, ctx)
+        except NotFetched:
+            return None  # the store moved on since the fetch: fetch again
         except Exception as exc:  # a mapping failure dead-letters this event only
             self._dead(conn, event, f"{type(exc).__name__}: {exc}")
             return 0
@@ -125,6 +158,19 @@ class Processor:
         metrics.EVENTS_PROCESSED.labels(event.route, "planned").inc()
         metrics.OPERATIONS_PLANNED.labels(event.route).inc(len(ops))
         return len(ops)
+
+    def _reads_for(self, event: ib.InboxEvent, flow: Flow) -> Reads | None:
+        """What the event's planning may read: nothing, or the fetch's answers (None: not fetched yet)."""
+        if not flow.reads_systems:
+            return NO_READS
+        if self.fetcher is None:
+            raise RuntimeError("a flow that reads systems needs the processor's fetcher")
+        recording = self.fetcher.take(event.id)
+        return Replay(recording) if recording is not None else None
+
+    def _fetch(self, event: ib.InboxEvent) -> None:
+        assert self.fetcher is not None
+        self.fetcher.submit(event, self.routes[event.route], self.flows[event.route])
 
     def _dead(self, conn: sa.Connection, event: ib.InboxEvent, reason: str) -> None:
         log.error("event dead-lettered", extra={"route": event.route, "event_id": event.id, "error": reason})
@@ -148,6 +194,6 @@ def _to_operation(
         correlation=planned.correlation,
         link_system=planned.link[0] if planned.link else None,
         link_id=planned.link[1] if planned.link else None,
-        mapping_version=flow.version,
+        mapping_version=planned.version or flow.version,
         delay=planned.delay,
     )

@@ -1,1 +1,71 @@
-"""Flows with business meaning, one module each; `bridge/engine/flows.py` names them in its registry."""
+"""Flows with business meaning, one module (or package) each, and the registry that names them.
+
+The engine knows only the :class:`~bridge.engine.flows.Flow` contract; the runtime builds one flow per route
+from :data:`FLOWS` and hands them to the processor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from bridge.config import BridgeConfig, RouteSettings
+from bridge.engine.flows import Flow
+from bridge.errors import ConfigError
+
+FlowFactory = Callable[[RouteSettings, BridgeConfig], Flow]
+
+
+def _forward(route: RouteSettings, config: BridgeConfig) -> Flow:
+    from bridge.flows import forward
+
+    return forward.build(route, config)
+
+
+def _azure_alert(route: RouteSettings, config: BridgeConfig) -> Flow:
+    from bridge.flows import azure_alert
+
+    return azure_alert.build(route, config)
+
+
+def _account_sync(route: RouteSettings, config: BridgeConfig) -> Flow:
+    from bridge.flows import accounts
+
+    return accounts.build(route, config)
+
+
+def _partner_case(route: RouteSettings, config: BridgeConfig) -> Flow:
+    from bridge.flows import partner
+
+    return partner.build(route, config)
+
+
+def _email_replies(route: RouteSettings, config: BridgeConfig) -> Flow:
+    from bridge.flows import email_replies
+
+    return email_replies.build(route, config)
+
+
+#: route kind -> factory. Explicit, so a newcomer sees every flow the bridge has in one place.
+FLOWS: dict[str, FlowFactory] = {
+    "forward": _forward,
+    "azure-alert": _azure_alert,
+    "account-sync": _account_sync,
+    "partner-case": _partner_case,
+    "email-replies": _email_replies,
+}
+
+
+def build_flows(config: BridgeConfig, extra: Mapping[str, FlowFactory] | None = None) -> dict[str, Flow]:
+    """One flow per route; unknown kinds are a configuration error listing the known ones."""
+    factories = {**FLOWS, **(extra or {})}
+    flows: dict[str, Flow] = {}
+    problems: list[str] = []
+    for route in config.routes:
+        factory = factories.get(route.kind)
+        if factory is None:
+            problems.append(f"routes.{route.name}.kind: unknown flow {route.kind!r}; known: {sorted(factories)}")
+            continue
+        flows[route.name] = factory(route, config)
+    if problems:
+        raise ConfigError(problems)
+    return flows

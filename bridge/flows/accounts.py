@@ -1,67 +1,48 @@
 """Participant registry -> ServiceNow CSM accounts and contacts, through the same engine as every flow.
 
-A sync reads the existing accounts and contacts in pages, plans the difference (:mod:`bridge.accounts`), and
-turns each step into exactly one outbox operation. Operations of one account tree share an ordering key, so a
-parent's create always lands before its children's; a child's `account_parent` is filled at delivery time from
-the link the parent's create wrote (`registry` key <-> sys_id). Existing accounts get their links on planning,
-so later writes address them by sys_id with no read first. A second sync right after is a no-op: zero writes.
+A sync request enters the inbox like every event (:mod:`bridge.sources.registry`: the schedule, `bridge
+accounts sync`), carrying the registry it was read from. Planning reads the existing accounts and contacts in
+pages (through the fetch step, before the planning transaction), plans the difference (:mod:`bridge.accounts`),
+and turns each step into exactly one outbox operation. Operations of one account tree share an ordering key, so
+a parent's create always lands before its children's; a child's `account_parent` is filled at delivery time
+from the link the parent's create wrote (`registry` key <-> sys_id). Existing accounts get their links with the
+plan, so later writes address them by sys_id with no read first. A second sync right after is a no-op.
 
 Route (kind `account-sync`): `target` is the ServiceNow target; options `registry` (YAML or CSV path),
 `schedule_minutes` (0 = on demand only) and `mapping` (the :class:`AccountMapping` fields). The route's own
 `mapping` may name a DSL field map in `mappings_dir` (`account-to-customer-account`) that then gives the
-account fields; it is hot-reloaded like every mapping, and its version is recorded on each operation.
+account fields; it is hot-reloaded like every mapping, and each operation records `<run id>@<map version>`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
-import pysnow
-from pydantic import BaseModel, ConfigDict, Field
-
-from bridge.accounts import AccountMapping, Registry, SyncPlan, load_registry, plan_sync
+from bridge.accounts import AccountMapping, Registry, SyncPlan, plan_sync
+from bridge.accounts.options import AccountSyncOptions, options_for
+from bridge.accounts.snapshot import from_data
 from bridge.accounts.steps import Step
 from bridge.config import BridgeConfig, RouteSettings
-from bridge.engine.flows import PlanContext, Planned
-from bridge.errors import ConfigError, MappingError
+from bridge.engine.flows import BaseFlow, PlanContext, Planned, json_object
+from bridge.errors import MappingError
 from bridge.mappings.dsl import LiveFieldMap
-from bridge.store import Store, records
-from bridge.store import outbox as ob
 from bridge.store.inbox import InboxEvent
 
 log = logging.getLogger("bridge.accounts")
 SYSTEM = "registry"
 
 
-class AccountSyncOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    registry: Path = Path("config/accounts.yaml")
-    contacts: Path | None = None
-    schedule_minutes: float = Field(0, ge=0)
-    mapping: AccountMapping = Field(default_factory=AccountMapping)
-
-
 class Reader(Protocol):
-    def query(
-        self, table: str, conditions: Any, *, fields: Any = ..., order_by: Any = ...
-    ) -> Iterator[dict[str, Any]]: ...
+    def read_all(self, table: str, *, fields: Any = ...) -> Iterator[dict[str, Any]]: ...
 
 
-@dataclass
-class SyncRun:
-    plan: SyncPlan
-    enqueued: int
-    run_id: str
+class AccountSyncFlow(BaseFlow):
+    """The route's flow: each event is a sync request carrying the registry (see the module doc)."""
 
-
-class AccountSyncFlow:
-    """The route's flow. Its events are only sync requests; the work happens in :func:`enqueue_plan`."""
+    reads_systems = True
 
     def __init__(self, route: RouteSettings, options: AccountSyncOptions, fields: LiveFieldMap | None = None) -> None:
         self.route = route
@@ -88,15 +69,39 @@ class AccountSyncFlow:
         update = {"field_map": self.fields.field_map, "field_map_label": self.fields.label}
         return self.options.mapping.model_copy(update=update)
 
+    @property
+    def previewable(self) -> bool:
+        return self.fields is not None
+
+    def preview(self, sample: Any) -> dict[str, Any] | None:
+        """The account fields the live map gives for one organisation (as JSON)."""
+        from bridge.accounts.mapping import account_fields
+        from bridge.accounts.snapshot import organisation_from_json
+
+        if self.fields is None:
+            return None
+        return dict(account_fields(organisation_from_json(dict(json_object(sample))), self.mapping()))
+
     def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
-        raise MappingError("account-sync routes take no events; run `bridge accounts sync` or the schedule")
-
-
-def options_for(route: RouteSettings) -> AccountSyncOptions:
-    try:
-        return AccountSyncOptions.model_validate(route.options)
-    except Exception as exc:
-        raise ConfigError([f"routes.{route.name}.options: {exc}"]) from exc
+        """A sync request: read what ServiceNow holds, plan the difference, one operation per step."""
+        try:
+            request = json.loads(event.payload)
+            registry = from_data(request["registry"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise MappingError(f"event {event.id} is not an account sync request: {exc}") from exc
+        mapping = self.mapping()
+        plan = make_plan(registry, ctx.reads.of(self.route.target), mapping)
+        if plan.errors:
+            raise MappingError("the sync needs a person first: " + "; ".join(plan.errors))
+        run_id = str(request.get("run_id") or event.id)
+        for step in plan.steps:
+            if step.sys_id:
+                ctx.put_link(SYSTEM, _link_id(step.table, step.key), self.route.target, step.sys_id)
+        after = {"run": run_id, "steps": len(plan.steps), "counts": _counts(plan)}
+        ctx.audit(actor=str(request.get("actor") or "bridge"), action="accounts-sync", after=after)
+        roots = _roots(plan)
+        version = f"{run_id}@{self.version}"
+        return [_planned(self.options, step, roots, version=version) for step in plan.steps]
 
 
 def build(route: RouteSettings, config: BridgeConfig) -> AccountSyncFlow:
@@ -106,15 +111,9 @@ def build(route: RouteSettings, config: BridgeConfig) -> AccountSyncFlow:
 
 def read_existing(reader: Reader, mapping: AccountMapping) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Every account and contact, page by page (reads bounded by page count, no read per record)."""
-    accounts = [_plain(r) for r in reader.query(mapping.account_table, _all(), fields=_account_fields(mapping))]
-    contacts = [_plain(r) for r in reader.query(mapping.contact_table, _all(), fields=_contact_fields(mapping))]
+    accounts = [_plain(r) for r in reader.read_all(mapping.account_table, fields=_account_fields(mapping))]
+    contacts = [_plain(r) for r in reader.read_all(mapping.contact_table, fields=_contact_fields(mapping))]
     return accounts, contacts
-
-
-def _all() -> pysnow.QueryBuilder:
-    """Every record, in a stable order: the adapter refuses an empty condition map on purpose (it usually
-    means a lost key), so a deliberate full read says so explicitly."""
-    return pysnow.QueryBuilder().field("sys_id").is_not_empty().AND().field("sys_id").order_ascending()
 
 
 def make_plan(registry: Registry, reader: Reader, mapping: AccountMapping) -> SyncPlan:
@@ -122,51 +121,19 @@ def make_plan(registry: Registry, reader: Reader, mapping: AccountMapping) -> Sy
     return plan_sync(registry, accounts, contacts, mapping=mapping)
 
 
-def enqueue_plan(
-    store: Store, route: RouteSettings, plan: SyncPlan, *, actor: str, mapping_version: str = "accounts-1"
-) -> SyncRun:
-    """One outbox operation per step, plus links for the records the plan found, in one transaction.
-
-    Each operation records ``<run id>@<mapping version>``: which sync run planned it, with which mapping."""
-    plan.raise_for_errors()
-    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    roots = _roots(plan)
-    version = f"{run_id}@{mapping_version}"
-    ops = [_operation(route, step, roots, i, run_id=run_id, version=version) for i, step in enumerate(plan.steps)]
-    with store.begin() as conn:
-        for step in plan.steps:
-            if step.sys_id:
-                ob.put_link(conn, store, (SYSTEM, _link_id(step.table, step.key), route.target), step.sys_id)
-        enqueued = ob.enqueue(conn, store, ops)
-        records.write_audit(
-            conn,
-            actor=actor,
-            action="accounts-sync",
-            route=route.name,
-            after={"run": run_id, "steps": len(plan.steps), "counts": _counts(plan)},
-        )
-    return SyncRun(plan=plan, enqueued=enqueued, run_id=run_id)
-
-
-def _operation(
-    route: RouteSettings, step: Step, roots: dict[str, str], index: int, *, run_id: str, version: str
-) -> ob.NewOperation:
+def _planned(options: AccountSyncOptions, step: Step, roots: dict[str, str], *, version: str) -> Planned:
     account_key = step.key.split("/", 1)[0]
     payload: dict[str, Any] = {"table": step.table, "fields": dict(step.fields)}
     if step.deferred and step.parent_key:
-        parent = [SYSTEM, _link_id(options_for(route).mapping.account_table, step.parent_key)]
+        parent = [SYSTEM, _link_id(options.mapping.account_table, step.parent_key)]
         payload["resolve"] = dict.fromkeys(step.deferred, parent)
-    return ob.NewOperation(
-        route=route.name,
-        target_system=route.target,
-        target_key=f"accounts:{roots.get(account_key, account_key)}",
-        action=step.action,
-        payload=payload,
-        idempotency_key=f"{route.name}:{run_id}:{index}",
+    return Planned(
+        step.action,
+        payload,
+        f"accounts:{roots.get(account_key, account_key)}",
+        link=(SYSTEM, _link_id(step.table, step.key)),
         correlation=dict(step.correlation) or None,
-        link_system=SYSTEM,
-        link_id=_link_id(step.table, step.key),
-        mapping_version=version,
+        version=version,
     )
 
 
@@ -216,7 +183,3 @@ def _account_fields(mapping: AccountMapping) -> list[str]:
 def _contact_fields(mapping: AccountMapping) -> list[str]:
     fields = ["sys_id", "name", "first_name", "last_name", "email", "account", "active"]
     return fields + ([mapping.contact_role_field] if mapping.contact_role_field else [])
-
-
-def load(options: AccountSyncOptions) -> Registry:
-    return load_registry(options.registry, contacts_path=options.contacts)

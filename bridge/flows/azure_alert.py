@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.config import BridgeConfig, RouteSettings
-from bridge.engine.flows import Flow, PlanContext, Planned
+from bridge.engine.flows import BaseFlow, Flow, PlanContext, Planned
 from bridge.errors import ConfigError
 from bridge.mappings import azure_alert as az
 from bridge.store.inbox import InboxEvent
@@ -39,7 +39,7 @@ CHECK_EVERY = 1.0  # seconds between looks at the mapping file's mtime
 log = logging.getLogger("bridge.azure")
 
 
-class AzureAlertFlow:
+class AzureAlertFlow(BaseFlow):
     def __init__(
         self, route: RouteSettings, mapping_path: Path, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
@@ -55,7 +55,7 @@ class AzureAlertFlow:
         self.mapping_path = mapping_path
         self.cfg = az.load_azure_mapping(mapping_path)
         self.version = hashlib.sha256(mapping_path.read_bytes()).hexdigest()[:12]
-        self.reload_error: str | None = None
+        self._reload_error: str | None = None
         self.clock = clock
         self._checked = (clock(), _mtime(mapping_path))
 
@@ -73,15 +73,28 @@ class AzureAlertFlow:
         try:
             cfg = az.load_azure_mapping(self.mapping_path)
         except ConfigError as exc:
-            self.reload_error = "; ".join(exc.problems)
+            self._reload_error = "; ".join(exc.problems)
             log.error(
                 "mapping edit refused; the previous version stays live",
-                extra={"route": self.route.name, "error": self.reload_error[:500]},
+                extra={"route": self.route.name, "error": self._reload_error[:500]},
             )
             return
-        self.cfg, self.reload_error = cfg, None
+        self.cfg, self._reload_error = cfg, None
         self.version = hashlib.sha256(self.mapping_path.read_bytes()).hexdigest()[:12]
         log.info("mapping reloaded", extra={"route": self.route.name, "mapping_version": self.version})
+
+    @property
+    def reload_error(self) -> str | None:
+        return self._reload_error
+
+    @property
+    def previewable(self) -> bool:
+        return True
+
+    def preview(self, sample: Any) -> dict[str, Any] | None:
+        """The incident fields for an alert as Azure posts it (bytes, text or parsed JSON)."""
+        fields: dict[str, Any] = az.alert_to_incident(az.parse_alert(sample), self.cfg)
+        return fields
 
     def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
         self.reload_if_changed()

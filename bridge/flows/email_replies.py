@@ -1,11 +1,8 @@
 """Replies from email-only desks -> customer-visible comments (and attachments) on our ServiceNow case.
 
-A scheduled job reads the shared mailbox (IMAP); each mail that names its case (`[CS0012345]` in the subject, or
-an In-Reply-To / References naming an email the bridge sent about it) becomes an inbox event keyed by its
-Message-ID, and only once that event is durable is the mail moved to the processed folder: a crash in between
-re-reads it and the Message-ID absorbs the repeat. Mail that names no case, or could not be read, goes to the
-quarantine folder for an admin (the logs say so); nothing is dropped. Auto-replies and bounces are filed without
-a comment, so two robots cannot talk to each other for ever.
+The shared mailbox is read by :mod:`bridge.sources.mailbox`: each mail that names its case becomes an inbox
+event (its Message-ID the dedupe key) carrying the comment text and the attachments; this flow plans the
+comment and the attachments on the case, found by its number.
 
 MPANs a desk writes may go onto the case (that is where they belong); they never leave again, because every
 outbound email passes the email adapter's redaction gate.
@@ -16,27 +13,15 @@ Route (kind `email-replies`): `target` is our ServiceNow; options `mailbox` (the
 
 from __future__ import annotations
 
-import base64
 import json
-import logging
-from collections.abc import Callable
-from typing import Any
-
-import sqlalchemy as sa
 
 from bridge.config import BridgeConfig, RouteSettings
-from bridge.engine.flows import Flow, PlanContext, Planned
+from bridge.engine.flows import BaseFlow, Flow, PlanContext, Planned
 from bridge.errors import ConfigError, MappingError
-from bridge.store import Store
-from bridge.store import inbox as ib
 from bridge.store.inbox import InboxEvent
-from bridge.store.schema import outbox
-
-log = logging.getLogger("bridge.email_replies")
-SOURCE = "email"
 
 
-class EmailRepliesFlow:
+class EmailRepliesFlow(BaseFlow):
     def __init__(self, route: RouteSettings) -> None:
         self.route = route
         self.table = str(route.options.get("table", "sn_customerservice_case"))
@@ -56,93 +41,7 @@ class EmailRepliesFlow:
         return ops
 
 
-def reply_event(route: str, mail: Any, case: str) -> ib.NewEvent:
-    from bridge.mappings.inbound_email import to_comment
-
-    attachments = [
-        {"file_name": a.filename, "content_type": a.content_type, "content_b64": base64.b64encode(a.data).decode()}
-        for a in mail.attachments
-        if not (a.inline and a.content_type.startswith("image/"))
-    ]
-    body = {"case": case, "comment": to_comment(mail), "from": mail.from_address, "attachments": attachments}
-    return ib.NewEvent(
-        source=SOURCE, route=route, dedupe_key=mail.message_id[:255], record_key=case, payload=json.dumps(body)
-    )
-
-
-def mailbox_job(
-    store: Store, route: RouteSettings, ingest: Callable[[list[ib.NewEvent]], list[ib.Accepted]]
-) -> Callable[[], None]:
-    """Read the mailbox once: events first (durable), then move each mail; under a cluster-wide lock."""
-    from bridge.adapters.imap import from_config
-    from bridge.mappings.inbound_email import case_reference
-
-    def job() -> None:
-        with store.singleton(f"mailbox:{route.name}") as mine:
-            if not mine:
-                return
-
-            def by_thread(mail: Any) -> str | None:
-                return case_reference(mail, lookup_message_id=lambda mid: case_for_message(store, mid))
-
-            with from_config(route.name, route.options["mailbox"]) as reader:
-                for mail in reader.fetch_new(limit=50):
-                    _handle(reader, mail, route.name, ingest, by_thread)
-
-    return job
-
-
-def _handle(reader: Any, mail: Any, route: str, ingest: Callable[..., Any], case_reference: Callable[..., Any]) -> None:
-    if mail.problem:
-        reader.quarantine(mail.uid, mail.problem)
-        log.warning("mail quarantined", extra={"route": route, "reason": mail.problem})
-        return
-    if mail.automatic:
-        reader.mark_handled(mail.uid)
-        return
-    case = case_reference(mail)
-    if case is None:
-        reader.quarantine(mail.uid, "no case reference such as [CS0012345] in the subject")
-        log.warning("mail quarantined", extra={"route": route, "reason": "no case reference"})
-        return
-    ingest([reply_event(route, mail, case)])
-    reader.mark_handled(mail.uid)
-
-
-def case_for_message(store: Store, message_id: str) -> str | None:
-    """The case an email the bridge sent was about, by its Message-ID (kept as the outbox row's result id)."""
-    bare = message_id.strip().strip("<>")
-    if not bare:
-        return None
-    query = (
-        sa.select(outbox.c.payload)
-        .where(outbox.c.action == "send_email", outbox.c.result_id.in_([f"<{bare}>", bare]))
-        .limit(1)
-    )
-    with store.begin() as conn:
-        payload = conn.execute(query).scalar()
-    if payload is None:
-        return None
-    return str(json.loads(payload).get("case_number") or "") or None
-
-
-def jobs(
-    config: BridgeConfig, store: Store, ingest: Callable[[list[ib.NewEvent]], list[ib.Accepted]]
-) -> list[tuple[str, float, Callable[[], None]]]:
-    return [
-        (f"mailbox:{r.name}", float(r.options.get("interval_seconds", 30)), mailbox_job(store, r, ingest))
-        for r in config.routes
-        if r.kind == "email-replies"
-    ]
-
-
 def build(route: RouteSettings, config: BridgeConfig) -> Flow:
     if not isinstance(route.options.get("mailbox"), dict):
         raise ConfigError([f"routes.{route.name}.options.mailbox: the IMAP settings are required"])
-    from bridge.adapters.imap import Settings
-
-    try:
-        Settings.model_validate(route.options["mailbox"])
-    except Exception as exc:
-        raise ConfigError([f"routes.{route.name}.options.mailbox: {exc}"]) from exc
     return EmailRepliesFlow(route)

@@ -1,7 +1,7 @@
 """Operating the bridge: dead letters, replay and resync, pause and resume, route health, read-only views.
 
 Plain functions over a :class:`~bridge.store.Store` (and the configured routes and flows), shared by the
-`bridge` CLI (:mod:`bridge.cli_ops`) and the admin API and page (:mod:`bridge.server.admin`), so both do
+`bridge` CLI (:mod:`bridge.cli.ops`) and the admin API and page (:mod:`bridge.server.admin`), so both do
 exactly the same thing and audit it the same way. The actor is the CLI user (`$USER`) or `admin-api`.
 """
 

@@ -13,11 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-
 from bridge.ops.metrics import ADMIN_ACTIONS
-from bridge.store import Store, now, records
-from bridge.store.schema import attempts, dead_letters, inbox, outbox
+from bridge.store import Connection, Store, records
+from bridge.store import dead_letters as store_letters
+from bridge.store import inbox as ib
 
 STATUSES = ("open", "retried", "discarded")
 
@@ -70,39 +69,33 @@ class ActionResult:
 
 
 def list_letters(
-    conn: sa.Connection,
+    conn: Connection,
     *,
     route: str | None = None,
     status: str | None = None,
     before: int | None = None,
     limit: int = 100,
 ) -> list[DeadLetter]:
-    """Newest first, keyset-paged by id (``before``), on the (status, route) index."""
-    query = sa.select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
-    if status is not None:
-        query = query.where(dead_letters.c.status == status)
-    if route is not None:
-        query = query.where(dead_letters.c.route == route)
-    if before is not None:
-        query = query.where(dead_letters.c.id < before)
-    return [_letter(row) for row in conn.execute(query)]
+    """Newest first, keyset-paged by id (``before``)."""
+    rows = store_letters.letters(conn, route=route, status=status, before=before, limit=limit)
+    return [_letter(row) for row in rows]
 
 
-def get_detail(conn: sa.Connection, letter_id: int) -> DeadLetterDetail | None:
-    row = conn.execute(sa.select(dead_letters).where(dead_letters.c.id == letter_id)).first()
+def get_detail(conn: Connection, letter_id: int) -> DeadLetterDetail | None:
+    row = store_letters.letter(conn, letter_id)
     if row is None:
         return None
     letter = _letter(row)
     if letter.kind == "event":
-        event = conn.execute(sa.select(inbox).where(inbox.c.id == letter.ref_id)).first()
+        event = ib.get(conn, letter.ref_id)
         payload = _json_or_text(event.payload) if event else None
         return DeadLetterDetail(
             letter, row.target_answer, payload, event.status if event else None, event_id=letter.ref_id
         )
-    op = conn.execute(sa.select(outbox).where(outbox.c.id == letter.ref_id)).first()
+    op = store_letters.operation(conn, letter.ref_id)
     if op is None:
         return DeadLetterDetail(letter, row.target_answer, None, None)
-    history = conn.execute(sa.select(attempts).where(attempts.c.op_id == op.id).order_by(attempts.c.attempt))
+    history = store_letters.attempts_of(conn, op.id)
     return DeadLetterDetail(
         letter,
         row.target_answer,
@@ -131,14 +124,7 @@ def retry_route(store: Store, route: str, *, actor: str, batch: int = 500) -> li
     after = 0
     while True:
         with store.begin() as conn:
-            ids = list(
-                conn.execute(
-                    sa.select(dead_letters.c.id)
-                    .where(dead_letters.c.status == "open", dead_letters.c.route == route, dead_letters.c.id > after)
-                    .order_by(dead_letters.c.id)
-                    .limit(batch)
-                ).scalars()
-            )
+            ids = store_letters.open_ids(conn, route, after=after, limit=batch)
             results.extend(_retry_one(conn, letter_id, actor=actor) for letter_id in ids)
         if len(ids) < batch:
             return results
@@ -159,62 +145,42 @@ def discard(store: Store, ids: Iterable[int], *, actor: str) -> list[ActionResul
     return results
 
 
-def _retry_one(conn: sa.Connection, letter_id: int, *, actor: str) -> ActionResult:
+def _retry_one(conn: Connection, letter_id: int, *, actor: str) -> ActionResult:
     claimed = _claim(conn, letter_id, "retried", actor=actor)
     if isinstance(claimed, ActionResult):
         return claimed
     problem = _requeue(conn, claimed.kind, int(claimed.ref_id))
     if problem:  # nothing to send again: the dead letter stays open (we hold its row in this transaction)
-        conn.execute(
-            sa.update(dead_letters)
-            .where(dead_letters.c.id == letter_id)
-            .values(status="open", resolved_at=None, resolved_by=None)
-        )
+        store_letters.reopen(conn, letter_id)
         return ActionResult(letter_id, False, f"dead letter {letter_id}: {problem}")
     _audit(conn, claimed, "dead_letter.retry", actor=actor)
     what = "operation" if claimed.kind == "operation" else "event"
     return ActionResult(letter_id, True, f"dead letter {letter_id}: {what} {claimed.ref_id} queued again")
 
 
-def _requeue(conn: sa.Connection, kind: str, ref_id: int) -> str | None:
+def _requeue(conn: Connection, kind: str, ref_id: int) -> str | None:
     """Put the operation back to `retry` (attempts kept) or the event back to `pending`; a reason if not."""
-    t = now()
     if kind == "operation":
-        changed = conn.execute(
-            sa.update(outbox)
-            .where(outbox.c.id == ref_id, outbox.c.status == "dead")
-            .values(status="retry", next_attempt_at=t, lease_until=None, lease_owner=None, updated_at=t)
-        ).rowcount
-        table, noun = outbox, "operation"
+        changed, noun = store_letters.requeue_operation(conn, ref_id), "operation"
     else:
-        changed = conn.execute(
-            sa.update(inbox)
-            .where(inbox.c.id == ref_id, inbox.c.status == "dead")
-            .values(status="pending", processed_at=None, error=None)
-        ).rowcount
-        table, noun = inbox, "event"
+        changed, noun = store_letters.requeue_event(conn, ref_id), "event"
     if changed:
         return None
-    current = conn.execute(sa.select(table.c.status).where(table.c.id == ref_id)).scalar()
+    current = store_letters.status_of(conn, kind, ref_id)
     return f"{noun} {ref_id} no longer exists" if current is None else f"{noun} {ref_id} is {current}, not dead"
 
 
-def _claim(conn: sa.Connection, letter_id: int, status: str, *, actor: str) -> Any:
+def _claim(conn: Connection, letter_id: int, status: str, *, actor: str) -> Any:
     """Move an open dead letter to ``status``; the row as it was before, or an ActionResult saying why not."""
-    row = conn.execute(sa.select(dead_letters).where(dead_letters.c.id == letter_id)).first()
+    row = store_letters.letter(conn, letter_id)
     if row is None:
         return ActionResult(letter_id, False, f"no dead letter {letter_id}")
-    changed = conn.execute(
-        sa.update(dead_letters)
-        .where(dead_letters.c.id == letter_id, dead_letters.c.status == "open")
-        .values(status=status, resolved_at=now(), resolved_by=actor)
-    ).rowcount
-    if not changed:
+    if not store_letters.close(conn, letter_id, status, actor=actor):
         return ActionResult(letter_id, False, f"dead letter {letter_id} is {row.status}, not open")
     return row
 
 
-def _audit(conn: sa.Connection, row: Any, action: str, *, actor: str) -> None:
+def _audit(conn: Connection, row: Any, action: str, *, actor: str) -> None:
     after = "retried" if action.endswith("retry") else "discarded"
     records.write_audit(
         conn,
@@ -255,13 +221,6 @@ def _json_or_text(text: str | None) -> Any:
         return text
 
 
-def counts_by_route(conn: sa.Connection, routes: Sequence[str] | None = None) -> dict[str, int]:
-    """Open dead letters per route, from the (status, route) index alone."""
-    query = (
-        sa.select(dead_letters.c.route, sa.func.count())
-        .where(dead_letters.c.status == "open")
-        .group_by(dead_letters.c.route)
-    )
-    if routes is not None:
-        query = query.where(dead_letters.c.route.in_(list(routes)))
-    return {route: int(n) for route, n in conn.execute(query)}
+def counts_by_route(conn: Connection, routes: Sequence[str] | None = None) -> dict[str, int]:
+    """Open dead letters per route."""
+    return store_letters.open_counts(conn, routes)

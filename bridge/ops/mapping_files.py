@@ -2,7 +2,7 @@
 
 Four route kinds run on a mapping file: ``azure-alert`` (the Azure mapping, whose ``fields:`` are a DSL
 map), ``account-sync`` and ``forward`` when the route names a DSL field map in ``mapping``, and central
-``partner-case`` routes (one DSL field map per partner channel, :mod:`bridge.flows.partner_maps`). The email
+``partner-case`` routes (one DSL field map per partner channel, :mod:`bridge.flows.partner.raise_maps`). The email
 templates keep their own format (see docs/mappings.md) and are not listed here.
 """
 
@@ -58,11 +58,12 @@ def route_mappings(config: BridgeConfig) -> list[RouteMapping]:
 
 def _partner_mappings(route: RouteSettings, config: BridgeConfig) -> list[RouteMapping]:
     """A central partner-case route's raise maps, for the channels its directory uses (both if unreadable)."""
-    from bridge.flows import partner_maps, partner_ops
+    from bridge.flows.partner import options as partner_options
+    from bridge.flows.partner import raise_maps as partner_maps
     from bridge.partners import load_partners
 
     try:
-        opts = partner_ops.parse_options(route, config)
+        opts = partner_options.parse_options(route, config)
     except ConfigError:
         return []  # `bridge config check` reports the options
     try:
@@ -93,7 +94,7 @@ def check(mapping: RouteMapping) -> list[str]:
             _data, lines, _raw = read_yaml(mapping.path)
             return dry_run_problems(field_map, _sample_organisation(), path=mapping.path, lines=lines)
         if mapping.kind.startswith("partner-"):
-            from bridge.flows.partner_maps import check_problems
+            from bridge.flows.partner.raise_maps import check_problems
 
             _data, lines, _raw = read_yaml(mapping.path)
             return check_problems(mapping.kind.removeprefix("partner-"), field_map, path=mapping.path, lines=lines)
@@ -110,7 +111,8 @@ def preview(mapping: RouteMapping, body: bytes) -> dict[str, Any]:
 
         return alert_to_incident(parse_alert(body), load_azure_mapping(mapping.path))
     if mapping.kind.startswith("partner-"):
-        from bridge.flows import partner, partner_maps
+        from bridge.flows import partner
+        from bridge.flows.partner import raise_maps as partner_maps
 
         assert mapping.config is not None, "partner route mappings carry their configuration"
         return partner_maps.preview(partner.build(mapping.route, mapping.config), _json_object(body))
@@ -123,6 +125,8 @@ def preview(mapping: RouteMapping, body: bytes) -> dict[str, Any]:
 
     options = options_for(mapping.route).mapping
     account = options.model_copy(update={"field_map": field_map, "field_map_label": str(mapping.path)})
+    from bridge.accounts.snapshot import organisation_from_json
+
     return account_fields(organisation_from_json(source), account)
 
 
@@ -134,17 +138,6 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError("expected a JSON object")
     return data
-
-
-def organisation_from_json(data: dict[str, Any]) -> Any:
-    """A registry organisation from a preview's JSON (``key``, ``name``, ``mpids``, ``roles``, ``parent``)."""
-    from bridge.accounts.model import Organisation
-
-    for key in ("key", "name"):
-        if not isinstance(data.get(key), str) or not data[key]:
-            raise InputError("required text", path=f"$.{key}")
-    mpids, roles = (tuple(str(v) for v in data.get(name) or ()) for name in ("mpids", "roles"))
-    return Organisation(data["key"], data["name"], mpids=mpids, roles=roles, parent=data.get("parent") or None)
 
 
 def _sample_organisation() -> dict[str, Any]:

@@ -28,16 +28,16 @@ class RouteStateCollector(Collector):
         self.store = store
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from bridge.store.schema import route_state
+        from bridge.store import records
 
         gauge = GaugeMetricFamily("bridge_route_paused", "1 while the route is paused by an operator", labels=["route"])
         try:
             with self.store.begin() as conn:
-                rows = conn.execute(route_state.select()).all()
+                states = records.route_states(conn)
         except Exception:  # a scrape must never fail because the store is briefly unavailable
             return
-        for row in rows:
-            gauge.add_metric([row.route], 1.0 if row.paused else 0.0)
+        for route, row in states.items():
+            gauge.add_metric([route], 1.0 if row.paused else 0.0)
         yield gauge
 
 

@@ -2,26 +2,24 @@
 for acknowledgement (how long, on the desk's own clock, against its agreed minutes), and its breaches.
 
 The partner-case flow keeps one flow-state row per case (``flow='partner-case'``, ``key='case:<sys_id>'``, a JSON
-document with ``status``, ``raised_at``, ``ack_at``, ``breached``). Two ``LIMIT``ed queries read it, through the
-expression indexes of migration 0004: cases by ``status = 'raised'`` (then ``ack_at`` unset), breaches by
-``breached`` newest first. Only waiting and breached cases reach Python, where the business-hours clock of
-:mod:`bridge.flows.partner_sla` measures them: the cost follows the open and breached cases, not the table.
+document with ``status``, ``raised_at``, ``ack_at``, ``breached``). Two ``LIMIT``ed queries read it
+(:mod:`bridge.store.views`), through the expression indexes of migration 0004: cases by ``status = 'raised'``
+(then ``ack_at`` unset), breaches by ``breached`` newest first. Only waiting and breached cases reach Python,
+where the business-hours clock of :mod:`bridge.flows.partner.response` measures them: the cost follows the open
+and breached cases, not the table.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
-from bridge.flows import partner_sla as sla
+from bridge.flows.partner import PartnerCaseFlow
+from bridge.flows.partner import response as sla
 from bridge.partners import Partner
-from bridge.store import Store
-from bridge.store.schema import flow_state, state_field_sql
+from bridge.store import Connection, Store, views
 
 FLOW = "partner-case"
 #: the flow's rows of a case pair (its other rows, if any, are not cases)
@@ -62,19 +60,19 @@ class PartnerDesk:
     breaches: list[Breach] = field(default_factory=list)
 
 
-def desks(
-    conn: sa.Connection, partners: Iterable[Partner], *, postgres: bool, now: datetime | None = None
-) -> list[PartnerDesk]:
+def desks(conn: Connection, partners: Iterable[Partner], *, now: datetime | None = None) -> list[PartnerDesk]:
     """Every partner of the directory (and any key met in the store that it no longer lists), in key order."""
     moment = now or datetime.now(UTC)
     directory = {p.key: p for p in partners}
     found = {key: _desk(partner, moment) for key, partner in directory.items()}
-    for st in _states(conn, _field("status", postgres) == "raised", _field("ack_at", postgres).is_(None)):
+    waiting = views.states_where(
+        conn, FLOW, prefix=CASE_PREFIX, equal={"status": "raised"}, unset=("ack_at",), limit=MAX_ROWS
+    )
+    for st in _cases(waiting):
         partner = directory.get(str(st.get("partner")))
         if partner is not None and st.get("raised_at"):
             found[partner.key].waiting.append(_waiting(st, partner, moment))
-    breached = _field("breached", postgres)
-    for st in _states(conn, breached > "", order=breached.desc()):  # a range, where IS NOT NULL is no range
+    for st in _cases(views.states_newest(conn, FLOW, prefix=CASE_PREFIX, field="breached", limit=MAX_ROWS)):
         desk = found.setdefault(str(st.get("partner")), _unknown(str(st.get("partner"))))
         desk.breaches.append(_breach(st, directory.get(desk.key)))
     for desk in found.values():
@@ -82,25 +80,11 @@ def desks(
     return [found[key] for key in sorted(found)]
 
 
-def _field(name: str, postgres: bool) -> sa.ColumnElement[Any]:
-    """One top-level field of the JSON state, as text (NULL when absent or null), spelt as its index is."""
-    return sa.literal_column(state_field_sql(name, "postgresql" if postgres else "sqlite"))
-
-
-def _states(conn: sa.Connection, *where: Any, order: Any = None) -> list[dict[str, Any]]:
-    query = (
-        sa.select(flow_state.c.key, flow_state.c.state)
-        .where(flow_state.c.flow == FLOW, *where, flow_state.c.key.startswith(CASE_PREFIX, autoescape=True))
-        .limit(MAX_ROWS)
-    )
-    if order is not None:
-        query = query.order_by(order)
-    found = []
-    for key, text in conn.execute(query):
-        st = json.loads(text)
+def _cases(states: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each case's state, knowing its own sys_id (``our_id``, else the one in its key)."""
+    for key, st in states:
         st.setdefault("our_id", key.removeprefix(CASE_PREFIX))
-        found.append(st)
-    return found
+    return [st for _key, st in states]
 
 
 def _desk(partner: Partner, now: datetime) -> PartnerDesk:
@@ -148,17 +132,15 @@ def _breach(st: dict[str, Any], partner: Partner | None) -> Breach:
 def desks_for(store: Store, flows: Iterable[Any], *, now: datetime | None = None) -> list[PartnerDesk]:
     """:func:`desks` for the running configuration: the partners of its central partner-case routes."""
     with store.begin() as conn:
-        return desks(conn, directory_of(flows), postgres=store.is_postgres, now=now)
+        return desks(conn, directory_of(flows), now=now)
 
 
 def directory_of(flows: Iterable[Any]) -> list[Partner]:
     """The partners of the central partner-case routes' directories (a key listed twice: the first one)."""
     seen: dict[str, Partner] = {}
     for flow in flows:
-        opts = getattr(flow, "opts", None)
-        directory = getattr(flow, "directory", None)
-        if directory is None or getattr(opts, "side", None) != "central":
+        if not isinstance(flow, PartnerCaseFlow) or flow.opts.side != "central":
             continue
-        for partner in directory.partners:
+        for partner in flow.directory.partners:
             seen.setdefault(partner.key, partner)
     return list(seen.values())

@@ -9,6 +9,8 @@ dispatcher turns a create whose link already exists into an update.
 
 A replay re-sends; it never rewrites flow state (each event's state writes are dropped), so the lifecycle the
 live traffic built stays authoritative. A dry run plans the same way inside a transaction that is rolled back.
+A flow that reads systems while planning (e-bonding, account sync) has each event's reads made first, outside
+the page's transaction, through ``adapters`` (:mod:`bridge.engine.fetch`).
 """
 
 from __future__ import annotations
@@ -16,21 +18,19 @@ from __future__ import annotations
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-
 from bridge.config import RouteSettings
-from bridge.engine.flows import Flow, PlanContext
+from bridge.engine.fetch import FetchFailed, fetch_reads
+from bridge.engine.flows import Flow, PlanContext, event_time
 from bridge.engine.processor import _to_operation
+from bridge.engine.reads import NO_READS, Reads, Replay
 from bridge.ops.metrics import ADMIN_ACTIONS, REPLAYED_OPERATIONS
-from bridge.store import Store, records
+from bridge.store import Connection, Store, records
 from bridge.store import inbox as ib
 from bridge.store import outbox as ob
-from bridge.store.schema import inbox
 
 REPLAYABLE = ("done", "dead")
 MAX_ERRORS_KEPT = 50
@@ -75,10 +75,9 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(2)
 
 
-def count_events(conn: sa.Connection, window: ReplayWindow) -> int:
+def count_events(conn: Connection, window: ReplayWindow) -> int:
     """How many events the window holds (for a progress bar), from the (route, received_at) index."""
-    query = _selection(conn, window).with_only_columns(sa.func.count()).order_by(None)
-    return int(conn.execute(query).scalar_one())
+    return ib.window_count(conn, _selection(window))
 
 
 def replay(
@@ -93,50 +92,63 @@ def replay(
     run_id: str | None = None,
     on_batch: Callable[[int], None] | None = None,
     on_planned: OnPlanned | None = None,
+    adapters: Mapping[str, Any] | None = None,
 ) -> ReplaySummary:
     """Plan every event of ``window`` again with ``flow`` and enqueue the operations (unless ``dry_run``)."""
     summary = ReplaySummary(run_id=run_id or new_run_id(), dry_run=dry_run)
     after = 0
     while True:
-        with _transaction(store, rollback=dry_run) as conn:
-            rows = conn.execute(_selection(conn, window).where(inbox.c.id > after).limit(batch_size)).all()
-            ops = _plan_page(conn, store, rows, route=route, flow=flow, summary=summary, on_planned=on_planned)
+        with store.begin() as conn:
+            events = ib.window_page(conn, _selection(window), after=after, limit=batch_size)
+        reads = _fetched(store, events, route=route, flow=flow, adapters=adapters or {})
+        with store.dry_run() if dry_run else store.begin() as conn:
+            ops = _plan_page(conn, store, events, reads, route=route, flow=flow, summary=summary, on_planned=on_planned)
             if ops and not dry_run:
                 summary.enqueued += _enqueue(conn, store, ops)
-        if not rows:
+        if not events:
             break
-        after = int(rows[-1].id)
+        after = events[-1].id
         if on_batch is not None:
-            on_batch(len(rows))
-        if len(rows) < batch_size:
+            on_batch(len(events))
+        if len(events) < batch_size:
             break
     if not dry_run:
         _audit(store, window, summary, actor=actor)
     return summary
 
 
-def _enqueue(conn: sa.Connection, store: Store, ops: list[ob.NewOperation]) -> int:
+def _enqueue(conn: Connection, store: Store, ops: list[ob.NewOperation]) -> int:
     inserted = ob.enqueue(conn, store, ops)
     # PostgreSQL through SQLAlchemy 2.1 + psycopg reports -1 for INSERT .. ON CONFLICT; the keys carry this
     # run's own id, so none of them can be in the outbox already: every operation was inserted
     return len(ops) if inserted < 0 else inserted
 
 
-def _selection(conn: sa.Connection, window: ReplayWindow) -> sa.Select[Any]:
-    query = ib.select_for_replay(
-        conn,
-        route=window.route,
-        since=window.since,
-        until=window.until,
-        record_key=window.record,
-    )
-    return query.where(inbox.c.status.in_(REPLAYABLE))
+def _selection(window: ReplayWindow) -> ib.Window:
+    """The stored events a replay of ``window`` reads: those handled already (done or dead-lettered)."""
+    return ib.Window(window.route, window.since, window.until, window.record, statuses=REPLAYABLE)
+
+
+def _fetched(
+    store: Store, events: Sequence[ib.InboxEvent], *, route: RouteSettings, flow: Flow, adapters: Mapping[str, Any]
+) -> dict[int, Reads | Exception]:
+    """Each event's reads, made before the page is planned (none for a flow that reads no system)."""
+    if not flow.reads_systems:
+        return {}
+    found: dict[int, Reads | Exception] = {}
+    for event in events:
+        try:
+            found[event.id] = Replay(fetch_reads(store, adapters, event, route, flow, replay=True))
+        except FetchFailed as exc:
+            found[event.id] = exc
+    return found
 
 
 def _plan_page(
-    conn: sa.Connection,
+    conn: Connection,
     store: Store,
-    rows: Sequence[Any],
+    events: Sequence[ib.InboxEvent],
+    reads: Mapping[int, Reads | Exception],
     *,
     route: RouteSettings,
     flow: Flow,
@@ -144,9 +156,8 @@ def _plan_page(
     on_planned: OnPlanned | None,
 ) -> list[ob.NewOperation]:
     ops: list[ob.NewOperation] = []
-    for row in rows:
-        event = ib._event(row)
-        planned = _plan_one(conn, store, event, route, flow, summary)
+    for event in events:
+        planned = _plan_one(conn, store, event, route, flow, summary, reads.get(event.id, NO_READS))
         ops.extend(planned)
         if on_planned is not None:
             for op in planned:
@@ -155,11 +166,20 @@ def _plan_page(
 
 
 def _plan_one(
-    conn: sa.Connection, store: Store, event: ib.InboxEvent, route: RouteSettings, flow: Flow, summary: ReplaySummary
+    conn: Connection,
+    store: Store,
+    event: ib.InboxEvent,
+    route: RouteSettings,
+    flow: Flow,
+    summary: ReplaySummary,
+    reads: Reads | Exception,
 ) -> list[ob.NewOperation]:
     summary.events += 1
-    ctx = PlanContext(conn=conn, store=store, route=route, flow_name=route.kind, replay=True)
+    ctx = PlanContext(conn=conn, store=store, route=route, flow_name=route.kind, replay=True, now=event_time(event))
     try:
+        if isinstance(reads, Exception):
+            raise reads
+        ctx.reads = reads
         planned = flow.plan(event, ctx)
     except Exception as exc:  # one event's mapping failure must not stop the run: counted and reported
         summary.error_count += 1
@@ -171,19 +191,6 @@ def _plan_one(
     summary.operations += len(ops)
     summary.by_action.update(op.action for op in ops)
     return ops
-
-
-@contextmanager
-def _transaction(store: Store, *, rollback: bool) -> Iterator[sa.Connection]:
-    if not rollback:
-        with store.begin() as conn:
-            yield conn
-        return
-    with store.engine.connect() as conn:
-        try:
-            yield conn
-        finally:
-            conn.rollback()
 
 
 def _audit(store: Store, window: ReplayWindow, summary: ReplaySummary, *, actor: str) -> None:

@@ -2,7 +2,7 @@
 
 A poller only reads forward from its watermark, so a change it missed (the bridge was down past the overlap, a
 push that never arrived, a record backdated at the source) stays missed. A resync reads the source again from
-``since`` through the poller's own paging (:meth:`~bridge.engine.poller.ServiceNowPoller.read_pages`:
+``since`` through the poller's own paging (:meth:`~bridge.sources.poller.ServiceNowPoller.read_pages`:
 ServiceNow ``sys_updated_on >=`` keyset pages, Jira JQL ``updated >=``) and stores every change in the inbox
 under the poller's dedupe keys: a change the bridge already has is stored once, never twice; one it never
 received is stored, and the processor plans it as usual. The watermark is never touched, so the poller carries
@@ -20,11 +20,11 @@ from typing import Any, Protocol
 
 from bridge.adapters.base import Adapter
 from bridge.config import BridgeConfig, RouteSettings
-from bridge.engine.poller import ChangePage
 from bridge.errors import DeliveryError
 from bridge.ops.metrics import ADMIN_ACTIONS
 from bridge.ops.times import format_time
-from bridge.scheduler import Poller, build_pollers
+from bridge.sources.poller import ChangePage
+from bridge.sources.scheduler import Poller, build_pollers
 from bridge.store import Store, records
 from bridge.store import inbox as ib
 

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import sqlalchemy as sa
 
 from bridge.config import RouteSettings
 from bridge.ops.dead_letters import counts_by_route
 from bridge.ops.metrics import ADMIN_ACTIONS
-from bridge.store import Store, now, records
-from bridge.store.schema import inbox, outbox, route_state
+from bridge.store import Connection, Store, records, views
 
 COUNTED = ("pending", "retry", "inflight", "dead")
 
@@ -52,21 +48,12 @@ class RouteHealth:
         return self.enabled and not self.paused and not self.dead_letters_open and not self.outbox.get("dead", 0)
 
 
-def health(conn: sa.Connection, routes: Mapping[str, RouteSettings]) -> list[RouteHealth]:
+def health(conn: Connection, routes: Mapping[str, RouteSettings]) -> list[RouteHealth]:
     """One line per configured route, in configuration order."""
-    pending = _grouped(
-        conn, sa.select(inbox.c.route, sa.func.count()).where(inbox.c.status == "pending").group_by(inbox.c.route)
-    )
-    depth: dict[str, dict[str, int]] = {}
-    query = (
-        sa.select(outbox.c.route, outbox.c.status, sa.func.count())
-        .where(outbox.c.status.in_(COUNTED))
-        .group_by(outbox.c.route, outbox.c.status)
-    )
-    for route, status, count in conn.execute(query):
-        depth.setdefault(route, {})[status] = int(count)
+    pending = views.pending_by_route(conn)
+    depth = views.outbox_by_route(conn, COUNTED)
     dead = counts_by_route(conn)
-    states = {row.route: row for row in conn.execute(sa.select(route_state))}
+    states = records.route_states(conn)
     result = []
     for name, settings in routes.items():
         state = states.get(name)
@@ -82,24 +69,10 @@ def health(conn: sa.Connection, routes: Mapping[str, RouteSettings]) -> list[Rou
                 inbox_pending=pending.get(name, 0),
                 outbox={status: depth.get(name, {}).get(status, 0) for status in COUNTED},
                 dead_letters_open=dead.get(name, 0),
-                last_delivery=_last_delivery(conn, name),
+                last_delivery=views.last_delivery(conn, name),
             )
         )
     return result
-
-
-def _grouped(conn: sa.Connection, query: sa.Select[Any]) -> dict[str, int]:
-    return {key: int(count) for key, count in conn.execute(query)}
-
-
-def _last_delivery(conn: sa.Connection, route: str) -> float | None:
-    value = conn.execute(
-        sa.select(outbox.c.updated_at)
-        .where(outbox.c.route == route, outbox.c.status == "done")
-        .order_by(outbox.c.id.desc())
-        .limit(1)
-    ).scalar()
-    return None if value is None else float(value)
 
 
 def set_paused(store: Store, routes: Mapping[str, RouteSettings], route: str, paused: bool, *, actor: str) -> bool:
@@ -108,14 +81,7 @@ def set_paused(store: Store, routes: Mapping[str, RouteSettings], route: str, pa
         raise UnknownRouteError(route, list(routes))
     with store.begin() as conn:
         before = route in records.paused_routes(conn)
-        records.set_paused(conn, store, route, paused, actor=actor)  # creates the row the first time, audits
-        # and make sure an existing row changes too: records.set_paused decides "insert or update" from the
-        # INSERT's rowcount, which SQLAlchemy 2.1 with psycopg reports as -1 on PostgreSQL
-        conn.execute(
-            sa.update(route_state)
-            .where(route_state.c.route == route)
-            .values(paused=paused, updated_at=now(), updated_by=actor)
-        )
+        records.set_paused(conn, store, route, paused, actor=actor)  # an upsert, audited
     ADMIN_ACTIONS.labels("pause" if paused else "resume", route).inc()
     return before
 

@@ -2,7 +2,7 @@
 
 Jira signs the raw body with the webhook's secret: `X-Hub-Signature: sha256=<hex HMAC-SHA256>`; the route's
 `options.webhook_secret` must match, else 401. A delivery only says "this issue changed": it is stored under
-the same key the JQL poller uses (`<issue key>:<updated>`, see bridge.engine.jira_poller) when the body carries
+the same key the JQL poller uses (`<issue key>:<updated>`, see bridge.sources.jira_poller) when the body carries
 `issue.fields.updated`, so a change seen both ways, or delivered three times, is one event; the flow reads the
 issue's current state when it plans. The answer comes after the event is durable in the inbox.
 """
@@ -17,9 +17,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from bridge.adapters._jira_support import parse_time, verify_webhook, version_of
-from bridge.engine.jira_poller import jira_event
 from bridge.runtime import Runtime
 from bridge.server.webhooks import accepted_response, read_body, reject
+from bridge.sources.jira_poller import jira_event
 
 SOURCE = "jira"
 

@@ -17,9 +17,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bridge.engine.poller import change_event
 from bridge.runtime import Runtime
 from bridge.server.webhooks import accepted_response, read_body, reject
+from bridge.sources.poller import change_event
 
 SOURCE = "servicenow"
 REQUIRED = ("table", "sys_id", "sys_mod_count", "sys_updated_on")

@@ -11,12 +11,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
 from bridge.store import migrate
+
+#: a transaction's connection, as the layers above the store hold and pass one (they never import SQLAlchemy)
+Connection: TypeAlias = sa.Connection
 
 
 class Store:
@@ -31,11 +34,24 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def dry_run(self) -> Iterator[sa.Connection]:
+        """A transaction that is always rolled back: a dry run does what a real one does, then keeps nothing."""
+        with self.engine.connect() as conn:
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
     def upgrade(self) -> tuple[str | None, str]:
         return migrate.upgrade(self.engine)
 
     def migration_status(self) -> str:
         return migrate.status(self.engine)
+
+    def revision(self) -> str | None:
+        """The migration the store is at (None: an empty store)."""
+        return migrate.current_revision(self.engine)
 
     def ping(self) -> bool:
         try:

@@ -39,6 +39,7 @@ class InboxEvent:
     payload: str
     received_at: float
     status: str
+    error: str | None = None
 
 
 def insert_ignore(store: Store, table: sa.Table) -> Any:
@@ -131,30 +132,54 @@ def pending(conn: sa.Connection, *, limit: int, skip_routes: Iterable[str] = ())
     skip = list(skip_routes)
     if skip:
         query = query.where(inbox.c.route.not_in(skip))
-    return [_event(row) for row in conn.execute(query)]
+    return [event_of(row) for row in conn.execute(query)]
 
 
 def get(conn: sa.Connection, event_id: int) -> InboxEvent | None:
     row = conn.execute(sa.select(inbox).where(inbox.c.id == event_id)).first()
-    return _event(row) if row else None
+    return event_of(row) if row else None
 
 
-def select_for_replay(
-    conn: sa.Connection, *, route: str, since: float, until: float | None, record_key: str | None
-) -> sa.Select[Any]:
-    query = sa.select(inbox).where(inbox.c.route == route, inbox.c.received_at >= since).order_by(inbox.c.id)
-    if until is not None:
-        query = query.where(inbox.c.received_at < until)
-    if record_key is not None:
-        query = query.where(inbox.c.record_key == record_key)
-    return query
+@dataclass(frozen=True)
+class Window:
+    """A route's events received in ``[since, until)`` (``until`` None: up to now), of one source record if
+    ``record_key`` is given, whose status is one of ``statuses`` (what a replay reads again)."""
+
+    route: str
+    since: float
+    until: float | None
+    record_key: str | None
+    statuses: tuple[str, ...]
+
+
+def window_count(conn: sa.Connection, window: Window) -> int:
+    """How many events ``window`` holds, from the (route, received_at) index."""
+    query = _window(window).with_only_columns(sa.func.count()).order_by(None)
+    return int(conn.execute(query).scalar_one())
+
+
+def window_page(conn: sa.Connection, window: Window, *, after: int, limit: int) -> list[InboxEvent]:
+    """The next ``limit`` events of ``window`` after id ``after``, in id order (a keyset page)."""
+    query = _window(window).where(inbox.c.id > after).limit(limit)
+    return [event_of(row) for row in conn.execute(query)]
+
+
+def _window(window: Window) -> sa.Select[Any]:
+    query = sa.select(inbox).where(inbox.c.route == window.route, inbox.c.received_at >= window.since)
+    query = query.order_by(inbox.c.id)
+    if window.until is not None:
+        query = query.where(inbox.c.received_at < window.until)
+    if window.record_key is not None:
+        query = query.where(inbox.c.record_key == window.record_key)
+    return query.where(inbox.c.status.in_(window.statuses))
 
 
 def mark(conn: sa.Connection, event_id: int, status: str, error: str | None = None) -> None:
     conn.execute(sa.update(inbox).where(inbox.c.id == event_id).values(status=status, processed_at=now(), error=error))
 
 
-def _event(row: Any) -> InboxEvent:
+def event_of(row: Any) -> InboxEvent:
+    """An inbox row as an :class:`InboxEvent`."""
     return InboxEvent(
         id=int(row.id),
         source=row.source,
@@ -164,4 +189,11 @@ def _event(row: Any) -> InboxEvent:
         payload=row.payload,
         received_at=float(row.received_at),
         status=row.status,
+        error=row.error,
     )
+
+
+def unsettled(conn: sa.Connection, event_ids: Sequence[int]) -> int:
+    """How many of ``event_ids`` are still pending (not yet planned or dead-lettered)."""
+    query = sa.select(sa.func.count()).where(inbox.c.id.in_(list(event_ids)), inbox.c.status == "pending")
+    return int(conn.execute(query).scalar_one())

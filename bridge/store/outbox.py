@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.adapters.base import Operation
+from bridge.operations import Operation
 from bridge.store import Store, dumps, loads, now
 from bridge.store.inbox import insert_ignore
 from bridge.store.schema import attempts, audit, dead_letters, links, outbox
@@ -337,3 +337,41 @@ def unfinished(conn: sa.Connection) -> int:
     """Operations not yet done or dead (pending, waiting to retry, or in flight)."""
     query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.status.in_(UNFINISHED))
     return int(conn.execute(query).scalar_one())
+
+
+UNFINISHED = ("pending", "retry", "inflight")
+
+
+def has_unfinished(conn: sa.Connection, target_system: str, target_key: str) -> bool:
+    """Whether operations on a target record are still pending, waiting to retry, or in flight."""
+    query = (
+        sa.select(outbox.c.id)
+        .where(
+            outbox.c.target_system == target_system,
+            outbox.c.target_key == target_key,
+            outbox.c.status.in_(UNFINISHED),
+        )
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
+
+
+def sent_email_payload(conn: sa.Connection, message_ids: Sequence[str]) -> dict[str, Any] | None:
+    """The payload of an email the bridge sent, by its Message-ID (kept as the operation's result id)."""
+    query = (
+        sa.select(outbox.c.payload)
+        .where(outbox.c.action == "send_email", outbox.c.result_id.in_(list(message_ids)))
+        .limit(1)
+    )
+    payload = conn.execute(query).scalar()
+    return None if payload is None else dict(loads(payload))
+
+
+def status_counts(conn: sa.Connection, *, version_prefix: str) -> dict[str, int]:
+    """Operations by status among those planned with a mapping version starting ``version_prefix`` (a run)."""
+    query = (
+        sa.select(outbox.c.status, sa.func.count())
+        .where(outbox.c.mapping_version.startswith(version_prefix))
+        .group_by(outbox.c.status)
+    )
+    return {status: int(n) for status, n in conn.execute(query)}

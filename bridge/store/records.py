@@ -60,6 +60,11 @@ def paused_routes(conn: sa.Connection) -> list[str]:
     return list(conn.execute(sa.select(route_state.c.route).where(route_state.c.paused.is_(True))).scalars())
 
 
+def route_states(conn: sa.Connection) -> dict[str, sa.Row[Any]]:
+    """Every route an operator has paused or resumed: its flag, who changed it and when (a row per route)."""
+    return {row.route: row for row in conn.execute(sa.select(route_state))}
+
+
 def set_paused(conn: sa.Connection, store: Store, route: str, paused: bool, *, actor: str) -> None:
     t = now()
     stmt = insert_ignore(store, route_state).values(route=route, paused=paused, updated_at=t, updated_by=actor)
@@ -116,3 +121,22 @@ def open_dead_letter_count(conn: sa.Connection) -> int:
             sa.select(sa.func.count()).select_from(dead_letters).where(dead_letters.c.status == "open")
         ).scalar_one()
     )
+
+
+def linked_version(conn: sa.Connection, link: tuple[str, str], other_system: str) -> str | None:
+    """The version the last delivered write produced on ``other_system``'s side of a link (None: unknown)."""
+    query = sa.select(links.c.version_b).where(
+        links.c.system_a == link[0], links.c.id_a == link[1], links.c.system_b == other_system
+    )
+    value = conn.execute(query).scalar()
+    return None if value is None else str(value)
+
+
+def flow_states(conn: sa.Connection, flow: str, *, prefix: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every state of ``flow`` whose key starts with ``prefix`` (e.g. every e-bonded case: ``case:``)."""
+    rows = conn.execute(
+        sa.select(flow_state.c.key, flow_state.c.state).where(
+            flow_state.c.flow == flow, flow_state.c.key.like(f"{prefix}%")
+        )
+    )
+    return [(key, loads(raw)) for key, raw in rows]

@@ -22,8 +22,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.mappings.redaction import find_mpans, mpan_check_digit
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
 from tests.partners.conftest import CASES, COMPLETE, GROUP_REC, Env, make_env
 from tests.partners.test_ebond_email_sla import Sink, smtp  # noqa: F401  (the SMTP fixture)

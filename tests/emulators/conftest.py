@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sn_helpers import Api
 
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 
 
 @pytest.fixture

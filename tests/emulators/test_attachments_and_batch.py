@@ -8,7 +8,7 @@ import json
 
 from sn_helpers import Api
 
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 
 ATTACH = "/api/now/attachment"
 

@@ -11,8 +11,8 @@ import pytest
 import requests
 from sn_helpers import Api
 
-from bridge.emulators.http_target import CountingTarget
-from bridge.emulators.servicenow import FaultConfig, ServiceNowEmulator
+from bridge_emulators.http_target import CountingTarget
+from bridge_emulators.servicenow import FaultConfig, ServiceNowEmulator
 from tests.support.clock import StepClock
 from tests.support.waiting import wait_for
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from bridge.emulators.jira import AGENT, JiraEmulator
+from bridge_emulators.jira import AGENT, JiraEmulator
 
 AUTH = ("bridge@example.com", "jira-token")
 JIRA_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}$")
@@ -656,7 +656,7 @@ def test_faults_are_seeded_and_spare_admin(emu: JiraEmulator) -> None:
 @pytest.mark.e2e
 def test_cli_runs_the_emulator_until_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge.emulators.jira", "--port", "0", "--webhook-secret", "x"],
+        [sys.executable, "-m", "bridge_emulators.jira", "--port", "0", "--webhook-secret", "x"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

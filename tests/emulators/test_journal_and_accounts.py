@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sn_helpers import Api
 
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 
 INCIDENT = "/api/now/table/incident"
 ACCOUNT = "/api/now/table/customer_account"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.support.clock import StepClock
 
 CLIENT = {"client_id": "bridge", "client_secret": "bridge-secret"}

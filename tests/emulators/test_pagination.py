@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sn_helpers import Api
 
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 
 INCIDENT = "/api/now/table/incident"
 

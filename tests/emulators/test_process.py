@@ -13,9 +13,9 @@ import requests
 from sn_helpers import Api
 from typer.testing import CliRunner
 
-import bridge.emulators.servicenow as package
-from bridge.emulators.cli import app
-from bridge.emulators.servicenow import ServiceNowEmulator
+import bridge_emulators.servicenow as package
+from bridge_emulators.cli import app
+from bridge_emulators.servicenow import ServiceNowEmulator
 
 
 def test_db_persists_records_journal_attachments_and_counters(tmp_path: Path) -> None:
@@ -58,7 +58,7 @@ def test_new_tables_persist(tmp_path: Path) -> None:
 @pytest.mark.e2e
 def test_cli_runs_as_a_process_and_stops_on_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "bridge.emulators.servicenow", "--port", "0", "--db", str(tmp_path / "x.db")]
+    command = [sys.executable, "-m", "bridge_emulators.servicenow", "--port", "0", "--db", str(tmp_path / "x.db")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert process.stdout is not None

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sn_helpers import Api
 
-from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.emulators.servicenow.query import QueryParser, split_terms
-from bridge.emulators.servicenow.tables import TABLES
-from bridge.emulators.servicenow.users import ADMIN_SYS_ID
+from bridge_emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow.query import QueryParser, split_terms
+from bridge_emulators.servicenow.tables import TABLES
+from bridge_emulators.servicenow.users import ADMIN_SYS_ID
 
 ROWS = [
     # (suffix, values)

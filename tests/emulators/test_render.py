@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sn_helpers import Api
 
-from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.emulators.servicenow.users import ADMIN_SYS_ID
+from bridge_emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow.users import ADMIN_SYS_ID
 
 INCIDENT = "/api/now/table/incident"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bridge.emulators.http_target import CountingTarget
 from bridge.store.schema import attempts, dead_letters, inbox, outbox
+from bridge_emulators.http_target import CountingTarget
 from tests.support.engine import enqueue_ops, event, forward_runtime
 
 

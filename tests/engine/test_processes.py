@@ -11,10 +11,10 @@ import requests
 import sqlalchemy as sa
 
 from bridge.config import load_config
-from bridge.emulators.http_target import CountingTarget
 from bridge.runtime import build_runtime
 from bridge.store import outbox as ob
 from bridge.store.schema import attempts
+from bridge_emulators.http_target import CountingTarget
 from tests.support.engine import enqueue_ops, forward_config
 from tests.support.procs import bridge_process, free_port, kill9, terminate, wait_ready
 from tests.support.waiting import wait_for

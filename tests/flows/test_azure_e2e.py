@@ -13,7 +13,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
 from tests.support.idle import change_keys, idle_snapshot
 from tests.support.procs import bridge_process, free_port, terminate, wait_ready

@@ -13,9 +13,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from bridge.config import load_config
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.runtime import build_runtime
 from bridge.store import inbox as ib
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
 from tests.support.idle import change_keys, idle_snapshot
 

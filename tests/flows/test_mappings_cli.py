@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bridge.config import load_config
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.flows.azure_alert import CHECK_EVERY, AzureAlertFlow
 from bridge.runtime import build_runtime
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
 from tests.support.clock import StepClock
 

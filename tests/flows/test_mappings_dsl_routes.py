@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from bridge.cli import app
 from bridge.config import load_config
-from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.engine.flows import ForwardFlow
 from bridge.flows.accounts import AccountSyncFlow
+from bridge.flows.forward import ForwardFlow
 from bridge.runtime import build_runtime
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,22 +127,25 @@ def test_hot_reload_of_dsl_maps_keeps_the_live_version_on_a_bad_edit(tmp_path: P
 def test_account_operations_record_the_run_and_the_map_version(tmp_path: Path) -> None:
     import sqlalchemy as sa
 
-    from bridge.accounts import load_registry, plan_sync
-    from bridge.flows.accounts import enqueue_plan
+    from bridge.accounts import load_registry
+    from bridge.sources.registry import sync_request
     from bridge.store.schema import outbox
 
-    config, _mappings = _config(tmp_path)
-    runtime = build_runtime(load_config(config))
-    try:
-        flow = runtime.flows["accounts"]
-        assert isinstance(flow, AccountSyncFlow)
-        plan = plan_sync(load_registry(ROOT / "config/accounts.yaml"), [], [], mapping=flow.mapping())
-        run = enqueue_plan(runtime.store, runtime.routes["accounts"], plan, actor="t", mapping_version=flow.version)
-        with runtime.store.begin() as conn:
-            versions = {row.mapping_version for row in conn.execute(sa.select(outbox.c.mapping_version))}
-    finally:
-        runtime.stop()
-    assert versions == {f"{run.run_id}@{flow.version}"} and len(flow.version) == 12
+    with ServiceNowEmulator() as emu:
+        config, _mappings = _config(tmp_path, emu.url)
+        runtime = build_runtime(load_config(config))
+        try:
+            flow = runtime.flows["accounts"]
+            assert isinstance(flow, AccountSyncFlow)
+            registry = load_registry(ROOT / "config/accounts.yaml")
+            request = sync_request(runtime.routes["accounts"], registry, actor="t", run_id="run-1")
+            runtime.ingest([request])
+            runtime.processor.drain()
+            with runtime.store.begin() as conn:
+                versions = {row.mapping_version for row in conn.execute(sa.select(outbox.c.mapping_version))}
+        finally:
+            runtime.stop()
+    assert versions == {f"run-1@{flow.version}"} and len(flow.version) == 12
 
 
 def test_admin_preview_and_overview_for_a_route_with_a_field_map(tmp_path: Path) -> None:

@@ -18,13 +18,13 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bridge.config import load_config
-from bridge.emulators.http_target import CountingTarget
-from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.engine.poller import ServiceNowPoller
 from bridge.runtime import Runtime, build_runtime
 from bridge.server.app import create_app
 from bridge.server.servicenow import sign
+from bridge.sources.poller import ServiceNowPoller
 from bridge.store.schema import inbox
+from bridge_emulators.http_target import CountingTarget
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
 
 SECRET = "push-secret-for-tests"

@@ -17,9 +17,9 @@ import pytest
 
 from bridge.adapters.base import Operation
 from bridge.adapters.jira import JiraAdapter, from_config
-from bridge.emulators.jira import JiraEmulator
-from bridge.engine.failures import decide
 from bridge.errors import PermanentError, RateLimitedError, TransientError
+from bridge.failures import decide
+from bridge_emulators.jira import JiraEmulator
 
 
 class Clock:

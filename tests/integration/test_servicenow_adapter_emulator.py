@@ -11,8 +11,8 @@ import pytest
 
 from bridge.adapters.base import Operation
 from bridge.adapters.servicenow import ServiceNowAdapter, Settings, UnsafeQueryError, from_config
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.errors import PermanentError, RateLimitedError, TransientError
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.support.clock import StepClock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bridge.adapters.base import Operation
 from bridge.adapters.servicenow import from_config
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 
 
 def test_retried_comment_is_posted_once() -> None:

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import typer
 from fastapi import FastAPI
 
-from bridge.cli_ops import dlq_app, pause, replay, resume, routes
-from bridge.cli_resync import resync
+from bridge.cli.ops import dlq_app, pause, replay, resume, routes
+from bridge.cli.resync import resync
 from bridge.config import load_config
 from bridge.runtime import Runtime, build_runtime
 from bridge.server import admin, openapi
@@ -99,7 +99,7 @@ def admin_app(runtime: Runtime) -> FastAPI:
 
 
 def cli_app() -> typer.Typer:
-    """The `bridge` commands of this package, mounted exactly as bridge/cli.py mounts them."""
+    """The `bridge` commands of this package, mounted exactly as bridge/cli/__init__.py mounts them."""
     app = typer.Typer(pretty_exceptions_enable=False)
     app.add_typer(dlq_app, name="dlq")
     for command in (replay, resync, pause, resume, routes):

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bridge.emulators.http_target import CountingTarget
 from bridge.runtime import Runtime
 from bridge.server.admin.auth import COOKIE, AdminAuth
+from bridge_emulators.http_target import CountingTarget
 from tests.ops.support import ADMIN_TOKEN, admin_app, ops_runtime
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import requests
 
-from bridge.emulators.http_target import CountingTarget
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.http_target import CountingTarget
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.ops.support import ADMIN_TOKEN, FORWARD_TOKEN, ROOT, fixture, ops_config
 from tests.support.procs import free_port, terminate, wait_ready
 

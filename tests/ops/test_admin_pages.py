@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bridge.emulators.http_target import CountingTarget
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.store import Store
+from bridge_emulators.http_target import CountingTarget
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.ops.support import ADMIN_TOKEN, admin_app, admin_pages, fixture, ops_runtime, seed
 from tests.support.plans import SqliteWork
 

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from bridge.emulators.http_target import CountingTarget
 from bridge.runtime import Runtime
 from bridge.store import inbox as ib
 from bridge.store.schema import audit, dead_letters, inbox, outbox
+from bridge_emulators.http_target import CountingTarget
 from tests.ops.support import ADMIN_TOKEN, admin_app, cli_app, count, ops_config, ops_runtime
 from tests.support.engine import event
 

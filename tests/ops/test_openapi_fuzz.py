@@ -11,9 +11,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from bridge.emulators.http_target import CountingTarget
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.runtime import Runtime
+from bridge_emulators.http_target import CountingTarget
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.ops.support import ADMIN_TOKEN, AZURE_TOKEN, FORWARD_TOKEN, admin_app, fixture, ops_runtime
 
 FUZZED = r"^/(webhooks|admin/api)/"

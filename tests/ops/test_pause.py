@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from bridge.emulators.http_target import CountingTarget
 from bridge.store.schema import audit, inbox, route_state
+from bridge_emulators.http_target import CountingTarget
 from tests.ops.support import ADMIN_TOKEN, admin_app, cli_app, count, ops_config, ops_runtime
 from tests.support.engine import event
 

@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from bridge.emulators.http_target import CountingTarget
-from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.engine.flows import ForwardFlow
 from bridge.errors import InputError
+from bridge.flows.forward import ForwardFlow
 from bridge.ops import replay as replay_ops
 from bridge.ops.times import parse_when
 from bridge.store.schema import audit, inbox, outbox
+from bridge_emulators.http_target import CountingTarget
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.ops.support import AZURE_TOKEN, admin_app, cli_app, count, fixture, ops_config, ops_runtime, seed
 
 

@@ -15,14 +15,14 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from bridge.config import load_config
-from bridge.emulators.http_target import CountingTarget
-from bridge.emulators.jira import JiraEmulator
-from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.emulators.servicenow import state as sn_state
-from bridge.emulators.servicenow.dates import glide_now
 from bridge.runtime import Runtime, build_runtime
 from bridge.store import records
 from bridge.store.schema import audit, inbox, outbox
+from bridge_emulators.http_target import CountingTarget
+from bridge_emulators.jira import JiraEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import state as sn_state
+from bridge_emulators.servicenow.dates import glide_now
 from tests.conftest import write_config
 from tests.ops.support import FAST_DISPATCH, cli_app, count, forward_route
 

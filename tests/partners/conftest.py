@@ -13,9 +13,9 @@ import sqlalchemy as sa
 import yaml
 
 from bridge.config import load_config
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.runtime import Runtime, build_runtime
 from bridge.store.schema import audit, dead_letters, inbox
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
 
 GROUP_DCC = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"

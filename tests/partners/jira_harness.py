@@ -13,10 +13,10 @@ from typing import Any
 
 import uvicorn
 
-from bridge.emulators.jira import JiraEmulator
-from bridge.emulators.jira.model import Issue
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.server.app import create_app
+from bridge_emulators.jira import JiraEmulator
+from bridge_emulators.jira.model import Issue
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, Env, make_env
 
 GROUP_JIRA = "2a1b2c3d4e5f60718293a4b5c6d7e8f9"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.emulators.jira import AGENT
-from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.flows import partner_attachments as att
+from bridge.flows.partner import attachments as att
+from bridge_emulators.jira import AGENT
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, COMPLETE, Env
 from tests.partners.jira_harness import GROUP_JIRA, JiraEnv, jira_env
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.flows.partner_sync import MARKER
+from bridge.flows.partner.sync import MARKER
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, COMPLETE, make_env
 
 PAIRS = 3

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bridge.engine.poller import change_event
-from bridge.flows.partner_sync import MARKER
+from bridge.flows.partner.sync import MARKER
+from bridge.sources.poller import change_event
 from tests.partners.conftest import CASES, COMPLETE, Env
 
 pytestmark = pytest.mark.slow  # whole desks end to end, seconds each: left out of scripts/check --fast

@@ -16,11 +16,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from typer.testing import CliRunner
 
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.errors import ConfigError
-from bridge.flows import partner_sla as sla
+from bridge.flows.partner import response as sla
 from bridge.partners import Hours, load_partners
+from bridge.sources import ticks
 from bridge.store import inbox as ib
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, COMPLETE, GROUP_REC, make_env
 
 MPAN = "1200023305967"  # a valid 13-digit MPAN core (check digit 7)
@@ -94,7 +95,7 @@ def test_late_partner_gets_one_work_note_and_a_breach_count(
             st["raised_at"] = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
             records.put_flow_state(conn, env.rt.store, "partner-case", f"case:{case['sys_id']}", st)
         before = sla.PARTNER_BREACHES.labels("dcc")._value.get()
-        [(name, seconds, job)] = sla.jobs(env.rt.config, env.rt.ingest)  # what the scheduler runs
+        [(name, seconds, job)] = ticks.jobs(env.rt.config, env.rt.ingest)  # what the scheduler runs
         assert (name, seconds) == ("partner-sla", 60.0)
         job()
         job()  # same minute: one tick stored
@@ -141,10 +142,10 @@ def test_partners_check_reports_each_connection(
 ) -> None:
     import typer
 
-    from bridge.cli_partners import partners_app
+    from bridge.cli.partners import partners_app
 
     app = typer.Typer()
-    app.add_typer(partners_app, name="partners")  # as bridge/cli.py mounts it
+    app.add_typer(partners_app, name="partners")  # as bridge/cli/__init__.py mounts it
     env = make_env(tmp_path, *emulators)
     env.rt.stop()
     runner = CliRunner()

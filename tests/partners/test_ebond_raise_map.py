@@ -8,9 +8,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bridge.emulators.servicenow import ServiceNowEmulator
 from bridge.flows.partner import PartnerCaseFlow
 from bridge.store.schema import outbox
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, COMPLETE, make_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.flows.email_replies import mailbox_job
 from bridge.mappings.redaction import find_mpans, mpan_check_digit
+from bridge.sources.mailbox import mailbox_job
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, COMPLETE, GROUP_REC, make_env
 from tests.partners.test_ebond_email_sla import Sink, smtp  # noqa: F401  (the SMTP fixture)
 from tests.support.imap import ImapServer, imap_server  # noqa: F401  (the IMAP fixture)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from bridge.emulators.jira import sign
-from bridge.emulators.jira.model import Issue
-from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.flows.partner_sync import MARKER
+from bridge.flows.partner.sync import MARKER
+from bridge_emulators.jira import sign
+from bridge_emulators.jira.model import Issue
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, COMPLETE
 from tests.partners.jira_harness import GROUP_JIRA, SECRET, JiraEnv, jira_env
 
@@ -147,7 +147,7 @@ def test_partners_check_tests_the_jira_desk(jenv: JiraEnv, tmp_path: Path) -> No
     import typer
     from typer.testing import CliRunner
 
-    from bridge.cli_partners import partners_app
+    from bridge.cli.partners import partners_app
 
     app = typer.Typer()
     app.add_typer(partners_app, name="partners")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.emulators.jira import AGENT
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.jira import AGENT
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, COMPLETE
 from tests.partners.jira_harness import GROUP_JIRA, JiraEnv, jira_env
 

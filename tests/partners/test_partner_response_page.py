@@ -11,10 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from bridge.emulators.servicenow import ServiceNowEmulator
-from bridge.flows import partner_sla as sla
+from bridge.sources import ticks
 from bridge.store import records
 from bridge.store.schema import flow_state
+from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.ops.support import ADMIN_TOKEN, admin_app
 from tests.partners.conftest import COMPLETE, Env, make_env
 from tests.support.plans import SqliteWork
@@ -30,7 +30,7 @@ def _make_late(env: Env, sys_id: str, hours: float) -> None:
         assert st is not None and st["status"] == "raised"
         st["raised_at"] = (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
         records.put_flow_state(conn, env.rt.store, "partner-case", f"case:{sys_id}", st)
-    [(_name, _seconds, tick)] = sla.jobs(env.rt.config, env.rt.ingest)
+    [(_name, _seconds, tick)] = ticks.jobs(env.rt.config, env.rt.ingest)
     tick()
     env.settle()
 

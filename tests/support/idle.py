@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 
-from bridge.emulators.servicenow import ServiceNowEmulator
+from bridge_emulators.servicenow import ServiceNowEmulator
 
 UNFINISHED = ("pending", "retry", "inflight")
 Snapshot = tuple[int, int, frozenset[str]]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bridge.flows import partner_ops as po
-from bridge.flows.partner_maps import RaiseMaps, map_paths
+from bridge.flows.partner import options as po_options
+from bridge.flows.partner.raise_maps import RaiseMaps, map_paths
 from bridge.partners import Partner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ def _jira_before(record: dict[str, Any], priority: str) -> dict[str, Any]:
 
 
 def _maps(directory: Path) -> RaiseMaps:
-    return RaiseMaps(map_paths(directory, po.RaiseMapNames(), None), route="ebond")
+    return RaiseMaps(map_paths(directory, po_options.RaiseMapNames(), None), route="ebond")
 
 
 @pytest.mark.parametrize("record", CASES)
@@ -132,6 +132,6 @@ def test_only_the_channels_the_directory_uses_need_a_map(tmp_path: Path) -> None
 
     email = {"key": "rec", "name": "REC", "role": "x", "channel": "email", "target": "smtp", "email": "a@b.example"}
     directory = Directory.model_validate({"partners": [SN.model_dump(by_alias=True), email]})
-    assert list(map_paths(tmp_path, po.RaiseMapNames(jira="mine"), directory)) == ["servicenow"]
-    names = po.RaiseMapNames(servicenow="a", jira="b")
+    assert list(map_paths(tmp_path, po_options.RaiseMapNames(jira="mine"), directory)) == ["servicenow"]
+    names = po_options.RaiseMapNames(servicenow="a", jira="b")
     assert map_paths(tmp_path, names, None) == {"servicenow": tmp_path / "a.yaml", "jira": tmp_path / "b.yaml"}

@@ -153,6 +153,12 @@ class ServiceNowAdapter:
         query = q.join(encoded, q.order_by(order_by))
         return self._pager(f"/table/{table}").pages(query, q.field_list(fields))
 
+    def read_all(self, table: str, *, fields: Sequence[str] | None = None) -> Iterator[JSON]:
+        """Every record of ``table`` in ``sys_id`` order, streamed page by page. :meth:`query` refuses an empty
+        condition map on purpose (it usually means a lost key), so a deliberate full read is its own call."""
+        everything = pysnow.QueryBuilder().field("sys_id").is_not_empty().AND().field("sys_id").order_ascending()
+        return self.query(table, everything, fields=fields)
+
     def iter_changes(
         self,
         table: str,

@@ -117,12 +117,8 @@ def _overview_pages(router: APIRouter, pages: Renderer) -> None:
         with runtime.store.begin() as conn:
             health = routes.health(conn, runtime.routes)
         for flow in runtime.flows.values():  # notice an edited mapping file even on a quiet route
-            getattr(flow, "reload_if_changed", lambda: None)()
-        reload_errors = {
-            name: getattr(flow, "reload_error", None)
-            for name, flow in runtime.flows.items()
-            if getattr(flow, "reload_error", None)
-        }
+            flow.reload_if_changed()
+        reload_errors = {name: flow.reload_error for name, flow in runtime.flows.items() if flow.reload_error}
         return pages.page(request, "overview.html", admin, routes=health, reload_errors=reload_errors)
 
     @router.post("/routes/{route}/{action}")

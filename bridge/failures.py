@@ -1,0 +1,119 @@
+"""Failures classified once: an HTTP status or exception -> what the dispatcher does about it.
+
+Adapters raise :mod:`bridge.errors` classes; the ones speaking HTTP turn a response into the right class with
+:func:`error_for_response`, passing overrides where their system differs from the default table. The dispatcher
+then only asks :func:`decide`: retry (when), or dead-letter now. Unknown errors retry; known-permanent never do.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import requests
+from tenacity import RetryCallState, Retrying, wait_exponential_jitter
+
+from bridge.errors import (
+    DeliveryError,
+    MappingError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+
+ErrorClass = type[DeliveryError]
+
+#: HTTP status -> error class. Anything not listed: 4xx permanent, everything else transient.
+STATUS_TABLE: dict[int, ErrorClass] = {
+    408: TransientError,  # request timeout
+    409: PermanentError,  # conflict: the target's data forbids it
+    425: TransientError,  # too early
+    429: RateLimitedError,
+    500: TransientError,
+    502: TransientError,
+    503: TransientError,
+    504: TransientError,
+}
+
+
+def error_class_for_status(status: int, overrides: Mapping[int, ErrorClass] | None = None) -> ErrorClass:
+    if overrides and status in overrides:
+        return overrides[status]
+    if status in STATUS_TABLE:
+        return STATUS_TABLE[status]
+    return PermanentError if 400 <= status < 500 else TransientError
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """`Retry-After` is either seconds or an HTTP date; return seconds from now (never negative)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def error_for_response(
+    response: requests.Response,
+    message: str,
+    *,
+    overrides: Mapping[int, ErrorClass] | None = None,
+) -> DeliveryError:
+    """Build (not raise) the error for a failed response, keeping the target's own answer."""
+    cls = error_class_for_status(response.status_code, overrides)
+    body = response.text[:4000]
+    text = f"{message}: HTTP {response.status_code}: {body[:500]}"
+    if cls is RateLimitedError:
+        return RateLimitedError(
+            text,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            status=response.status_code,
+            body=body,
+        )
+    return cls(text, status=response.status_code, body=body)
+
+
+Verdict = Literal["retry", "dead"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    reason: str
+    retry_after: float | None = None
+    status: int | None = None
+    body: str | None = None
+
+
+def decide(exc: BaseException) -> Decision:
+    """The one place that decides retry vs dead letter for any exception an adapter raised."""
+    if isinstance(exc, PermanentError | MappingError):
+        return Decision("dead", str(exc), status=getattr(exc, "status", None), body=getattr(exc, "body", None))
+    if isinstance(exc, RateLimitedError):
+        return Decision("retry", str(exc), retry_after=exc.retry_after, status=exc.status, body=exc.body)
+    if isinstance(exc, TransientError):
+        return Decision("retry", str(exc), status=exc.status, body=exc.body)
+    if isinstance(exc, requests.Timeout):
+        return Decision("retry", f"timeout: {exc}")
+    if isinstance(exc, requests.ConnectionError):
+        return Decision("retry", f"connection error: {exc}")
+    return Decision("retry", f"unexpected {type(exc).__name__}: {exc}")
+
+
+def backoff_seconds(attempt: int, retry_after: float | None, *, initial: float, maximum: float, jitter: float) -> float:
+    """The wait before attempt ``attempt + 1``: exponential with jitter (tenacity), never less than the
+    target's own ``Retry-After``."""
+    state = RetryCallState(retry_object=Retrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    delay = float(wait_exponential_jitter(multiplier=initial, max=maximum, jitter=jitter)(state))
+    return max(delay, retry_after or 0.0)

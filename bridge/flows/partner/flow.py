@@ -1,0 +1,155 @@
+"""Cross-party e-bonding: the `partner-case` route kind (CPSD 2(c), 7.1.2; Ops Manual 18.5).
+
+A case on our ServiceNow assigned to another party is raised to that party's desk by its channel (ServiceNow
+incident, Jira Service Management request or email, from ``config/partners.yaml``) once it holds what CPSD
+7.1.2 requires (else one work note says what is missing); our case then waits On Hold / Awaiting Vendor until
+the partner resolves, and is resolved with the partner's resolution notes. Public comments travel both ways,
+work notes never; the partner's state comes back through its value map; our reopen reopens theirs and theirs
+ours; priority syncs both ways with a per-field conflict rule, each decision in the audit log; attachments are
+copied both ways once each.
+
+Two routes of this kind work together (they share the flow state, which is kept per flow kind):
+``side: central`` polls our table, ``side: partner`` (one per ServiceNow or Jira partner) polls the partner's
+table or Jira project (a Jira partner's signed webhook feeds the same route).
+
+The two entries below read as the protocol's steps; each step's helpers live in the module it names. The
+systems' current data (journals, attachments, a Jira issue) is read through ``ctx.reads``, which the processor
+fetches before planning (:mod:`bridge.engine.reads`). See docs/ebonding.md for the configuration, the
+echo-prevention and the strict-lookup rules.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from bridge.config import BridgeConfig, RouteSettings
+from bridge.engine.flows import BaseFlow, Flow, PlanContext, Planned, json_object, version_of
+from bridge.errors import MappingError
+from bridge.flows.partner import attachments, comments, fields, jira, lookup, raising, response, states
+from bridge.flows.partner import operations as po
+from bridge.flows.partner import options as opts_
+from bridge.flows.partner import raise_maps as pm
+from bridge.flows.partner.pair import Pair, Setup
+from bridge.flows.partner.sync import plain
+from bridge.partners import load_partners
+from bridge.store.inbox import InboxEvent
+
+FLOW = "partner-case"
+
+
+class PartnerCaseFlow(BaseFlow):
+    reads_systems = True
+
+    def __init__(self, route: RouteSettings, config: BridgeConfig) -> None:
+        self.route = route
+        self.opts = opts_.parse_options(route, config)
+        kinds = {name: t.kind for name, t in config.targets.items()}
+        self.directory = load_partners(self.opts.partners, target_kinds=kinds)
+        self.partner = self.directory[self.opts.partner] if self.opts.partner else None
+        paths = pm.map_paths(config.mappings_dir, self.opts.mappings, self.directory)
+        self.raise_maps = pm.RaiseMaps(paths, route=route.name) if self.opts.side == "central" else None
+        base = version_of({"options": route.options, "partners": self.directory.model_dump(mode="json")})
+        #: the hash of the options and the directory; a raise records its field map's version instead
+        self.version = base
+        self.setup = Setup(
+            route=route.name,
+            opts=self.opts,
+            central=self.opts.central or route.target,
+            states=opts_.states_of(self.opts),
+            directory=self.directory,
+            raise_maps=self.raise_maps,
+            base_version=base,
+        )
+        self.central = self.setup.central
+
+    @property
+    def base_version(self) -> str:
+        """The hash of the route's options and the directory (what operations other than a raise record)."""
+        return self.setup.base_version
+
+    @property
+    def reload_error(self) -> str | None:
+        """Why the last edit of a raise field map was refused (the admin overview shows it)."""
+        return self.raise_maps.reload_error if self.raise_maps else None
+
+    def reload_if_changed(self) -> None:
+        if self.raise_maps:
+            self.raise_maps.reload_if_changed()
+
+    @property
+    def previewable(self) -> bool:
+        return self.raise_maps is not None
+
+    def preview(self, sample: Any) -> dict[str, Any] | None:
+        """What a raise sends for a case record (``{"record": {...}}``, as the central route receives it)."""
+        return pm.preview(self, json_object(sample)) if self.raise_maps is not None else None
+
+    def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
+        if event.source == response.TICK_SOURCE:
+            return response.tick(ctx, self.setup, central=self.opts.side == "central")
+        try:
+            record = json.loads(event.payload)["record"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise MappingError(f"event {event.id} is not a ServiceNow change: {exc}") from exc
+        if self.opts.side == "partner":
+            return self._their_record_changed(record, ctx)
+        return self._our_case_changed(record, ctx)
+
+    def _our_case_changed(self, record: dict[str, Any], ctx: PlanContext) -> list[Planned]:
+        """Our case changed: raise it (CPSD 7.1.2) or carry what our desk did to the partner's ticket."""
+        sys_id = plain(record.get("sys_id"))
+        if not sys_id:
+            raise MappingError("change without a sys_id")
+        stored = ctx.state(f"case:{sys_id}")
+        if stored is None or stored.get("status") == "held":
+            return raising.maybe_raise(self.setup, record, stored, ctx)
+        partner = self.directory.get(stored["partner"])
+        if stored.get("status") != "raised" or partner is None:
+            return []
+        pair = Pair(self.setup, partner, copy.deepcopy(stored), ctx)
+        args = _write_args(ctx, self.central, sys_id, (po.SELF, sys_id), record)
+        ops = states.our_state(pair, record, args)
+        ops += fields.two_way(pair, record, "central", "priority", args)
+        ops += comments.copy(pair, record, "central")
+        ops += attachments.copy(pair, "central", sys_id)
+        ops += response.late(pair)
+        pair.save()
+        return ops
+
+    def _their_record_changed(self, record: dict[str, Any], ctx: PlanContext) -> list[Planned]:
+        """The partner's ticket changed: its reference, state, priority, comments and files come back."""
+        partner = self.partner
+        assert partner is not None
+        if partner.channel == "jira":
+            record = jira.load(ctx.reads.of(partner.target), partner, plain(record.get("key")))
+        our_id = lookup.our_case(partner, record, ctx, central=self.central, table=self.opts.table)
+        if our_id is None:
+            return []  # not an e-bonded record (no link, no correlation): the partner's own business
+        stored = ctx.state(f"case:{our_id}")
+        if stored is None or stored.get("partner") != partner.key or stored.get("status") == "held":
+            raise MappingError(f"{partner.key} record {plain(record.get('number'))} names case {our_id}, not e-bonded")
+        pair = Pair(self.setup, partner, copy.deepcopy(stored), ctx)
+        ops = states.their_reference(pair, record)
+        args = _write_args(ctx, partner.target, our_id, (self.central, our_id), record)
+        ops += states.their_state(pair, record, args)
+        ops += fields.two_way(pair, record, "partner", "priority", args)
+        ops += comments.copy(pair, record, "partner")
+        ops += attachments.copy(pair, "partner", pair.st["their_id"])
+        ops += response.late(pair)
+        pair.save()
+        return ops
+
+
+def _write_args(
+    ctx: PlanContext, target: str, our_id: str, link: tuple[str, str], record: dict[str, Any]
+) -> dict[str, Any]:
+    """What :func:`sync.observe` needs to tell a person's change from the bridge's own write or a stale one."""
+    version, unfinished = po.write_info(ctx, target, f"ebond:{our_id}", link)
+    mod = int(plain(record.get("sys_mod_count")) or 0)
+    return {"mod_count": mod, "written_version": version, "unfinished": unfinished}
+
+
+def build(route: RouteSettings, config: BridgeConfig) -> Flow:
+    return PartnerCaseFlow(route, config)

@@ -1,0 +1,57 @@
+"""One e-bonded pair while it is planned: the route's setup, the partner, the pair's state, the planning context.
+
+Every step of the protocol (:mod:`bridge.flows.partner.flow`) takes a :class:`Pair` and returns the operations
+it plans; the pair's state is a plain dict (see :mod:`bridge.flows.partner.sync`) saved with those operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.engine.flows import PlanContext, Planned
+from bridge.flows.partner import operations as po
+from bridge.flows.partner.options import CaseStates, Options
+from bridge.flows.partner.raise_maps import RaiseMaps
+from bridge.partners import Directory, Partner
+
+
+@dataclass
+class Setup:
+    """What a route's configuration fixes for every pair it plans."""
+
+    route: str
+    opts: Options
+    central: str  # our ServiceNow target
+    states: CaseStates
+    directory: Directory
+    raise_maps: RaiseMaps | None
+    base_version: str
+
+    @property
+    def done_states(self) -> set[str]:
+        """Our case's states that end the partner's work (resolved or closed)."""
+        return {self.states.resolved, *self.states.closed}
+
+
+@dataclass
+class Pair:
+    setup: Setup
+    partner: Partner
+    st: dict[str, Any]
+    ctx: PlanContext
+
+    @property
+    def our_id(self) -> str:
+        return str(self.st["our_id"]) if "our_id" in self.st else ""
+
+    def on_case(self, action: str, payload: dict[str, Any]) -> Planned:
+        """An operation on our case."""
+        return po.on_case(self.setup.opts, self.setup.central, self.our_id, action, payload)
+
+    def on_partner(self, action: str, payload: dict[str, Any], **extra: Any) -> Planned:
+        """An operation on the partner's record (or an email to an email desk)."""
+        return po.on_partner(self.partner, self.setup.central, self.our_id, action, payload, **extra)
+
+    def save(self) -> None:
+        self.ctx.set_state(f"case:{self.our_id}", self.st)
