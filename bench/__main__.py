@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "accounts": "bench.bench_accounts",
     "system": "bench.bench_system",
     "replay": "bench.bench_replay",
+    "admin": "bench.bench_admin",
 }
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 

@@ -114,4 +114,5 @@ ORDER = [
     "accounts first sync",
     "accounts change set",
     "replay 100,000 events",
+    "admin pages on 100,000 events",
 ]

@@ -19,6 +19,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--chaos-full", action="store_true", help="run the chaos test at full size")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark what a test needs from its fixtures, so `scripts/check --fast` leaves it out without each test
+    remembering: PostgreSQL (``pg_url``, or ``store_url``'s postgres case) and the IMAP server (``e2e``)."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        callspec = getattr(item, "callspec", None)
+        if "pg_url" in names or (callspec is not None and callspec.params.get("store_url") == "postgres"):
+            item.add_marker(pytest.mark.postgres)
+        if "imap_server" in names:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'bridge.db'}"

@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from bridge.store import Store
@@ -81,22 +82,31 @@ class IngestPressure:
     (durably) and lets planning and delivery catch up a moment later; at ordinary rates nothing is held back.
     Two signals: the rate of events, and how many webhook requests wait for their commit at once. The second
     matters on a slow machine: there a storm may never reach the rate, precisely because planning and delivery
-    take the CPU that accepting needs, while senders queue up.
+    take the CPU that accepting needs, while senders queue up. ``clock`` (seconds, monotonic) is injectable, so
+    a test steps past the window instead of sleeping through it.
     """
 
-    def __init__(self, *, threshold_per_second: float = 200.0, window: float = 0.5, concurrent: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        threshold_per_second: float = 200.0,
+        window: float = 0.5,
+        concurrent: int = 8,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.threshold = threshold_per_second * window
         self.window = window
         self.concurrent = concurrent
+        self.clock = clock
         self._count = 0
         self._waiting = 0
-        self._window_start = time.monotonic()
+        self._window_start = clock()
         self._busy_until = 0.0
         self._lock = threading.Lock()
 
     def record(self, events: int) -> None:
         """A webhook request handed ``events`` to the inbox writer; call :meth:`committed` when it is answered."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             if now - self._window_start > self.window:
                 self._window_start, self._count = now, 0
@@ -110,7 +120,7 @@ class IngestPressure:
             self._waiting = max(0, self._waiting - 1)
 
     def busy(self) -> bool:
-        return time.monotonic() < self._busy_until
+        return self.clock() < self._busy_until
 
     def yield_if_busy(self, seconds: float = 0.1) -> None:
         """Called by background loops between batches: pause briefly while webhooks are busy."""

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,11 +35,14 @@ from bridge.mappings import azure_alert as az
 from bridge.store.inbox import InboxEvent
 
 SOURCE = "azure"
+CHECK_EVERY = 1.0  # seconds between looks at the mapping file's mtime
 log = logging.getLogger("bridge.azure")
 
 
 class AzureAlertFlow(BaseFlow):
-    def __init__(self, route: RouteSettings, mapping_path: Path) -> None:
+    def __init__(
+        self, route: RouteSettings, mapping_path: Path, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.route = route
         self.table = str(route.options.get("table", "incident"))
         self.on_manual_close = str(route.options.get("on_manual_close", "note"))
@@ -52,16 +56,18 @@ class AzureAlertFlow(BaseFlow):
         self.cfg = az.load_azure_mapping(mapping_path)
         self.version = hashlib.sha256(mapping_path.read_bytes()).hexdigest()[:12]
         self._reload_error: str | None = None
-        self._checked = (time.monotonic(), _mtime(mapping_path))
+        self.clock = clock
+        self._checked = (clock(), _mtime(mapping_path))
 
     def reload_if_changed(self) -> None:
         """Hot reload: an edited mapping file takes effect without a restart once it validates; an invalid
-        edit is refused, the previous version stays live, and the error is kept for the admin page."""
+        edit is refused, the previous version stays live, and the error is kept for the admin page. The file is
+        looked at most once a second of ``clock`` (injectable, so a test steps past the interval)."""
         checked_at, mtime = self._checked
-        if time.monotonic() - checked_at < 1.0:
+        if self.clock() - checked_at < CHECK_EVERY:
             return
         current = _mtime(self.mapping_path)
-        self._checked = (time.monotonic(), current)
+        self._checked = (self.clock(), current)
         if current == mtime:
             return
         try:

@@ -39,11 +39,14 @@ def recent_events(
 
 
 def _older_than(conn: sa.Connection, event_id: int) -> sa.ColumnElement[bool]:
-    """Keyset condition "after event ``event_id`` in (received_at, id) descending order"."""
+    """Keyset condition "after event ``event_id`` in (received_at, id) descending order". The plain
+    ``received_at <= at`` bound is what lets the (route, received_at) index start at the page: the OR alone is
+    no range to an index, so each older page would walk every newer event first."""
     at = conn.execute(sa.select(inbox.c.received_at).where(inbox.c.id == event_id)).scalar()
     if at is None:
         return inbox.c.id < event_id
-    return sa.or_(inbox.c.received_at < at, sa.and_(inbox.c.received_at == at, inbox.c.id < event_id))
+    newer = sa.or_(inbox.c.received_at < at, sa.and_(inbox.c.received_at == at, inbox.c.id < event_id))
+    return sa.and_(inbox.c.received_at <= at, newer)
 
 
 def operations_of(conn: sa.Connection, events: Sequence[tuple[str, int]]) -> list[sa.Row[Any]]:

@@ -137,7 +137,10 @@ class CountingTarget:
         self.state = TargetState(latency=latency)
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.state = self.state
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="counting-target")
+        # a short poll interval: stop() waits for the serving loop's next look (0.5 s by default, per test)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="counting-target"
+        )
 
     @property
     def url(self) -> str:

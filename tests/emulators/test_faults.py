@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import socket
-import time
 from collections import Counter
 
 import pytest
@@ -14,6 +13,8 @@ from sn_helpers import Api
 
 from bridge_emulators.http_target import CountingTarget
 from bridge_emulators.servicenow import FaultConfig, ServiceNowEmulator
+from tests.support.clock import StepClock
+from tests.support.waiting import wait_for
 
 INCIDENT = "/api/now/table/incident"
 
@@ -21,34 +22,38 @@ INCIDENT = "/api/now/table/incident"
 def test_latency_is_added_to_api_calls_only() -> None:
     with ServiceNowEmulator(latency_ms=200) as emu:
         api = Api(emu.url)
-        started = time.perf_counter()
         assert api.get(INCIDENT).status_code == 200
-        assert time.perf_counter() - started >= 0.19
-        started = time.perf_counter()
-        requests.get(f"{emu.url}/emulator/admin/health", timeout=5)
-        assert time.perf_counter() - started < 0.15
+        assert emu.stats()["latency"] == {"requests": 1, "ms": 200}, "the API call was held back 200 ms"
+        assert requests.get(f"{emu.url}/emulator/admin/health", timeout=5).status_code == 200
+        stats = requests.get(f"{emu.url}/emulator/admin/stats", timeout=5).json()
+        assert stats["latency"] == {"requests": 1, "ms": 200}, "admin endpoints are never delayed"
+        emu.set_faults(latency_ms=0)
+        assert api.get(INCIDENT).status_code == 200
+        assert emu.stats()["latency"] == {"requests": 1, "ms": 200}, "no latency knob, no delay"
 
 
 def test_rate_limit_answers_429_with_headers() -> None:
     # Documented: markdown/api-reference/rest-api-explorer/inbound-REST-API-rate-limiting.md (429, Retry-After,
     # X-RateLimit-Limit, X-RateLimit-Reset, X-RateLimit-Rule, "Rate limit exceeded" envelope)
-    with ServiceNowEmulator(rate_limit=5) as emu:
+    clock = StepClock(1_700_000_000.0)  # the windows are whole seconds of this clock; the test steps it
+    with ServiceNowEmulator(rate_limit=5, clock=clock) as emu:
         api, other = Api(emu.url), Api(emu.url, "itil_readonly", "readonly")
         responses = [api.get(INCIDENT) for _ in range(12)]
-        limited = [r for r in responses if r.status_code == 429]
-        assert limited, [r.status_code for r in responses]
+        assert [r.status_code for r in responses] == [200] * 5 + [429] * 7, "5 a second, all in one second"
+        limited = responses[5:]
         refused = limited[0]
         assert refused.headers["Retry-After"] == "1"
         assert refused.headers["X-RateLimit-Limit"] == "5"
-        assert int(refused.headers["X-RateLimit-Reset"]) >= int(time.time())
+        assert refused.headers["X-RateLimit-Reset"] == "1700000001", "the next whole second"
         assert "X-RateLimit-Rule" in refused.headers
         assert refused.json()["error"]["message"] == "Rate limit exceeded"
         assert refused.json()["status"] == "failure"
         assert "X-RateLimit-Limit" in responses[0].headers
         assert other.get(INCIDENT).status_code == 200
-        time.sleep(float(refused.headers["Retry-After"]))
+        assert api.get(INCIDENT).status_code == 429, "still limited within the window"
+        clock.advance(float(refused.headers["Retry-After"]))
         assert api.get(INCIDENT).status_code == 200
-        assert emu.stats()["faults"]["rate_limited"] == len(limited)
+        assert emu.stats()["faults"]["rate_limited"] == len(limited) + 1
 
 
 def _statuses(url: str, count: int) -> list[int]:
@@ -84,13 +89,14 @@ def test_dropped_connection_raises_connection_error() -> None:
         assert emu.stats()["by_status"]["dropped"] == 1
 
 
-def test_stall_outlasts_the_client_timeout() -> None:
-    with ServiceNowEmulator(fault_rate=1.0, fault_kinds=("stall",), stall_seconds=5) as emu:
-        started = time.perf_counter()
+def test_stall_outlasts_the_client_timeout_and_stop_wakes_it() -> None:
+    with ServiceNowEmulator(fault_rate=1.0, fault_kinds=("stall",), stall_seconds=3600) as emu:
         with pytest.raises(requests.Timeout):
             requests.get(f"{emu.url}{INCIDENT}", auth=("admin", "admin"), timeout=0.5)
-        assert time.perf_counter() - started < 2
-    # leaving the block stopped the emulator; the stalled thread was woken, not left for 5 s
+        assert emu.stats()["faults"] == {"stall": 1}
+        assert "stalled" not in emu.stats()["by_status"], "still holding the connection after the client gave up"
+    # leaving the block stopped the emulator: the stalled thread is woken (not left for the hour) and ends
+    wait_for(lambda: emu.stats()["by_status"] == {"stalled": 1}, timeout=30)
 
 
 def test_hibernating_instance_answers_html_200() -> None:

@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -654,17 +653,19 @@ def test_admin_agent_endpoints(emu: JiraEmulator, client: Client) -> None:
 # -- faults -------------------------------------------------------------------------------------------------
 
 
-def test_rate_limit_answers_429_with_retry_after(client: Client, emu: JiraEmulator) -> None:
+def test_rate_limit_answers_429_with_retry_after() -> None:
     # https://developer.atlassian.com/cloud/jira/platform/rate-limiting/ (429 + Retry-After + X-RateLimit-*)
-    emu.set_faults(rate_limit=3)
-    statuses = [client.call("GET", "/rest/api/2/myself") for _ in range(8)]
-    limited = [r for r in statuses if r.status_code == 429]
-    assert limited
-    assert limited[0].headers["Retry-After"] == "1" and limited[0].headers["X-RateLimit-Limit"] == "3"
-    assert limited[0].json()["errorMessages"] == ["Rate limit exceeded."]
-    time.sleep(1.05)
-    assert client.call("GET", "/rest/api/2/myself").status_code == 200
-    assert emu.stats()["faults"]["rate_limited"] == len(limited)  # type: ignore[index]
+    now = [datetime(2026, 3, 2, 10, 0, tzinfo=UTC)]  # the site's clock: the windows are its whole seconds
+    with JiraEmulator(rate_limit=3, clock=lambda: now[0]) as emu:
+        client = Client(emu.url)
+        statuses = [client.call("GET", "/rest/api/2/myself") for _ in range(8)]
+        assert [r.status_code for r in statuses] == [200] * 3 + [429] * 5, "3 a second, all in one second"
+        limited = statuses[3:]
+        assert limited[0].headers["Retry-After"] == "1" and limited[0].headers["X-RateLimit-Limit"] == "3"
+        assert limited[0].json()["errorMessages"] == ["Rate limit exceeded."]
+        now[0] += timedelta(seconds=1)
+        assert client.call("GET", "/rest/api/2/myself").status_code == 200
+        assert emu.stats()["faults"]["rate_limited"] == len(limited)  # type: ignore[index]
 
 
 def test_faults_are_seeded_and_spare_admin(emu: JiraEmulator) -> None:
@@ -689,15 +690,16 @@ def test_faults_are_seeded_and_spare_admin(emu: JiraEmulator) -> None:
     emu.set_faults(fault_rate=0.0)
     changed = requests.post(f"{emu.url}/emulator/admin/faults", json={"latency_ms": 150}, timeout=5)
     assert changed.json()["latency_ms"] == 150
-    started = time.perf_counter()
-    Client(emu.url).call("GET", "/rest/api/2/myself")
-    assert time.perf_counter() - started >= 0.14
+    assert Client(emu.url).call("GET", "/rest/api/2/myself").status_code == 200
+    assert requests.get(f"{emu.url}/emulator/admin/health", timeout=5).status_code == 200
+    assert emu.stats()["latency"] == {"requests": 1, "ms": 150}, "the API call was held back, admin was not"
     assert requests.post(f"{emu.url}/emulator/admin/faults", json={"nope": 1}, timeout=5).status_code == 400
 
 
 # -- the process --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_cli_runs_the_emulator_until_sigterm() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "bridge_emulators.jira", "--port", "0", "--webhook-secret", "x"],

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import requests
 
 from bridge_emulators.servicenow import ServiceNowEmulator
+from tests.support.clock import StepClock
 
 CLIENT = {"client_id": "bridge", "client_secret": "bridge-secret"}
 
@@ -70,10 +69,12 @@ def test_client_credentials_in_basic_header(emulator: ServiceNowEmulator) -> Non
 
 
 def test_access_token_expires_and_refresh_token_renews_it() -> None:
-    with ServiceNowEmulator(access_token_lifetime=0.5, refresh_token_lifetime=60) as emu:
+    clock = StepClock(1_700_000_000.0)  # token lifetimes run on this clock; the test steps it
+    with ServiceNowEmulator(access_token_lifetime=30, refresh_token_lifetime=60, clock=clock) as emu:
         first = _token(emu.url, grant_type="password", username="itil_readonly", password="readonly").json()
+        clock.advance(29.9)
         assert _incidents(emu.url, first["access_token"]).status_code == 200
-        time.sleep(0.7)
+        clock.advance(0.2)
         expired = _incidents(emu.url, first["access_token"])
         assert expired.status_code == 401
         assert expired.json()["error"]["message"] == "User Not Authenticated"
@@ -89,8 +90,11 @@ def test_access_token_expires_and_refresh_token_renews_it() -> None:
 
 
 def test_refresh_token_expires() -> None:
-    with ServiceNowEmulator(refresh_token_lifetime=0.3) as emu:
+    clock = StepClock(1_700_000_000.0)
+    with ServiceNowEmulator(refresh_token_lifetime=30, clock=clock) as emu:
         first = _token(emu.url, grant_type="password", username="admin", password="admin").json()
-        time.sleep(0.5)
+        clock.advance(29.9)
+        assert _token(emu.url, grant_type="refresh_token", refresh_token=first["refresh_token"]).status_code == 200
+        clock.advance(0.2)
         again = _token(emu.url, grant_type="refresh_token", refresh_token=first["refresh_token"])
         assert again.status_code == 401

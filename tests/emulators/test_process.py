@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 from sn_helpers import Api
 from typer.testing import CliRunner
@@ -54,6 +55,7 @@ def test_new_tables_persist(tmp_path: Path) -> None:
         assert len(rows) == 1
 
 
+@pytest.mark.e2e
 def test_cli_runs_as_a_process_and_stops_on_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "bridge_emulators.servicenow", "--port", "0", "--db", str(tmp_path / "x.db")]

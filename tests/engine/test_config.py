@@ -26,6 +26,7 @@ def _check(path: Path, env: dict[str, str] | None = None) -> subprocess.Complete
     )
 
 
+@pytest.mark.e2e
 def test_example_configuration_is_valid() -> None:
     result = _check(EXAMPLE, {"BRIDGE_AZURE_TOKEN": "example-token"})
     assert result.returncode == 0, result.stderr
@@ -33,6 +34,7 @@ def test_example_configuration_is_valid() -> None:
     assert len(result.stdout.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e
 def test_broken_copy_names_every_bad_key_with_its_line(tmp_path: Path) -> None:
     text = EXAMPLE.read_text()
     text = text.replace("  workers: 16", "  workres: 16")

@@ -10,11 +10,13 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.support.procs import free_port, terminate, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e  # every test here starts a process (python, bridge, bridge-emulator, a wheel build)
 
 
 def test_the_product_never_imports_the_emulators() -> None:

@@ -1,26 +1,44 @@
-"""The ingest pressure signal: by rate, and by webhook requests waiting for their commit at once."""
+"""The ingest pressure signal: by rate, and by webhook requests waiting for their commit at once.
+
+The signal's clock is injected: the tests step it past the rate window rather than sleep through it."""
 
 from __future__ import annotations
 
-import time
-
 from bridge.engine.ingest import IngestPressure
+from tests.support.clock import StepClock
 
 
-def test_a_rate_above_the_threshold_is_busy() -> None:
-    pressure = IngestPressure(threshold_per_second=10, window=0.2, concurrent=1000)
+def test_a_rate_above_the_threshold_is_busy_until_the_window_passes() -> None:
+    clock = StepClock()
+    pressure = IngestPressure(threshold_per_second=10, window=0.2, concurrent=1000, clock=clock)
     for _ in range(3):
         pressure.record(1)
         pressure.committed()
     assert pressure.busy()
-    time.sleep(0.25)
+    clock.advance(0.19)
+    assert pressure.busy(), "busy for a whole window after the rate was exceeded"
+    clock.advance(0.02)
+    assert not pressure.busy()
+
+
+def test_the_rate_counts_within_one_window_only() -> None:
+    clock = StepClock()
+    pressure = IngestPressure(threshold_per_second=10, window=0.2, concurrent=1000, clock=clock)
+    for _ in range(2):  # the threshold is 10/s * 0.2 s = 2 events per window: at it, not above
+        pressure.record(1)
+        pressure.committed()
+    assert not pressure.busy()
+    clock.advance(0.21)
+    pressure.record(1)  # a new window: the two before no longer count
+    pressure.committed()
     assert not pressure.busy()
 
 
 def test_many_requests_waiting_at_once_is_busy_even_below_the_rate() -> None:
     """On a slow machine a storm may stay under the rate because background work takes the CPU; the queue of
     senders waiting for their commit still shows it."""
-    pressure = IngestPressure(threshold_per_second=10_000, window=0.2, concurrent=3)
+    clock = StepClock()
+    pressure = IngestPressure(threshold_per_second=10_000, window=0.2, concurrent=3, clock=clock)
     pressure.record(1)
     pressure.record(1)
     assert not pressure.busy()
@@ -28,6 +46,6 @@ def test_many_requests_waiting_at_once_is_busy_even_below_the_rate() -> None:
     assert pressure.busy()
     for _ in range(3):
         pressure.committed()
-    time.sleep(0.25)
+    clock.advance(0.25)
     pressure.record(1)
     assert not pressure.busy(), "one request at a time is ordinary traffic"

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from bridge.store import Store, links, open_store
 from bridge.store import inbox as ib
 from bridge.store import outbox as ob
+from tests.support.plans import capture, full_scans
 
 GROWING = ("inbox", "outbox", "links")
-SMALL = ("route_state", "watermarks")  # a row per route or poller: reading all of it is the right plan
 
 
 @pytest.fixture
@@ -32,42 +30,12 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.dispose()
 
 
-def _capture(store: Store) -> list[tuple[str, Any]]:
-    seen: list[tuple[str, Any]] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, executemany: bool) -> None:
-        batched = executemany and params and isinstance(params[0], (list, tuple, dict))
-        first = params[0] if batched else params  # "insertmanyvalues" sends one flat row of parameters
-        seen.append((statement, first if isinstance(first, dict) else tuple(first or ())))
-
-    event.listen(store.engine, "before_cursor_execute", before)
-    return seen
-
-
-def _full_scans(store: Store, statements: list[tuple[str, Any]]) -> list[str]:
-    raw = store.engine.raw_connection()
-    try:
-        found = []
-        for sql, params in statements:
-            if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "INSERT", "WITH")):
-                continue
-            plan = [row[3] for row in raw.cursor().execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
-            for step in plan:
-                # "SCAN inbox", "SCAN o USING INDEX ..." or "... USING COVERING INDEX ...": every row read,
-                # whether from the table or from a whole index; only a list of constants may be scanned
-                if step.startswith("SCAN") and "CONSTANT ROWS" not in step and step.split()[1] not in SMALL:
-                    found.append(f"{step}  <-  {' '.join(sql.split())[:160]}")
-        return found
-    finally:
-        raw.close()
-
-
 def test_ingest_plan_claim_finish_statements_use_indexes(store: Store) -> None:
     events = [
         ib.NewEvent(source="azure-monitor", route="r", dedupe_key=f"k{i}", record_key=f"c{i}", payload="{}")
         for i in range(50)
     ]
-    seen = _capture(store)
+    seen = capture(store)
     ib.add_events(store, events)
     assert all(a.duplicate for a in ib.add_events(store, events[:5])), "the redelivery is found by its key"
     with store.begin() as conn:
@@ -99,13 +67,13 @@ def test_ingest_plan_claim_finish_statements_use_indexes(store: Store) -> None:
 
     statements = [(sql, params) for sql, params in seen if any(t in sql for t in GROWING)]
     assert len(statements) >= 8, "the capture saw the cycle's statements"
-    assert _full_scans(store, statements) == []
+    assert full_scans(store, statements) == []
 
 
 def test_the_check_catches_a_row_value_in(store: Store) -> None:
     """The form that used to scan (a whole pass over the dedupe index) is reported by the check."""
     sql = "SELECT id FROM inbox WHERE (source, dedupe_key) IN (VALUES (?, ?), (?, ?))"
-    assert _full_scans(store, [(sql, ("a", "b", "c", "d"))]) != []
+    assert full_scans(store, [(sql, ("a", "b", "c", "d"))]) != []
 
 
 def test_planning_an_alert_lifecycle_uses_indexes(tmp_path: Path) -> None:
@@ -135,7 +103,7 @@ def test_planning_an_alert_lifecycle_uses_indexes(tmp_path: Path) -> None:
         from bridge.mappings.azure_alert import dedupe_key, parse_alert
 
         fixtures = root / "tests/fixtures/azure"
-        seen = _capture(runtime.store)
+        seen = capture(runtime.store)
         for i, name in enumerate(
             ("common_metric_static_fired", "common_metric_static_fired", "common_metric_static_resolved")
         ):
@@ -155,7 +123,7 @@ def test_planning_an_alert_lifecycle_uses_indexes(tmp_path: Path) -> None:
             ops = conn.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one()
         assert ops >= 2, "the lifecycle planned its operations"
         assert any("flow_state" in sql for sql, _ in statements), "the capture saw the flow's own reads"
-        assert _full_scans(runtime.store, statements) == []
+        assert full_scans(runtime.store, statements) == []
     finally:
         runtime.writer.close()
         runtime.store.dispose()

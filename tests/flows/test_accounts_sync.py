@@ -105,6 +105,7 @@ def test_two_thousand_organisations_first_sync_change_set_and_no_op(
     )
 
 
+@pytest.mark.e2e
 def test_cli_syncs_the_example_registry_into_the_emulator(tmp_path: Path, emulator: ServiceNowEmulator) -> None:
     env = {**os.environ, "SERVICENOW_URL": emulator.url, "BRIDGE_DATA_DIR": str(tmp_path / "data")}
 
@@ -133,6 +134,7 @@ def test_cli_syncs_the_example_registry_into_the_emulator(tmp_path: Path, emulat
     assert tree.returncode == 0 and "Elexon [elexon]" in tree.stdout
 
 
+@pytest.mark.e2e
 def test_invalid_registry_lists_every_problem_and_applies_nothing(tmp_path: Path, emulator: ServiceNowEmulator) -> None:
     bad = tmp_path / "accounts.yaml"
     bad.write_text(

@@ -15,11 +15,14 @@ import sqlalchemy as sa
 
 from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
+from tests.support.idle import change_keys, idle_snapshot
 from tests.support.procs import bridge_process, free_port, terminate, wait_ready
+from tests.support.waiting import wait_until_stable
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "azure"
 MAPPINGS = Path(__file__).resolve().parents[2] / "config" / "mappings"
 TOKEN = "azure-test-token-1"
+pytestmark = pytest.mark.e2e  # `bridge run` as a process
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -47,6 +50,16 @@ class Bridge:
 
     def incidents(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.emulator.state.records("incident")]
+
+    def wait_until_idle(self, *, timeout: float = 60.0) -> None:
+        """Until every alert is planned, every operation finished and the poller has stored every incident's
+        latest change (so an echo or a duplicate would already be in the outbox): then "nothing more happened"
+        is a finding, not a guess that the bridge was quick enough."""
+        wait_until_stable(
+            lambda: idle_snapshot(self.engine, {"servicenow:incident": change_keys(self.emulator, "incident")}),
+            timeout=timeout,
+            what=f"the bridge idle; outbox {self.outbox()}",
+        )
 
     def wait_for(self, condition: Any, *, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -189,7 +202,7 @@ def test_lifecycle_fire_refire_resolve_and_redelivery(bridge: Bridge) -> None:
     stale = _fired(guid)
     stale["data"]["essentials"]["description"] = "same firing, other action group"
     assert bridge.post(stale).status_code in (200, 202)
-    time.sleep(1.0)
+    bridge.wait_until_idle()
     assert len(bridge.incidents()) == 1 and bridge.incidents()[0]["state"] == "6"
 
 
@@ -200,8 +213,9 @@ def test_storm_of_one_rule_on_one_resource_is_one_incident(bridge: Bridge) -> No
     other = _fired("cccccccc-0000-0000-0000-000000000001", resource="vm-2")
     assert bridge.post(other).status_code == 202
     bridge.wait_for(lambda: len(bridge.incidents()) == 2)
-    time.sleep(1.5)
+    bridge.wait_until_idle()
     assert len(bridge.incidents()) == 2
+    assert bridge.outbox()["create:done"] == 2, "201 alerts planned two creates, the rest notes at most"
 
 
 def test_authentication_and_bad_input(bridge: Bridge) -> None:
@@ -239,12 +253,11 @@ def test_faults_and_rate_limits_still_give_exactly_one_incident_per_alert(bridge
         assert bridge.post(body).status_code == 202
     bridge.wait_for(lambda: len(bridge.incidents()) >= 30, timeout=90)
     bridge.emulator.set_faults(fault_rate=0.0, rate_limit=0)
-    time.sleep(1.0)
+    bridge.wait_until_idle(timeout=120)  # retries after faults done: a duplicate create would be in by now
     incidents = bridge.incidents()
     assert len(incidents) == 30
     correlation_ids = {i["correlation_id"] for i in incidents}
     assert correlation_ids == {f"eeeeeeee-0000-0000-0000-{i:012d}" for i in range(30)}
-    bridge.wait_for(bridge.settled)
     assert not any(k.endswith(":dead") for k in bridge.outbox())
 
 
@@ -265,6 +278,6 @@ def test_incident_resolved_by_a_person_while_alert_fires_tells_the_monitoring_te
         return any("still firing" in n for n in notes)
 
     bridge.wait_for(told)
-    time.sleep(1.0)
+    bridge.wait_until_idle()  # the poller has stored the note's own change: an echo would be planned by now
     notes = [j for j in bridge.emulator.state.journal(sys_id) if "still firing" in j["value"]]
     assert len(notes) == 1, "told once, no echo from the bridge's own note"

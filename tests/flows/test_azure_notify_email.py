@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,6 +17,7 @@ from bridge.runtime import build_runtime
 from bridge.store import inbox as ib
 from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
+from tests.support.idle import change_keys, idle_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,12 +87,13 @@ def test_manual_resolve_while_firing_emails_the_monitoring_team(tmp_path: Path) 
             user="admin",
         )
         assert rt.scheduler is not None
-        for _ in range(3):
-            time.sleep(0.6)
+        for _ in range(3):  # poll, plan, deliver; the rounds after the first find nothing new to tell
             rt.scheduler.pollers[0].poll_once()
             rt.processor.drain()
             assert rt.dispatcher.drain(timeout=20)
+        idle = idle_snapshot(rt.store.engine, {"servicenow:incident": change_keys(emu, "incident")})
         rt.stop()
+    assert idle is not None, "the poller stored the incident's latest change and the bridge planned it"
     controller.stop()
     assert len(sink.messages) == 1
     sent = sink.messages[0]

@@ -7,14 +7,16 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import pytest
+
 from bridge.config import load_config
-from bridge.flows.azure_alert import AzureAlertFlow
+from bridge.flows.azure_alert import CHECK_EVERY, AzureAlertFlow
 from bridge.runtime import build_runtime
 from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
+from tests.support.clock import StepClock
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests/fixtures/azure/common_metric_static_fired.json"
@@ -53,6 +55,7 @@ def _bridge(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.e2e
 def test_check_names_the_bad_key_and_preview_shows_fields_and_diff(tmp_path: Path) -> None:
     with ServiceNowEmulator() as emu:
         config, mapping = _setup(tmp_path, emu.url)
@@ -82,21 +85,32 @@ def test_check_names_the_bad_key_and_preview_shows_fields_and_diff(tmp_path: Pat
         assert broken.returncode == 1 and "surprise_key" in broken.stderr
 
 
+def _edit(path: Path, text: str) -> None:
+    """An admin's edit: new text with a newer mtime (distinct even where the file system's mtime is coarse)."""
+    mtime = path.stat().st_mtime
+    path.write_text(text)
+    os.utime(path, (mtime + 1, mtime + 1))
+
+
 def test_hot_reload_takes_valid_edits_and_refuses_invalid_ones(tmp_path: Path) -> None:
     config, mapping = _setup(tmp_path, "http://127.0.0.1:9")
     runtime = build_runtime(load_config(config))
-    flow = runtime.flows["azure"]
-    assert isinstance(flow, AzureAlertFlow)
+    built = runtime.flows["azure"]
+    assert isinstance(built, AzureAlertFlow)
+    clock = StepClock()
+    flow = AzureAlertFlow(built.route, built.mapping_path, clock=clock)  # the route's flow, on a clock we step
     first = flow.version
     text = mapping.read_text()
     assert "max_length: 160" in text
-    mapping.write_text(text.replace("max_length: 160", "max_length: 120"))
-    time.sleep(1.1)
+    _edit(mapping, text.replace("max_length: 160", "max_length: 120"))
+    flow.reload_if_changed()
+    assert flow.version == first, "the file is looked at once a second at most"
+    clock.advance(CHECK_EVERY)
     flow.reload_if_changed()
     assert flow.version != first and flow.cfg.short_description.max_length == 120 and flow.reload_error is None
     live = flow.version
-    mapping.write_text("severity: [not, a, table]\n")
-    time.sleep(1.1)
+    _edit(mapping, "severity: [not, a, table]\n")
+    clock.advance(CHECK_EVERY)
     flow.reload_if_changed()
     runtime.stop()
     assert flow.version == live and flow.cfg.short_description.max_length == 120, "the previous version stays live"

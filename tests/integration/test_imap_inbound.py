@@ -254,50 +254,28 @@ def test_a_dropped_connection_is_transient_and_the_next_call_reconnects(
 
 
 # --- waiting for mail ----------------------------------------------------------------------------------------
+# Mail is delivered once the reader is seen idling (or polling), never after a guessed delay: on a slow machine a
+# delay could let it arrive before the wait began, and the test would pass without ever exercising the wake-up.
 
 
-def _deliver_later(raw: bytes, delay: float) -> threading.Thread:
-    def later() -> None:
-        time.sleep(delay)
-        deliver(DESK, raw)
+class _WatchedClient(IMAPClient):
+    """The real client, telling the test when the reader enters IDLE and when it polls (NOOP)."""
 
-    thread = threading.Thread(target=later)
-    thread.start()
-    return thread
+    idling: threading.Event
+    polled: threading.Event
 
+    def idle(self) -> Any:
+        result = super().idle()
+        self.idling.set()
+        return result
 
-def test_idle_wakes_up_on_new_mail_within_a_second(reader: MailboxReader) -> None:
-    assert reader.fetch_new() == []
-    assert reader.wait_for_new(0.3) is False
-    thread = _deliver_later(_mail("wake up"), 0.3)
-    started = time.monotonic()
-    assert reader.wait_for_new(10) is True
-    assert time.monotonic() - started < 2
-    thread.join()
-    assert [m.subject for m in reader.fetch_new()] == ["wake up"]
+    def noop(self) -> Any:
+        result = super().noop()
+        self.polled.set()
+        return result
 
 
-def test_wait_returns_at_once_when_unfetched_mail_is_waiting(reader: MailboxReader) -> None:
-    deliver(DESK, _mail("already here"))
-    started = time.monotonic()
-    assert reader.wait_for_new(10) is True
-    assert time.monotonic() - started < 1
-    reader.fetch_new()
-    assert reader.wait_for_new(0.2) is False  # fetched but not yet handled is not "new"
-
-
-def test_wait_polls_when_idle_is_off(server: ImapServer) -> None:
-    with MailboxReader(_settings(server, idle=False, poll_interval=0.2)) as mailbox:
-        assert mailbox.fetch_new() == []
-        thread = _deliver_later(_mail("polled"), 0.3)
-        assert mailbox.wait_for_new(10) is True
-        thread.join()
-
-
-# --- a plainer server: no MOVE, UIDPLUS, IDLE or NAMESPACE ----------------------------------------------------
-
-
-class _PlainerClient(IMAPClient):
+class _PlainerClient(_WatchedClient):
     """Dovecot with some extensions hidden, so the fallbacks run against a real server (and calling a hidden
     command, e.g. ``move``, fails loudly: IMAPClient checks capabilities before sending)."""
 
@@ -306,22 +284,86 @@ class _PlainerClient(IMAPClient):
         return tuple(c for c in super().capabilities() if c not in hidden)
 
 
-def _plainer(settings: Settings, context: ssl.SSLContext) -> IMAPClient:
-    return _PlainerClient(settings.host, settings.effective_port, ssl_context=context, timeout=settings.timeout)
+class _Watch:
+    """A client factory for MailboxReader whose clients report IDLE and NOOP to the test."""
+
+    def __init__(self, client_class: type[_WatchedClient] = _WatchedClient) -> None:
+        self.client_class = client_class
+        self.idling = threading.Event()
+        self.polled = threading.Event()
+
+    def __call__(self, settings: Settings, context: ssl.SSLContext) -> IMAPClient:
+        client = self.client_class(
+            settings.host, settings.effective_port, ssl_context=context, timeout=settings.timeout
+        )
+        client.idling, client.polled = self.idling, self.polled
+        return client
+
+
+def _deliver_when(seen: threading.Event, raw: bytes) -> threading.Thread:
+    """Deliver ``raw`` once ``seen`` is set (the reader is idling or has polled), from another thread."""
+
+    def later() -> None:
+        if seen.wait(60):
+            deliver(DESK, raw)
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    return thread
+
+
+def test_idle_wakes_up_on_new_mail(server: ImapServer) -> None:
+    watch = _Watch()
+    with MailboxReader(_settings(server, poll_interval=3600), client_factory=watch) as reader:
+        assert reader.fetch_new() == []
+        assert reader.wait_for_new(0.3) is False
+        watch.idling.clear()
+        thread = _deliver_when(watch.idling, _mail("wake up"))
+        # the mail arrives while the reader idles, so only the server's EXISTS can end this wait with True
+        assert reader.wait_for_new(60) is True
+        thread.join()
+        assert not watch.polled.is_set(), "woken by IDLE, not by a poll"
+        assert [m.subject for m in reader.fetch_new()] == ["wake up"]
+
+
+def test_wait_returns_at_once_when_unfetched_mail_is_waiting(server: ImapServer) -> None:
+    watch = _Watch()
+    with MailboxReader(_settings(server), client_factory=watch) as reader:
+        deliver(DESK, _mail("already here"))
+        assert reader.wait_for_new(3600) is True
+        assert not watch.idling.is_set() and not watch.polled.is_set(), "answered from the folder, no wait"
+        reader.fetch_new()
+        assert reader.wait_for_new(0.2) is False  # fetched but not yet handled is not "new"
+
+
+def test_wait_polls_when_idle_is_off(server: ImapServer) -> None:
+    watch = _Watch()
+    with MailboxReader(_settings(server, idle=False, poll_interval=0.2), client_factory=watch) as mailbox:
+        assert mailbox.fetch_new() == []
+        watch.polled.clear()
+        thread = _deliver_when(watch.polled, _mail("polled"))
+        assert mailbox.wait_for_new(60) is True
+        thread.join()
+        assert not watch.idling.is_set()
+
+
+# --- a plainer server: no MOVE, UIDPLUS, IDLE or NAMESPACE ----------------------------------------------------
 
 
 def test_fallbacks_without_move_uidplus_idle_or_namespace(server: ImapServer) -> None:
     deliver(DESK, _mail("[CS0001234] copy and expunge"))
     deliver(DESK, _mail("orphan"))
     settings = _settings(server, poll_interval=0.2)
-    with MailboxReader(settings, client_factory=_plainer) as mailbox:
+    watch = _Watch(_PlainerClient)
+    with MailboxReader(settings, client_factory=watch) as mailbox:
         assert mailbox.check().endswith("polling")
         handled, orphan = mailbox.fetch_new()
         assert mailbox.mark_handled(handled.uid or 0)
         assert mailbox.quarantine(orphan.uid or 0, "no case reference")
         assert [e.subject for e in mailbox.list_quarantine()] == ["orphan"]
-        thread = _deliver_later(_mail("polled"), 0.3)
-        assert mailbox.wait_for_new(10) is True
+        watch.polled.clear()
+        thread = _deliver_when(watch.polled, _mail("polled"))
+        assert mailbox.wait_for_new(60) is True
         thread.join()
     flags, folders = _flags_and_folders(server)
     assert {"Bridge.Processed", "Bridge.Quarantine"} <= set(folders)  # delimiter learnt from LIST "" ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,9 +10,10 @@ from typing import Any
 import pytest
 
 from bridge.adapters.base import Operation
-from bridge.adapters.servicenow import ServiceNowAdapter, UnsafeQueryError, from_config
+from bridge.adapters.servicenow import ServiceNowAdapter, Settings, UnsafeQueryError, from_config
 from bridge.errors import PermanentError, RateLimitedError, TransientError
 from bridge_emulators.servicenow import ServiceNowEmulator
+from tests.support.clock import StepClock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
@@ -164,9 +164,13 @@ def test_the_budget_keeps_under_the_instance_rate_limit(emu: ServiceNowEmulator)
 
 def test_oauth_token_is_renewed_before_expiry() -> None:
     with ServiceNowEmulator(access_token_lifetime=2) as emu:
-        sn = adapter(emu, {**OAUTH_PASSWORD, "token_margin": 1})
+        clock = StepClock()
+        settings = {"instance_url": emu.url, "auth": {**OAUTH_PASSWORD, "token_margin": 1}, "burst": 100}
+        sn = ServiceNowAdapter("emulator", Settings.model_validate(settings), clock=clock)
         sn.check()
-        time.sleep(1.2)  # inside the margin: the next call renews first, with the refresh token
+        # inside the margin on the adapter's clock (1.2 s of the 2 s lifetime gone), still valid on the
+        # emulator's: the next call renews first, with the refresh token, however slow this machine is
+        clock.advance(1.2)
         sn.check()
         assert calls(emu)["POST oauth"] == 2
         assert calls(emu)["GET sys_user"] == 2  # no 401 round trip

@@ -112,9 +112,20 @@ def fixture(name: str) -> dict[str, Any]:
     return loaded
 
 
-def seed(store: Store, *, events: int, route: str = "fwd", status: str = "done", start: int = 1) -> None:
-    """Bulk-insert ``events`` handled events with one operation and one link each, and a dead letter per 97."""
-    t = time.time() - events
+def seed(
+    store: Store,
+    *,
+    events: int,
+    route: str = "fwd",
+    status: str = "done",
+    start: int = 1,
+    dead_every: int = 97,
+    newest_at: float | None = None,
+) -> None:
+    """Bulk-insert ``events`` handled events (ids from ``start``, a second apart, the last at ``newest_at``,
+    default now) with one operation and one link each, and a dead operation and letter per ``dead_every``
+    (0: none)."""
+    t = (time.time() if newest_at is None else newest_at) - (start + events - 1)
     rows, ops, pairs, dead = [], [], [], []
     for i in range(start, start + events):
         body = json.dumps({"record": f"rec-{i % 5000}", "seq": i})
@@ -130,7 +141,7 @@ def seed(store: Store, *, events: int, route: str = "fwd", status: str = "done",
                 "status": status,
             }
         )
-        op_status = "dead" if i % 97 == 0 else "done"
+        op_status = "dead" if dead_every and i % dead_every == 0 else "done"
         ops.append(
             {
                 "id": i,
@@ -168,6 +179,24 @@ def seed(store: Store, *, events: int, route: str = "fwd", status: str = "done",
                 top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar()
                 sequence = sa.func.pg_get_serial_sequence(table.name, "id")
                 conn.execute(sa.select(sa.func.setval(sequence, top)))
+
+
+def admin_pages(events: int) -> list[str]:
+    """Every admin page, with the ids a store of ``events`` seeded events holds: lists, older pages, a dead
+    letter, a link, the preview form, the partner view."""
+    return [
+        "/admin",
+        "/admin/events",
+        "/admin/events?route=fwd",
+        f"/admin/events?route=fwd&before={events // 2}",
+        f"/admin/events?status=done&before={events * 7 // 10}",
+        "/admin/dead-letters",
+        "/admin/dead-letters?route=fwd&status=all",
+        f"/admin/dead-letters/{events // 97 // 2}",
+        f"/admin/links?id=dst-{events * 7 // 9}",
+        "/admin/preview",
+        "/admin/partners",
+    ]
 
 
 def count(store: Store, table: sa.Table, *where: Any) -> int:

@@ -53,12 +53,14 @@ def _with_tokens(case: Any, *, valid: bool) -> dict[str, str]:
 
 @schema.parametrize()
 @FUZZ
+@pytest.mark.slow
 def test_no_server_error_with_valid_tokens(case: Any) -> None:
     case.call_and_validate(headers=_with_tokens(case, valid=True), checks=[not_a_server_error])
 
 
 @schema.parametrize()
 @FUZZ
+@pytest.mark.slow
 def test_no_server_error_with_invalid_tokens(case: Any) -> None:
     response = case.call_and_validate(headers=_with_tokens(case, valid=False), checks=[not_a_server_error])
     if case.path.startswith("/admin/api/"):  # refused, whatever else is wrong (a body FastAPI cannot parse: 400)

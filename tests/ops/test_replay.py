@@ -80,6 +80,7 @@ def test_replay_after_a_mapping_fix_updates_the_incident_it_made(
     assert [(a.actor, a.route) for a in trail] == [("bob", "azure"), ("bob", "azure")]
 
 
+@pytest.mark.slow
 def test_replay_of_twenty_thousand_events_streams_in_batches(tmp_path: Path, sqlite_url: str) -> None:
     with CountingTarget() as target:
         runtime = ops_runtime(tmp_path, db_url=sqlite_url, target_url=target.url)

@@ -78,7 +78,9 @@ class Env:
                 return
 
     def settle(self) -> None:
-        time.sleep(1.05)  # the emulators stamp whole seconds: let the last second pass before the last poll
+        """Until nothing more happens: each round's poll re-reads ``overlap_seconds`` behind its watermark, so a
+        change stamped in the same whole second as the last one read is still found (no waiting for the second
+        to pass)."""
         self.cycle(rounds=8)
 
     def case(self, **values: Any) -> dict[str, str]:

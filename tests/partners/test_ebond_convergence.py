@@ -17,6 +17,7 @@ from tests.partners.conftest import CASES, COMPLETE, make_env
 PAIRS = 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("updates", "faults"), [(1000, False), (1000, True)], ids=["clean", "faults"])
 def test_interleaved_updates_converge(
     tmp_path: Path, emulators: tuple[ServiceNowEmulator, ServiceNowEmulator], updates: int, faults: bool

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bridge.flows.partner.sync import MARKER
 from bridge.sources.poller import change_event
 from tests.partners.conftest import CASES, COMPLETE, Env
+
+pytestmark = pytest.mark.slow  # whole desks end to end, seconds each: left out of scripts/check --fast
 
 
 def test_complete_case_raises_one_partner_incident_and_waits(env: Env) -> None:

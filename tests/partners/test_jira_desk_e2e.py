@@ -17,6 +17,8 @@ from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, COMPLETE
 from tests.partners.jira_harness import GROUP_JIRA, SECRET, JiraEnv, jira_env
 
+pytestmark = pytest.mark.slow  # whole desks end to end, seconds each: left out of scripts/check --fast
+
 
 @pytest.fixture
 def jenv(tmp_path: Path, emulators: tuple[ServiceNowEmulator, ServiceNowEmulator]) -> Iterator[JiraEnv]:

@@ -11,6 +11,8 @@ from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.partners.conftest import CASES, COMPLETE
 from tests.partners.jira_harness import GROUP_JIRA, JiraEnv, jira_env
 
+pytestmark = pytest.mark.slow  # whole desks end to end, seconds each: left out of scripts/check --fast
+
 
 def _story(j: JiraEnv) -> dict[str, object]:
     """Raise, a comment each way, an attachment each way, the partner resolves: what both sides end with."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ from hypothesis import strategies as st
 from bridge.errors import ConfigError, MappingError
 from bridge.mappings.dsl import FieldMap, LiveFieldMap, apply_field_map, load_field_map, parse_path
 from bridge.mappings.dsl.conditions import Condition
+from bridge.mappings.dsl.live import CHECK_EVERY
 from bridge.mappings.dsl.paths import MISSING, render_parts
+from tests.support.clock import StepClock
 
 ALERT = {
     "rule": "cpu-high",
@@ -239,19 +242,37 @@ def test_conditions_are_data_not_expressions() -> None:
 def test_live_map_takes_a_valid_edit_and_keeps_the_previous_version_on_an_invalid_one(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text("fields:\n  a: {const: one}\n")
-    live = LiveFieldMap(path, route="r")
+    clock = StepClock()
+    live = LiveFieldMap(path, route="r", clock=clock)
     first = live.version
-    path.write_text("fields:\n  a: {const: two}\n")
-    live._checked = (0.0, 0.0)  # as if a second had passed and the mtime had changed
+
+    def edit(text: str) -> None:  # a newer mtime, and the check interval passed
+        mtime = path.stat().st_mtime
+        path.write_text(text)
+        os.utime(path, (mtime + 1, mtime + 1))
+        clock.advance(CHECK_EVERY)
+
+    edit("fields:\n  a: {const: two}\n")
     assert apply_field_map(live.current(), {}) == {"a": "two"} and live.version != first
     second = live.version
-    path.write_text("fields:\n  a: {const: three, from: x}\n")
-    live._checked = (0.0, 0.0)
+    edit("fields:\n  a: {const: three, from: x}\n")
     assert apply_field_map(live.current(), {}) == {"a": "two"} and live.version == second
     assert live.reload_error and "m.yaml:2: fields.a" in live.reload_error
-    path.write_text("fields:\n  a: {const: four}\n")
-    live._checked = (0.0, 0.0)
+    edit("fields:\n  a: {const: four}\n")
     assert apply_field_map(live.current(), {}) == {"a": "four"} and live.reload_error is None
+
+
+def test_live_map_looks_at_the_file_at_most_once_a_second(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("fields:\n  a: {const: one}\n")
+    clock = StepClock()
+    live = LiveFieldMap(path, route="r", clock=clock)
+    path.write_text("fields:\n  a: {const: two}\n")
+    os.utime(path, (path.stat().st_mtime + 1,) * 2)
+    clock.advance(CHECK_EVERY - 0.01)
+    assert apply_field_map(live.current(), {}) == {"a": "one"}
+    clock.advance(0.01)
+    assert apply_field_map(live.current(), {}) == {"a": "two"}
 
 
 # --- properties --------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import types
 from collections.abc import Iterator
 from email.utils import formatdate
@@ -20,6 +19,7 @@ from bridge.adapters.servicenow import STATUS_TABLE, ServiceNowAdapter, Settings
 from bridge.adapters.servicenow.failures import retry_after
 from bridge.adapters.servicenow.limits import TokenBucket
 from bridge.errors import PermanentError, RateLimitedError, TransientError
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -249,12 +249,13 @@ def test_the_adapter_spends_its_budget_before_each_call(rsps: responses.Requests
     assert len(rsps.calls) == 3
 
 
-class SlowSession(requests.Session):
-    """Answers after a pause, recording how many requests were in flight at once."""
+class GatedSession(requests.Session):
+    """Holds every request until the test lets one through, recording how many were in flight at once."""
 
     def __init__(self) -> None:
         super().__init__()
         self.lock = threading.Lock()
+        self.gate = threading.Semaphore(0)
         self.in_flight = 0
         self.peak = 0
 
@@ -262,9 +263,10 @@ class SlowSession(requests.Session):
         with self.lock:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
-        time.sleep(0.05)
+        released = self.gate.acquire(timeout=30)
         with self.lock:
             self.in_flight -= 1
+        assert released, "the test never let this request through"
         response = requests.Response()
         response.status_code = 200
         response.headers["Content-Type"] = "application/json"
@@ -275,14 +277,17 @@ class SlowSession(requests.Session):
 
 
 def test_concurrency_is_limited_per_instance() -> None:
-    session = SlowSession()
+    session = GatedSession()
     adapter = make_adapter("concurrency", session=session, max_concurrency=2)
     threads = [threading.Thread(target=adapter.check) for _ in range(8)]
     for thread in threads:
         thread.start()
+    for left in range(8, 0, -1):  # let one through each time the limit is full (or all that remain are in)
+        wait_for(lambda n=min(2, left): session.in_flight == n, timeout=30, what=f"{min(2, left)} in flight")
+        session.gate.release()
     for thread in threads:
         thread.join()
-    assert session.peak == 2
+    assert session.peak == 2, "two at a time: the other six waited while two were held"
 
 
 def test_api_calls_are_counted_by_method_and_table(rsps: responses.RequestsMock) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import ClassVar, Generic, Protocol, Self, TypeVar
 
@@ -100,15 +100,17 @@ class FaultInjector(Generic[ConfigT]):
 
 
 class RateLimiter:
-    """Fixed one-second windows per user, aligned to the clock so a reset time is a whole second."""
+    """Fixed one-second windows per user, aligned to the clock so a reset time is a whole second. ``clock``
+    (Unix seconds) is injectable, so a test steps into the next window instead of sleeping."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[int, int]] = {}
+        self.clock = clock
 
     def hit(self, user: str, limit: int, now: float | None = None) -> tuple[bool, int]:
         """Count one request: (allowed, Unix time the window resets)."""
-        window = int(time.time() if now is None else now)
+        window = int(self.clock() if now is None else now)
         with self._lock:
             start, count = self._windows.get(user, (window, 0))
             if start != window:

@@ -144,11 +144,12 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler, Generic[AppT]):
         raise NotImplementedError
 
     def _finish(self, response: BaseResponse) -> None:
-        """Apply latency, count the outcome, send."""
+        """Apply latency (counted in the stats' ``latency`` group), count the outcome, send."""
         app = self.emulator.app
         latency = app.faults.config.latency_ms
         if latency > 0:
             self.emulator.stopping.wait(latency / 1000.0)
+            app.stats.delayed(latency)
         app.stats.outcome(str(response.status))
         self._send(response)
 

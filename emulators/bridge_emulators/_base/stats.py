@@ -11,7 +11,7 @@ class BaseStats:
     """Named groups of counters plus a request total; subclasses name the groups a snapshot shows."""
 
     #: the groups :meth:`snapshot` reports (an empty group shows as ``{}``)
-    GROUPS: ClassVar[tuple[str, ...]] = ("by_status", "faults")
+    GROUPS: ClassVar[tuple[str, ...]] = ("by_status", "faults", "latency")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -27,6 +27,13 @@ class BaseStats:
         """Count one injected fault (a fault kind, "rate_limited", "hibernate")."""
         with self._lock:
             self._bump("faults", kind)
+
+    def delayed(self, ms: float) -> None:
+        """Count one answer held back by the latency knob (``latency``: ``requests`` and their total ``ms``), so
+        a test reads that the delay was applied, and to which calls, rather than timing the answer."""
+        with self._lock:
+            self._bump("latency", "requests")
+            self._bump("latency", "ms", round(ms))
 
     def _bump(self, group: str, key: str, by: int = 1) -> None:
         """Add to one counter; the caller holds the lock."""

@@ -29,7 +29,7 @@ UNAUTHENTICATED = "Client must be authenticated to access this resource."
 class Stats(BaseStats):
     """Thread-safe request counts by method, resource, status and injected fault."""
 
-    GROUPS = ("by_method_resource", "by_status", "faults")
+    GROUPS = ("by_method_resource", "by_status", "faults", "latency")
 
     def count(self, group: str, key: str) -> None:
         """Bump one counter (``by_method_resource`` also bumps the total)."""
@@ -47,7 +47,7 @@ class JiraApp:
         self.faults = faults
         self.webhooks = webhooks
         self.stats = Stats()
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(lambda: state.clock().timestamp())  # the site's clock, injectable
         state.listeners.append(webhooks)
         state.search_lag = timedelta(milliseconds=faults.config.search_lag_ms)
 

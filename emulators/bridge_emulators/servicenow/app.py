@@ -26,7 +26,7 @@ class ServiceNowApp:
         self.auth = auth
         self.faults = faults
         self.stats = Stats()
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(auth.clock)
 
     def handle(self, request: Request) -> Response:
         """An API request: route, authenticate, rate limit, run the handler."""

@@ -15,7 +15,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .users import OAuthClient, UserAccount
@@ -44,11 +44,13 @@ class Authenticator:
         *,
         access_lifetime: float = ACCESS_LIFETIME,
         refresh_lifetime: float = REFRESH_LIFETIME,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.users = users
         self.clients = {c.client_id: c for c in clients}
         self.access_lifetime = access_lifetime
         self.refresh_lifetime = refresh_lifetime
+        self.clock = clock  # Unix seconds that token lifetimes run on (a test steps it instead of sleeping)
         self._access: dict[str, Token] = {}
         self._refresh: dict[str, Token] = {}
         self._lock = threading.Lock()
@@ -64,7 +66,7 @@ class Authenticator:
         if scheme.lower() == "bearer":
             with self._lock:
                 token = self._access.get(credentials.strip())
-            if token is not None and token.expires > time.time():
+            if token is not None and token.expires > self.clock():
                 return token.user
         return None
 
@@ -99,13 +101,13 @@ class Authenticator:
             return client.run_as
         with self._lock:
             token = self._refresh.get(form.get("refresh_token", ""))
-        if token is None or token.expires <= time.time() or token.client_id != client.client_id:
+        if token is None or token.expires <= self.clock() or token.client_id != client.client_id:
             return None
         return token.user
 
     def _issue(self, user: str, client: OAuthClient, *, refresh: bool) -> dict[str, object]:
         """Mint an access token (and a refresh token unless client_credentials)."""
-        now = time.time()
+        now = self.clock()
         access = secrets.token_urlsafe(64)
         body: dict[str, object] = {
             "access_token": access,

@@ -5,11 +5,15 @@ with ServiceNowEmulator(latency_ms=0) as emu:        # binds 127.0.0.1 on a free
     emu.state.insert("incident", {"short_description": "seeded"})
     emu.set_faults(fault_rate=0.2, fault_kinds=("503",), seed=7)
     emu.stats()["by_table"]["incident"]
+
+``clock`` (Unix seconds, default ``time.time``) is what the rate-limit windows and OAuth token lifetimes run on:
+a test passes a clock it steps, instead of sleeping until a window resets or a token expires.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .._base.emulator import BackgroundEmulator
@@ -47,6 +51,7 @@ class ServiceNowEmulator(BackgroundEmulator[FaultConfig]):
         stall_seconds: float = 30.0,
         seed: int | None = None,
         hibernate: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(host, port, tls=tls)
         self.state = EmulatorState(
@@ -57,6 +62,7 @@ class ServiceNowEmulator(BackgroundEmulator[FaultConfig]):
             oauth_clients,
             access_lifetime=access_token_lifetime,
             refresh_lifetime=refresh_token_lifetime,
+            clock=clock,
         )
         config = FaultConfig(latency_ms, rate_limit, fault_rate, tuple(fault_kinds), stall_seconds, seed, hibernate)
         self.app = ServiceNowApp(self.state, auth, FaultInjector(config))

@@ -3,7 +3,8 @@
 A table of 100,000 rows must answer "find by correlation_id" and page through a filtered, ordered result
 without scanning everything on every call: equality terms use a lazily built value -> sys_ids index, and the
 full ordered result of a query is cached (keyed by the query, invalidated by the table's version) so page
-*n* of a listing costs a slice, not a new scan.
+*n* of a listing costs a slice, not a new scan. ``tested`` counts the rows queries had to test, so a test can
+check that (rather than time it).
 
 Rows are never mutated in place: a write stores a new dict, so a reader holding an old row sees a consistent
 snapshot without holding the lock.
@@ -31,6 +32,8 @@ class Table:
         self.version = 0
         self._eq: dict[str, dict[str, set[str]]] = {}
         self._cache: OrderedDict[str, tuple[int, list[str]]] = OrderedDict()
+        #: rows tested against a query's terms since the table was made: the work a scan or an index hit cost
+        self.tested = 0
 
     def put(self, row: Row, seq: int) -> None:
         """Insert or replace a row (a replaced row keeps its place in the insertion order)."""
@@ -72,6 +75,7 @@ class Table:
             self._cache.move_to_end(key)
             return cached[1]
         rows = [self.rows[i] for i in self._candidates(query)]
+        self.tested += len(rows)
         matching = [r for r in rows if query.matches(r, resolve)]
         if query.order:
             matching = sort_rows(matching, query.order, resolve)

@@ -187,6 +187,12 @@ class EmulatorState(AttachmentsMixin):
             window = ids[offset:] if limit is None else ids[offset : offset + limit]
             return len(ids), [found.rows[i] for i in window]
 
+    def rows_tested(self, table: str) -> int:
+        """How many rows queries of ``table`` have tested so far (an index hit tests few, a scan every row, a
+        cached page none)."""
+        with self.lock:
+            return self._table(table).tested
+
     def journal(self, sys_id: str) -> list[dict[str, str]]:
         """The journal entries (comments and work notes) of a record, oldest first."""
         with self.lock:

@@ -8,7 +8,7 @@ from .._base.stats import BaseStats
 class Stats(BaseStats):
     """Thread-safe counts of API requests by method, table, status and injected fault."""
 
-    GROUPS = ("by_method", "by_table", "by_method_table", "by_status", "faults", "batch")
+    GROUPS = ("by_method", "by_table", "by_method_table", "by_status", "faults", "latency", "batch")
 
     def request(self, method: str, resource: str) -> None:
         """Count one API request as it arrives (before any fault or auth check)."""
