@@ -43,7 +43,7 @@ class Sink:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         data = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
         with self.lock:
-            self.messages.append(email.message_from_bytes(data, policy=policy.default))  # type: ignore[arg-type]
+            self.messages.append(email.message_from_bytes(data, policy=policy.default))
         return "250 OK"
 
     def slots(self) -> list[str]:
@@ -66,7 +66,7 @@ def smtp() -> Iterator[tuple[Sink, int]]:
 def body(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def whole(message: EmailMessage) -> str:
@@ -74,7 +74,7 @@ def whole(message: EmailMessage) -> str:
     parts = [f"{k}: {v}" for k, v in message.items()]
     for part in message.walk():
         if not part.is_multipart():
-            parts.append(str(part.get_content()))  # type: ignore[attr-defined]
+            parts.append(str(part.get_content()))
     return "\n".join(parts)
 
 

@@ -20,7 +20,7 @@ def rec(at: datetime, mod: int, **fields: str) -> dict[str, str]:
 
 
 def opened(at: datetime, opts: DeskOptions | None = None, **fields: str) -> tuple[dict[str, Any], DeskOptions]:
-    opts = opts or DeskOptions()
+    opts = opts or DeskOptions.model_validate({})
     stamp = at.strftime("%Y-%m-%d %H:%M:%S")
     observed = observe(None, rec(at, 0, opened_at=stamp, **fields), opts, at)
     assert observed is not None
@@ -36,8 +36,8 @@ def then(st: dict[str, Any], opts: DeskOptions, at: datetime, mod: int, **fields
     return observed[1].marks
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_p3_counts_business_days_across_a_weekend_easter_and_the_clock_change() -> None:
