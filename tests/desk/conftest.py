@@ -24,7 +24,7 @@ from bridge.config import load_config
 from bridge.runtime import Runtime, build_runtime
 from bridge.sources import ticks
 from bridge.sources.poller import change_event
-from bridge.store.schema import audit, dead_letters
+from bridge.store.schema import audit, dead_letters, inbox
 from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.conftest import write_config
 
@@ -124,7 +124,14 @@ class Env:
         self.at(end)
 
     def settle(self) -> None:
-        self.rt.processor.drain(timeout=120)
+        """Plan every pending event, deliver what they planned. (``drain`` may return while a fetch that just
+        finished leaves its route's later events pending, so it is repeated until the inbox is empty.)"""
+        for _ in range(1000):
+            self.rt.processor.drain(timeout=120)
+            with self.rt.store.begin() as conn:
+                pending = conn.execute(sa.select(sa.func.count()).where(inbox.c.status == "pending")).scalar()
+            if not pending:
+                break
         assert self.rt.dispatcher.drain(timeout=120)
 
     def notes(self, sys_id: str, element: str = "work_notes") -> list[str]:
