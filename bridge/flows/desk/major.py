@@ -28,7 +28,7 @@ from bridge.engine.flows import PlanContext, Planned
 from bridge.errors import PermanentError
 from bridge.flows.desk import clock, messages
 from bridge.flows.desk.options import DeskOptions, MajorIncident
-from bridge.flows.desk.watch import Change, plain
+from bridge.flows.desk.watch import Change, plain, sn_time
 from bridge.mappings.dsl.conditions import Condition
 
 MAX_PUBLIC = 20
@@ -207,7 +207,7 @@ class Comms:
         since = clock.parse(st["declared_at"]) - timedelta(days=30)
         entries = self.ctx.reads.of(self.target).journal_since(st["table"], st["sys_id"], since, ("comments",))
         found = [
-            {"at": plain(e.get("sys_created_on")), "text": plain(e.get("value")).strip()}
+            {"at": clock.iso(sn_time(plain(e.get("sys_created_on"))) or since), "text": plain(e.get("value")).strip()}
             for e in entries
             if plain(e.get("element")) in ("comments", "")
         ]
