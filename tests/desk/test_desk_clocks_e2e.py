@@ -7,17 +7,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
 from bridge.config import load_config
 from bridge.flows.desk.flow import BREACHES, WARNINGS
 from bridge.runtime import build_runtime
+from bridge.server.app import create_app
 from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.desk.conftest import desk_route, make_env
+
+TOKEN = "admin-token-for-the-desk-tests-0123456789"
 
 
 def test_p3_clock_runs_business_days_over_easter_and_the_clock_change_across_a_restart(
     tmp_path: Path, sn: ServiceNowEmulator
 ) -> None:
-    env = make_env(tmp_path, sn, None, desk_route())
+    env = make_env(tmp_path, sn, None, desk_route(), admin={"tokens": [TOKEN]})
     breaches = BREACHES.labels("desk", "resolution", "P3")._value.get()
     warnings = WARNINGS.labels("desk", "resolution", "P3")._value.get()
     triage = BREACHES.labels("desk", "triage", "P3")._value.get()
@@ -49,6 +54,16 @@ def test_p3_clock_runs_business_days_over_easter_and_the_clock_change_across_a_r
     assert WARNINGS.labels("desk", "resolution", "P3")._value.get() == warnings + 1
     assert BREACHES.labels("desk", "triage", "P3")._value.get() == triage + 1
     assert env.dead() == []
+    client = TestClient(create_app(env.rt, manage_runtime=False))
+    page = client.get("/admin/clocks", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert page.status_code == 200
+    breached = page.text.split('id="breached"')[1].split("</section>")[0]
+    assert inc["number"] in breached and "2026-03-27T16:15:00+00:00" in breached  # the first breach: triage
+    api = client.get("/admin/api/clocks", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert [(t["key"], t["open"], t["breached"]) for t in api["by_priority"]] == [("P3", 0, 1)]
+    assert api["due_next"] == [] and api["breached"][0]["number"] == inc["number"]
+    stranger = TestClient(create_app(env.rt, manage_runtime=False), follow_redirects=False)
+    assert stranger.get("/admin/clocks").status_code in (303, 401)  # the page needs a login
     env.rt.stop()
 
 

@@ -7,6 +7,9 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
+from bridge.server.app import create_app
 from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.desk.conftest import (
     GROUP,
@@ -21,6 +24,7 @@ from tests.desk.conftest import (
     whole,
 )
 
+TOKEN = "admin-token-for-the-desk-tests-0123456789"
 T0 = datetime(2026, 3, 30, 9, 0, tzinfo=UTC)  # Monday, 10:00 BST
 
 
@@ -33,7 +37,7 @@ def test_major_incident_from_declaration_to_pir_reminder(
 ) -> None:
     sink, port = smtp
     seed_distribution(sn)
-    env = make_env(tmp_path, sn, port, desk_route(major_options()))
+    env = make_env(tmp_path, sn, port, desk_route(major_options()), admin={"tokens": [TOKEN]})
     env.at(T0)
     inc = env.incident(priority="2", impact="1", urgency="2", state="2", short_description="DIP down")
     assert sink.messages == []  # not a major incident yet
@@ -77,6 +81,12 @@ def test_major_incident_from_declaration_to_pir_reminder(
     env.run_until(T0 + timedelta(days=2), step=timedelta(minutes=30))
     assert len(sink.messages) == 8  # nothing after the PIR reminder
     assert env.dead() == []
+    client = TestClient(create_app(env.rt, manage_runtime=False))
+    [major] = client.get("/admin/api/clocks", headers={"Authorization": f"Bearer {TOKEN}"}).json()["major_incidents"]
+    assert major["number"] == inc["number"] and major["status"] == "reviewed" and len(major["sent"]) == 8
+    assert major["list_source"] == f"ServiceNow group {GROUP!r}" and major["recipients"] == 3
+    page = client.get("/admin/clocks", headers={"Authorization": f"Bearer {TOKEN}"}).text
+    assert f"ServiceNow group &#39;{GROUP}&#39;" in page and "update-4" in page
     env.rt.stop()
 
 

@@ -28,6 +28,7 @@ PAGES = [
     "/admin/links?id=dst-77777",
     "/admin/preview",
     "/admin/partners",
+    "/admin/clocks",
 ]
 
 

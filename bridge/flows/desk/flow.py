@@ -58,6 +58,7 @@ class DeskFlow(BaseFlow):
         if observed is None:
             return []  # older than what the clock already knows
         st, what = observed
+        st["route"] = self.route.name
         if ctx.link(SELF, sys_id, self.route.target) is None:
             ctx.put_link(SELF, sys_id, self.route.target, sys_id)
         ops = self._marks(ctx, st, what.marks)
