@@ -95,7 +95,6 @@ class MajorIncident(_Strict):
     email_target: str
     distribution: Distribution | None = None
     fallback: list[str] = Field(min_length=1, description="used when ServiceNow's list is empty or unreadable")
-    initial_within_minutes: float = Field(15, gt=0, le=15)
     update_minutes: float = Field(30, ge=30, le=60)
     late_after_minutes: float = Field(2, gt=0, description="a message sent this long after its slot says it is late")
     impact_field: str = "impact"
