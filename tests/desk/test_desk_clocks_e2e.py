@@ -20,10 +20,10 @@ TOKEN = "admin-token-for-the-desk-tests-0123456789"
 
 
 def test_p3_clock_runs_business_days_over_easter_and_the_clock_change_across_a_restart(
-    tmp_path: Path, sn: ServiceNowEmulator
+    tmp_path: Path, sn: ServiceNowEmulator, store_url: str
 ) -> None:
-    env = make_env(tmp_path, sn, None, desk_route(), admin={"tokens": [TOKEN]})
-    breaches = BREACHES.labels("desk", "resolution", "P3")._value.get()
+    env = make_env(tmp_path, sn, None, desk_route(), admin={"tokens": [TOKEN]}, store={"url": store_url})
+    breaches = BREACHES.labels("desk", "resolution", "P3")._value.get()  # (SQLite and PostgreSQL)
     warnings = WARNINGS.labels("desk", "resolution", "P3")._value.get()
     triage = BREACHES.labels("desk", "triage", "P3")._value.get()
     friday = datetime(2026, 3, 27, 16, 0, tzinfo=UTC)  # GMT; BST from Sunday 29 March
