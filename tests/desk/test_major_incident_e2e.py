@@ -102,4 +102,8 @@ def test_an_empty_distribution_group_falls_back_to_the_configured_list(
     assert kinds(sink) == ["initial"] and str(sink.messages[0]["To"]) == "servicedesk@elexon.example"
     [note] = [n for n in env.notes(inc["sys_id"]) if "Declared a major incident" in n]
     assert "fallback list" in note and "is empty" in note
+    env.at(T0 + timedelta(minutes=20))
+    env.update(inc["sys_id"], state="8")  # cancelled: no resolution, and the cadence stops
+    env.run_until(T0 + timedelta(hours=4), step=timedelta(minutes=5))
+    assert kinds(sink) == ["initial"]
     env.rt.stop()

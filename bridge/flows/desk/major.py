@@ -62,8 +62,11 @@ class Comms:
         ops = self._public(st, rec)
         if change.raised_from is not None and st["status"] == "open":
             ops += self._send(st, "escalation", change.moment, change.moment, raised_from=change.raised_from)
+        cancelled = rec.get("state") in self.opts.states.done and rec.get("state") not in self.opts.states.resolved
         if change.resolved and st["status"] == "open":
             ops += self._resolve(st, change.moment)
+        elif cancelled and st["status"] == "open":
+            st["status"] = "cancelled"  # closed without a resolution: the cadence stops, nothing more is sent
         elif change.reopened and st["status"] != "open":
             st["status"], st["resolved_at"], st["pir_at"] = "open", None, None
             st["next_update"] = clock.iso(clock.parse(change.moment) + self._interval())
@@ -226,7 +229,7 @@ def _first_rule(rules: list[Condition], rec: dict[str, str]) -> int | None:
 
 
 def _next(st: dict[str, Any]) -> str | None:
-    """The next moment a tick must look at this major incident."""
+    """The next moment a tick must look at this major incident (none once reviewed or cancelled)."""
     if st["status"] == "open":
         return st.get("next_update")
     if st["status"] == "resolved":
