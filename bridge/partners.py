@@ -11,8 +11,7 @@ theirs and back), its hours of cover and out-of-hours contact, and the minutes i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bridge.errors import ConfigError
-from bridge.mappings.priority import is_bank_holiday
+from bridge.mappings.calendar import BusinessCalendar
 from bridge.validation import index_lines, where
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -69,41 +68,25 @@ class Hours(_Strict):
             raise ValueError("end must be after start")
         return self
 
+    @property
+    def calendar(self) -> BusinessCalendar:
+        """These hours as the bridge's one business-time calendar (the desk's core hours use it too)."""
+        return BusinessCalendar(
+            zone=self.timezone,
+            days=tuple(DAYS.index(d) for d in self.days),
+            start=self.start,
+            end=self.end,
+            region="ENG" if self.bank_holidays_observed else None,
+            always=self.always,
+        )
+
     def in_hours(self, moment: datetime) -> bool:
         """Whether the desk is staffed at ``moment`` (an aware datetime)."""
-        if self.always:
-            return True
-        local = moment.astimezone(ZoneInfo(self.timezone))
-        if not self._open_day(local.date()):
-            return False
-        return self.start <= local.time() < self.end
-
-    def _open_day(self, day: date) -> bool:
-        if DAYS[day.weekday()] not in self.days:
-            return False
-        return not (self.bank_holidays_observed and is_bank_holiday(day))
-
-    def _windows(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
-        zone = ZoneInfo(self.timezone)
-        day = start.astimezone(zone).date()
-        last = end.astimezone(zone).date()
-        while day <= last:
-            if self._open_day(day):
-                yield datetime.combine(day, self.start, zone), datetime.combine(day, self.end, zone)
-            day += timedelta(days=1)
+        return self.calendar.in_hours(moment)
 
     def business_minutes(self, start: datetime, end: datetime) -> float:
         """Minutes of cover between two aware datetimes (the partner's response clock)."""
-        if end <= start:
-            return 0.0
-        if self.always:
-            return (end - start).total_seconds() / 60
-        total = 0.0
-        for open_at, close_at in self._windows(start, end):
-            lo, hi = max(open_at, start), min(close_at, end)
-            if hi > lo:
-                total += (hi - lo).total_seconds() / 60
-        return total
+        return self.calendar.business_time(start, end).total_seconds() / 60
 
 
 class OutOfHours(_Strict):

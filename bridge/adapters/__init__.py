@@ -20,6 +20,7 @@ ADAPTERS: dict[str, str] = {
     "servicenow": "bridge.adapters.servicenow",
     "email": "bridge.adapters.email",
     "jira": "bridge.adapters.jira",
+    "azure-alerts": "bridge.adapters.azure_alerts",
 }
 
 

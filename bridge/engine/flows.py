@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from bridge.config import RouteSettings
 from bridge.engine.reads import NO_READS, Reads
 from bridge.errors import InputError
-from bridge.store import Store, links, records
+from bridge.store import Store, clocks, links, records
 from bridge.store.inbox import InboxEvent
 
 
@@ -79,6 +79,19 @@ class PlanContext:
         stored = dict(records.flow_states(self.conn, self.flow_name, prefix=prefix))
         stored.update((k, v) for k, v in self._writes.items() if k.startswith(prefix))
         return sorted(stored.items())
+
+    def due_states(self, prefix: str, upto: str) -> list[tuple[str, dict[str, Any]]]:
+        """States under ``prefix`` whose top-level ``due`` (UTC ISO text) is at or before ``upto``, by an index
+        (the desk clocks' ticks; at most 500 a call, the rest at the next tick)."""
+        stored = dict(
+            clocks.due_states(self.conn, self.flow_name, prefix=prefix, upto=upto, postgres=self.store.is_postgres)
+        )
+        for key, value in self._writes.items():
+            if key.startswith(prefix):
+                stored.pop(key, None)
+                if value.get("due") and str(value["due"]) <= upto:
+                    stored[key] = value
+        return sorted(stored.items(), key=lambda item: str(item[1].get("due")))
 
     def link(self, system: str, record_id: str, other_system: str) -> str | None:
         if (system, record_id, other_system) in self._links:

@@ -100,7 +100,11 @@ class Processor:
             n = self.process_batch()
             total += n
             if n == 0 and not (self.fetcher and self.fetcher.busy()):
-                break
+                # a fetch that finished after this batch skipped its route leaves that route's events pending
+                n = self.process_batch()
+                total += n
+                if n == 0:
+                    break
             if n == 0:
                 self._wake.wait(0.05)
                 self._wake.clear()

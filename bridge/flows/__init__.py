@@ -45,6 +45,12 @@ def _email_replies(route: RouteSettings, config: BridgeConfig) -> Flow:
     return email_replies.build(route, config)
 
 
+def _service_desk(route: RouteSettings, config: BridgeConfig) -> Flow:
+    from bridge.flows import desk
+
+    return desk.build(route, config)
+
+
 #: route kind -> factory. Explicit, so a newcomer sees every flow the bridge has in one place.
 FLOWS: dict[str, FlowFactory] = {
     "forward": _forward,
@@ -52,6 +58,7 @@ FLOWS: dict[str, FlowFactory] = {
     "account-sync": _account_sync,
     "partner-case": _partner_case,
     "email-replies": _email_replies,
+    "service-desk": _service_desk,
 }
 
 

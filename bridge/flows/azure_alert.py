@@ -31,6 +31,7 @@ from typing import Any
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.flows import BaseFlow, Flow, PlanContext, Planned
 from bridge.errors import ConfigError
+from bridge.flows import azure_desk
 from bridge.mappings import azure_alert as az
 from bridge.store.inbox import InboxEvent
 
@@ -52,6 +53,7 @@ class AzureAlertFlow(BaseFlow):
             raise ConfigError([f"routes.{route.name}.options.on_manual_close: must be 'note', 'email' or 'none'"])
         if self.on_manual_close == "email" and not (self.notify.get("target") and self.notify.get("to")):
             raise ConfigError([f"routes.{route.name}.options.notify: `target` (an email target) and `to` are needed"])
+        self.desk = azure_desk.parse(route.name, route.options)
         self.mapping_path = mapping_path
         self.cfg = az.load_azure_mapping(mapping_path)
         self.version = hashlib.sha256(mapping_path.read_bytes()).hexdigest()[:12]
@@ -109,9 +111,13 @@ class AzureAlertFlow(BaseFlow):
         received = datetime.fromtimestamp(event.received_at, tz=UTC)
         decision = az.plan_alert(alert, existing, now=received, cfg=self.cfg)
         ctx.set_state(group, decision.state.to_dict())
-        return [p for action in decision.actions for p in self._operations(action, decision.state, ctx)]
+        if decision.state.has_incident:
+            azure_desk.remember(ctx, alert, f"{decision.state.group_key}#{decision.state.generation}")
+        return [p for action in decision.actions for p in self._operations(action, decision.state, ctx, alert)]
 
-    def _operations(self, action: az.Action, state: az.IncidentState, ctx: PlanContext) -> list[Planned]:
+    def _operations(
+        self, action: az.Action, state: az.IncidentState, ctx: PlanContext, alert: az.Alert
+    ) -> list[Planned]:
         key = f"{SOURCE}:{state.group_key}"
         link = (SOURCE, f"{state.group_key}#{state.generation}")
         table = self.table
@@ -120,8 +126,9 @@ class AzureAlertFlow(BaseFlow):
             if isinstance(action, az.CreateLinked):
                 fields["description"] = _linked_description(fields, action, ctx, state)
             correlation = {"table": table, "field": "correlation_id", "value": fields.get("correlation_id", "")}
+            told = azure_desk.on_create(self.desk, alert, fields, instance_url=self.instance_url, table=table)
             create = Planned("create", {"table": table, "fields": fields}, key, link=link, correlation=correlation)
-            return [create]
+            return [create, *told]
         if isinstance(action, az.Note):
             return [Planned("work_note", {"table": table, "text": action.text}, key, link=link)]
         if isinstance(action, az.Resolve | az.Reopen):
@@ -145,8 +152,18 @@ class AzureAlertFlow(BaseFlow):
         record = change.get("record", {})
         sys_id, state_value = _plain(record.get("sys_id")), _plain(record.get("state"))
         linked = ctx.link(ctx.route.target, sys_id, SOURCE) if sys_id else None
-        if linked is None or state_value not in RESOLVED_STATES:
+        if linked is None:
             return []
+        number = _plain(record.get("number")) or sys_id
+        closing = azure_desk.close_alerts(self.desk, ctx, linked, state_value, number)
+        if state_value not in RESOLVED_STATES:
+            return closing
+        return closing + self._closed_while_firing(record, sys_id, state_value, linked, ctx)
+
+    def _closed_while_firing(
+        self, record: dict[str, Any], sys_id: str, state_value: str, linked: str, ctx: PlanContext
+    ) -> list[Planned]:
+        """A person resolved the incident while its alert still fires: close the group, tell the team."""
         group, _, generation = linked.rpartition("#")
         stored = ctx.state(group)
         state = az.IncidentState.from_dict(stored) if stored else None

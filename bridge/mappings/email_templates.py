@@ -14,7 +14,12 @@ Every kind needs ``case_number`` (the record's reference, also an ``INC...`` for
 - ``case_resolved``: ``resolution``; optional ``resolved_by``, ``resolved_at``
 - ``raiser_notification``: ``message``; optional ``raiser_name``, ``state``
 - ``major_incident``: ``title``, ``impact``, ``actions`` and, unless ``status`` is ``Resolved``,
-  ``next_update``; optional ``status``, ``started_at``, ``services``, ``status_page_url`` (Ops Manual 5.17-5.21)
+  ``next_update``; optional ``status``, ``started_at``, ``services``, ``status_page_url``, ``priority``,
+  ``late_note`` (Ops Manual 5.17-5.21)
+- ``pir_reminder``: ``title``, ``service``, ``started_at``, ``resolved_at``, ``pir_due``, ``timeline`` (``{at, event}``
+  items); optional ``late_note``. The body is Appendix E's Post Incident Review headings (5.23)
+- ``industry_circular``: ``status``, ``service``, ``published_at``, ``updates`` (``{at, text}``: public updates
+  only), ``status_page_url`` (5.20)
 
 Subjects always carry ``[case_number]`` so replies thread back to the case; one is added if a template
 forgets. Rendering is pure: MPAN redaction happens later, at the email adapter's boundary.
@@ -35,7 +40,15 @@ from jinja2.sandbox import SandboxedEnvironment
 from bridge.errors import MappingError
 
 DEFAULT_TEMPLATE_DIR = Path(__file__).parent / "templates" / "email"
-KINDS = ("case_raised", "case_update", "case_resolved", "raiser_notification", "major_incident")
+KINDS = (
+    "case_raised",
+    "case_update",
+    "case_resolved",
+    "raiser_notification",
+    "major_incident",
+    "pir_reminder",
+    "industry_circular",
+)
 _KIND_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 

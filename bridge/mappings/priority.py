@@ -26,16 +26,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import IntEnum
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
+from bridge.mappings.calendar import CORE_HOURS, core_hours
 
 LONDON = ZoneInfo("Europe/London")
-CORE_START = time(8, 30)
-CORE_END = time(17, 30)
+CORE_START = CORE_HOURS.start
+CORE_END = CORE_HOURS.end
 CORE_DAY = timedelta(hours=9)
 
 
@@ -139,82 +138,44 @@ def resolution_target(priority: Priority | int) -> ResolutionTarget:
     return _TARGETS[Priority(priority)]
 
 
-@lru_cache(maxsize=64)
-def _bank_holidays(year: int) -> frozenset[date]:
-    """England & Wales bank holidays (incl. substitute days) for one year, cached: the lookup is hot."""
-    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
-
-
-def is_bank_holiday(day: date) -> bool:
-    """True on an England & Wales bank holiday, substitute days included."""
-    return day in _bank_holidays(day.year)
-
-
-def is_business_day(day: date) -> bool:
-    """Monday to Friday and not a bank holiday (manual 2.3.1)."""
-    return day.weekday() < 5 and not is_bank_holiday(day)
-
-
 def _require_aware(moment: datetime, name: str) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {moment.isoformat()}")
 
 
-def is_core_hours(moment: datetime) -> bool:
+def is_bank_holiday(day: date, region: str = "ENG") -> bool:
+    """True on a bank holiday of ``region`` (England & Wales by default), substitute days included."""
+    return core_hours(region).is_holiday(day)
+
+
+def is_business_day(day: date, region: str = "ENG") -> bool:
+    """Monday to Friday and not a bank holiday (manual 2.3.1)."""
+    return core_hours(region).is_open_day(day)
+
+
+def is_core_hours(moment: datetime, region: str = "ENG") -> bool:
     """True within 08:30-17:30 London time on a business day (end exclusive)."""
-    _require_aware(moment, "moment")
-    local = moment.astimezone(LONDON)
-    return is_business_day(local.date()) and CORE_START <= local.time() < CORE_END
+    return core_hours(region).in_hours(moment)
 
 
-def _day_window(day: date) -> tuple[datetime, datetime]:
-    """Core-hours start and end of one day as aware London datetimes (DST-correct via zoneinfo)."""
-    return datetime.combine(day, CORE_START, LONDON), datetime.combine(day, CORE_END, LONDON)
+def add_business_time(start: datetime, delta: timedelta, region: str = "ENG") -> datetime:
+    """``start`` plus ``delta`` of core-hours time, skipping nights, weekends and bank holidays; UTC result
+    (the one calendar: :class:`bridge.mappings.calendar.BusinessCalendar`)."""
+    return core_hours(region).add(start, delta)
 
 
-def _next_core_start(local: datetime) -> datetime:
-    """The first core-hours instant at or after ``local`` (a London datetime)."""
-    day = local.date()
-    start, end = _day_window(day)
-    if is_business_day(day) and local < end:
-        return max(local, start)
-    day += timedelta(days=1)
-    while not is_business_day(day):
-        day += timedelta(days=1)
-    return _day_window(day)[0]
-
-
-def add_business_time(start: datetime, delta: timedelta) -> datetime:
-    """``start`` plus ``delta`` of core-hours time, skipping nights, weekends and bank holidays; UTC result.
-
-    Counting happens in London wall-clock time within each 08:30-17:30 window, which never contains a DST
-    switch, so BST changes cannot add or lose an hour.
-    """
-    _require_aware(start, "start")
-    if delta < timedelta(0):
-        raise ValueError("delta must not be negative")
-    cursor = _next_core_start(start.astimezone(LONDON))
-    remaining = delta
-    while True:
-        end = _day_window(cursor.date())[1]
-        available = end - cursor
-        if remaining <= available:
-            return (cursor + remaining).astimezone(UTC)
-        remaining -= available
-        cursor = _next_core_start(end)
-
-
-def add_business_days(start: datetime, days: int) -> datetime:
+def add_business_days(start: datetime, days: int, region: str = "ENG") -> datetime:
     """``start`` plus whole business days, one business day being one core day (9 hours)."""
-    return add_business_time(start, CORE_DAY * days)
+    return add_business_time(start, CORE_DAY * days, region)
 
 
-def sla_deadline(priority: Priority | int, opened_at: datetime) -> datetime:
-    """When the manual's resolution target for ``priority`` falls due for an incident opened at ``opened_at``."""
+def sla_deadline(priority: Priority | int, opened_at: datetime, region: str = "ENG") -> datetime:
+    """When the manual's resolution target for ``priority`` falls due for an incident opened at ``opened_at``
+    (nothing paused; the desk's running clock with On Hold pauses is :mod:`bridge.flows.desk.clock`)."""
     _require_aware(opened_at, "opened_at")
     target = resolution_target(priority)
     if target.business_days is not None:
-        return add_business_days(opened_at, target.business_days)
+        return add_business_days(opened_at, target.business_days, region)
     assert target.elapsed is not None
     return opened_at.astimezone(UTC) + target.elapsed
 

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bridge import __version__
 from bridge.runtime import Runtime
-from bridge.server import admin, azure, jira, openapi, servicenow
+from bridge.server import admin, azure, jira, openapi, servicenow, status
 from bridge.server.webhooks import accepted_response, presented_token, read_body, reject, token_matches
 from bridge.store import inbox as ib
 
@@ -51,6 +51,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     servicenow.add_routes(app, runtime)
     jira.add_routes(app, runtime)
     admin.add_routes(app, runtime)
+    status.add_routes(app, runtime)
     openapi.install(app)
     return app
 

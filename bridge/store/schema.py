@@ -108,8 +108,9 @@ flow_state = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 #: top-level fields of a flow's JSON state with an expression index on (flow, field): the admin page's partner
-#: response view reads the partner cases waiting by `status` and the breaches by `breached` through them
-INDEXED_STATE_FIELDS = ("status", "breached")
+#: response view reads the partner cases waiting by `status` and the breaches by `breached` through them; the desk
+#: clocks read what is `due` (migration 0006)
+INDEXED_STATE_FIELDS = ("status", "breached", "due")
 
 
 def state_field_sql(name: str, dialect: str) -> str:

@@ -196,6 +196,7 @@ def admin_pages(events: int) -> list[str]:
         f"/admin/links?id=dst-{events * 7 // 9}",
         "/admin/preview",
         "/admin/partners",
+        "/admin/clocks",
     ]
 
 

@@ -21,8 +21,6 @@ from bridge.store.schema import audit, inbox, outbox
 from bridge_emulators.http_target import CountingTarget
 from bridge_emulators.jira import JiraEmulator
 from bridge_emulators.servicenow import ServiceNowEmulator
-from bridge_emulators.servicenow import state as sn_state
-from bridge_emulators.servicenow.dates import glide_now
 from tests.conftest import write_config
 from tests.ops.support import FAST_DISPATCH, cli_app, count, forward_route
 
@@ -83,7 +81,7 @@ def emulator() -> Iterator[ServiceNowEmulator]:
 def _backdated(emu: ServiceNowEmulator, monkeypatch: pytest.MonkeyPatch, hours: float, **values: Any) -> dict[str, str]:
     """An incident written while the bridge was down: its sys_updated_on is ``hours`` ago."""
     with monkeypatch.context() as m:
-        m.setattr(sn_state, "glide_now", lambda: glide_now(time.time() - hours * 3600))
+        m.setattr(emu.state, "clock", lambda: time.time() - hours * 3600)
         return emu.state.insert("incident", values)
 
 

@@ -30,6 +30,21 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "actions": "Failing over to the secondary site.",
         "next_update": "11:30 today",
     },
+    "pir_reminder": {
+        "title": "DIP unavailable",
+        "service": "Data Integration Platform",
+        "started_at": "2026-03-27 09:00 GMT",
+        "resolved_at": "2026-03-27 13:00 GMT",
+        "pir_due": "2026-03-28 13:00 GMT",
+        "timeline": [{"at": "2026-03-27 09:00 GMT", "event": "Major incident declared"}],
+    },
+    "industry_circular": {
+        "status": "Investigating",
+        "service": "Data Integration Platform",
+        "published_at": "2026-03-27 09:05 GMT",
+        "updates": [{"at": "2026-03-27 09:05 GMT", "text": "We are investigating."}],
+        "status_page_url": "https://bridge.example/status",
+    },
 }
 
 
@@ -145,3 +160,29 @@ def test_rendering_is_pure() -> None:
     first = render_email("case_raised", ctx)
     assert render_email("case_raised", ctx) == first
     assert ctx == context("case_raised")
+
+
+def test_pir_reminder_carries_appendix_e_headings() -> None:
+    email = render_email("pir_reminder", context("pir_reminder"))
+    headings = (
+        "Incident Details",
+        "Incident Title",
+        "Incident Ref",
+        "Service Affected",
+        "Date/Time Service Restored",
+        "Incident Description",
+        "Business Impact",
+        "Incident Summary & Action Performed",
+        "Incident Resolution",
+        "Affected Services",
+        "Affected Users",
+        "Major Activities and Timeline of Events",
+        "Root Cause Analysis",
+        "Follow-up Actions",
+        "Process Review",
+        "Additional Notes",
+    )
+    for heading in headings:
+        assert heading in email.text
+        assert heading.replace("&", "&amp;") in email.html
+    assert "2026-03-28 13:00 GMT" in email.subject

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
-from bridge.ops import browse, dead_letters, partner_response, preview, routes
+from bridge.ops import browse, clocks, dead_letters, partner_response, preview, routes
 from bridge.ops.dead_letters import ActionResult, DeadLetter, DeadLetterDetail
 from bridge.runtime import Runtime
 from bridge.server.admin.auth import Principal, api_principal
@@ -149,6 +149,10 @@ def _browse_endpoints(router: APIRouter, runtime: Runtime) -> None:
     @router.get("/partner-response", summary="Per partner desk: cases waiting for acknowledgement, and breaches")
     def partner_desks(_admin: Admin) -> list[partner_response.PartnerDesk]:
         return partner_response.desks_for(runtime.store, runtime.flows.values())
+
+    @router.get("/clocks", summary="The desk's clocks: due next, breached, per priority and group; major incidents")
+    def desk_clocks(_admin: Admin) -> clocks.DeskClocks:
+        return clocks.desk_clocks(runtime.store)
 
     @router.post(
         "/preview",

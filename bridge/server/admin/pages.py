@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bridge.ops import browse, dead_letters, partner_response, preview, routes
+from bridge.ops import browse, clocks, dead_letters, partner_response, preview, routes
 from bridge.ops.times import format_iso, format_time
 from bridge.runtime import Runtime
 from bridge.server.admin.auth import Principal, check_form_csrf, page_principal
@@ -168,6 +168,10 @@ def _overview_pages(router: APIRouter, pages: Renderer) -> None:
     def partner_desks(request: Request, admin: PageAdmin) -> Response:
         desks = partner_response.desks_for(runtime.store, runtime.flows.values())
         return pages.page(request, "partner_response.html", admin, desks=desks)
+
+    @router.get("/clocks")
+    def desk_clocks(request: Request, admin: PageAdmin) -> Response:
+        return pages.page(request, "clocks.html", admin, view=clocks.desk_clocks(runtime.store))
 
 
 def _page_link(base: str, **params: Any) -> str:

@@ -33,6 +33,7 @@ PROBLEM_STATE = {
     "106": "Resolved",
     "107": "Closed",
 }
+MAJOR_INCIDENT_STATE = {"proposed": "Proposed", "accepted": "Accepted", "rejected": "Rejected", "canceled": "Canceled"}
 IMPACT = {"1": "1 - High", "2": "2 - Medium", "3": "3 - Low"}
 PRIORITY = {"1": "1 - Critical", "2": "2 - High", "3": "3 - Moderate", "4": "4 - Low", "5": "5 - Planning"}
 HOLD_REASON = {

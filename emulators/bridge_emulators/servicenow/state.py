@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from . import accounts, dictionary
@@ -41,6 +42,8 @@ class EmulatorState(AttachmentsMixin):
         users: Sequence[UserAccount] = DEFAULT_USERS,
     ) -> None:
         self.lock = threading.RLock()
+        #: the instance's clock (epoch seconds); a test sets it to run desk time (days in seconds)
+        self.clock: Callable[[], float] = time.time
         self.allow_new_tables = allow_new_tables
         self.data_policies = data_policies
         self.users: dict[str, UserAccount] = {u.user_name: u for u in users}
@@ -298,7 +301,7 @@ class EmulatorState(AttachmentsMixin):
         return account is None or account.writable
 
     def _context(self, user: str) -> WriteContext:
-        return WriteContext(user, self.user_sys_id(user), glide_now(), self.data_policies)
+        return WriteContext(user, self.user_sys_id(user), glide_now(self.clock()), self.data_policies)
 
     def _next_number(self, schema: TableSchema) -> str:
         """The next record number of a numbered table (INC0010001, CS0001001...)."""

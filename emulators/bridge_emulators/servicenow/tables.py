@@ -17,6 +17,7 @@ from .choices import (
     HOLD_REASON,
     IMPACT,
     INCIDENT_STATE,
+    MAJOR_INCIDENT_STATE,
     PRIORITY,
     PROBLEM_STATE,
 )
@@ -96,6 +97,8 @@ INCIDENT = table(
         ref("parent_incident", "incident"),
         integer("child_incidents", "0"),
         s("business_service", 32),
+        # Major Incident Management: proposed -> accepted (a major incident) | rejected | canceled
+        choice("major_incident_state", MAJOR_INCIDENT_STATE, numeric=False),
     ],
     display_field="number",
     number_prefix="INC",
@@ -203,6 +206,12 @@ SYS_USER_GROUP = table(
     ],
 )
 
+SYS_USER_GRMEMBER = table(
+    "sys_user_grmember",
+    [ref("group", "sys_user_group"), ref("user", "sys_user")],
+    display_field="group",
+)
+
 CORE_COMPANY = table(
     "core_company",
     [
@@ -286,6 +295,7 @@ TABLES: Mapping[str, TableSchema] = {
         CUSTOMER_CONTACT,
         SYS_USER,
         SYS_USER_GROUP,
+        SYS_USER_GRMEMBER,
         CORE_COMPANY,
         CMDB_CI,
         CMN_DEPARTMENT,
