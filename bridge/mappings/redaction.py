@@ -102,7 +102,7 @@ _LABEL_RE = re.compile(
 )
 _LABEL_WORDS = ("mpan", "meter", "supply", "msid", "number")
 _WORD_BEFORE_RE = re.compile(r"[^\W_]+\Z")
-_WORD_END_RE = re.compile(r"[^\W_]*")
+_WORD_AFTER_RE = re.compile(r"[^\W_]+")
 _HEX_RE = re.compile(r"[0-9A-Fa-f]+")
 _LIST_SEP_RE = re.compile(r"(?i)[\s,;&/]*(?:(?:and|or)\b[\s,;&/]*)?")
 _LABEL_WINDOW = 80
@@ -300,8 +300,13 @@ def _hex_word(text: str, start: int, end: int) -> bool:
     if not (left or right):
         return False
     first = _word_start(text, start) if left else start
-    last = _WORD_END_RE.match(text, end).end() if right else end
+    last = _word_end(text, end) if right else end
     return last - first >= 16 and _HEX_RE.fullmatch(text, first, last) is not None
+
+
+def _word_end(text: str, end: int) -> int:
+    found = _WORD_AFTER_RE.match(text, end, min(len(text), end + 64))
+    return end if found is None else found.end()
 
 
 def _word_start(text: str, start: int) -> int:
