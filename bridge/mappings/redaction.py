@@ -56,8 +56,9 @@ _TAG_GAP = rf"(?=\s{{0,8}}+[<&])\s*(?:{_TAG}\s*)+(?:[{_SEP}]\s*)?"
 # "12 3456", "1234-5678", "12 / 3456", one line break with "> " quoting after it; a blank line separates.
 _SPACING_LINES = rf"[{_WS}{_SEP}]{{1,8}}+(?:\r?\n[{_WS}>]{{0,8}}+)?|\r?\n[{_WS}>]{{0,8}}+"
 _PCT_GAP = r"(?:%(?:2[0DdEeFf]|[Cc]2%[Aa]0|[Ee]2%80%9[34])|\+){1,3}"
-# A bill's "12 | 3456 | 7890 | 126"; a thousands comma only before exactly three digits ("1,200,023,305,967").
-_PIPE_GAP = r"[ \t]*\|[ \t]*"
+# A bill's "12 | 3456 | 7890 | 126" (groups of at most four digits: a table's "| 12345678 | 12345 |" is not
+# one number); a thousands comma only before exactly three digits ("1,200,023,305,967").
+_PIPE_GAP = r"(?<!\d{5})[ \t]*\|[ \t]*"
 _THOUSANDS_GAP = r",(?=\d{3}(?!\d))"
 # Atomic: a gap is read one way only, so a failed window never backtracks through gap alternatives; the
 # lookahead turns most non-gap characters away with one class test.

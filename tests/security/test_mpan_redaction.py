@@ -99,3 +99,9 @@ def test_positions_map_back_when_invisible_characters_are_dropped() -> None:
 def test_hostile_digit_soup_is_handled_in_one_pass(hostile: str) -> None:
     """Every digit of these used to start a window judged in Python; now each finishes and finds nothing."""
     assert find_mpans(hostile) == []
+
+
+def test_a_table_of_long_numbers_between_pipes_is_not_one_number() -> None:
+    """Pipes join a bill's short groups, not a table's cells: ``| 12345678 | 12345 |`` is two numbers."""
+    assert find_mpans("| 12000233 | 05967 |") == []
+    assert find_mpans("| 12 | 0002 | 3305 | 967 |") == [M]
