@@ -87,8 +87,10 @@ class Redactor:
         return f"[MPAN removed - see case {self.case_number}: {self.portal_url}]"
 
     def subject(self, value: str) -> str:
-        """One line, starting with ``[CS...]`` unless it has it already, so replies thread back to the case."""
-        subject = self._apply(" ".join(value.split()), "subject", f"[MPAN removed - see case {self.case_number}]")
+        """One line, starting with ``[CS...]`` unless it has it already, so replies thread back to the case.
+        Redacted before it is made one line: an MPAN broken over a quoted line (``\n> ``) is still one MPAN."""
+        redacted = self._apply(value, "subject", f"[MPAN removed - see case {self.case_number}]")
+        subject = " ".join(redacted.split())
         reference = f"[{self.case_number}]"
         return subject if reference in subject else f"{reference} {subject}".rstrip()
 

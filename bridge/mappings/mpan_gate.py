@@ -46,17 +46,17 @@ _JOIN = r"\s\-./,|_'+>\u2010-\u2015\u2212"
 _MORE_12 = rf"(?:[{_JOIN}]*+\d){{12}}[\d{_JOIN}]*+"
 # A chain of 13 digits or more, starting on a digit that is not glued to a letter or a digit (so each number is
 # tried once, from its first group); or a 13/21-digit run glued to letters (judged alone); or a chain glued to
-# an MPAN label. The leading ``\d`` lets the scan skip every other character in C.
+# an MPAN label (or the full MPAN's lone ``S``). The leading ``\d`` lets the scan skip every other character in C.
 _CHAIN_RE = re.compile(
     rf"\d(?:(?<![^\W_]\d){_MORE_12}"
     rf"|(?<=[^\W\d_]\d)(?:(?P<glued>)\d{{12}}(?:\d{{8}})?(?!\d)|(?<=(?i:mpan|msid|core)\d){_MORE_12}"
-    rf"|(?<=(?i:meter)\d){_MORE_12}))"
+    rf"|(?<=(?i:meter)\d){_MORE_12}|(?<=(?<![^\W_])[Ss]\d){_MORE_12}))"
 )
 _GROUP_RE = re.compile(rf"(\d+)([{_JOIN}]*)")
 _TAG_RE = re.compile(r"<[^<>]*>")
 _PERCENT_RE = re.compile(r"%[0-9A-Fa-f]{2}")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
-_FOLD_SPACES_RE = re.compile(r"\s+")
+_FOLD_SPACES_RE = re.compile(r"[\s>]+")
 _FOLD_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
 _WORD_BEFORE_RE = re.compile(r"[^\W_]+\Z")
 _WORD_AFTER_RE = re.compile(r"[^\W_]+")
@@ -163,8 +163,8 @@ def _runs_of(segment: list[tuple[str, str]]) -> Iterator[str]:
 
 @lru_cache(maxsize=256)
 def _fold(gap: str) -> str:
-    """Any run of spaces counts as one space, every dash as a hyphen, and any gap with a line break (quote marks
-    and all) as one line break: a line break is its own kind of separator, so two phone numbers on two lines
+    """Any run of spaces (and quote marks) counts as one space, every dash as a hyphen, and any gap with a line
+    break as one line break: a line break is its own kind of separator, so two phone numbers on two lines
     (``020 7380 4100`` then ``020 7946 0000``) are not read as one grouped number."""
     if "\n" in gap or "\r" in gap:
         return "\n"
