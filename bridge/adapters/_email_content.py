@@ -109,8 +109,8 @@ class Redactor:
         return markup
 
     def filename(self, value: str) -> str:
-        cleaned = re.sub(r"[\x00-\x1f/\\]+", "_", value)
-        return self._apply(cleaned, "attachment_name", "MPAN-removed")
+        """Redacted first, then control characters and path separators replaced (which would hide a split MPAN)."""
+        return re.sub(r"[\x00-\x1f/\\]+", "_", self._apply(value, "attachment_name", "MPAN-removed"))
 
     def attachment(self, data: bytes, maintype: str, subtype: str, charset: str | None) -> str | None:
         """Redacted content of a text-like attachment, or None to send the bytes as they are (no MPAN found,
