@@ -46,9 +46,10 @@ _JOIN = r"\s\-./,|_'+>\u2010-\u2015\u2212"
 _MORE_12 = rf"(?:[{_JOIN}]*+\d){{12}}[\d{_JOIN}]*+"
 # A chain of 13 digits or more, starting on a digit that is not glued to a letter or a digit (so each number is
 # tried once, from its first group); or a 13/21-digit run glued to letters (judged alone); or a chain glued to
-# an MPAN label (or the full MPAN's lone ``S``). The leading ``\d`` lets the scan skip every other character in C.
+# an MPAN label (or the full MPAN's lone ``S``). The leading ``\d`` lets the scan skip every other character in C,
+# and ``(?<!\d\d)`` turns a digit inside a number away with one test.
 _CHAIN_RE = re.compile(
-    rf"\d(?:(?<![^\W_]\d){_MORE_12}"
+    rf"\d(?<!\d\d)(?:(?<![^\W_]\d){_MORE_12}"
     rf"|(?<=[^\W\d_]\d)(?:(?P<glued>)\d{{12}}(?:\d{{8}})?(?!\d)|(?<=(?i:mpan|msid|core)\d){_MORE_12}"
     rf"|(?<=(?i:meter)\d){_MORE_12}|(?<=(?<![^\W_])[Ss]\d){_MORE_12}))"
 )
