@@ -47,7 +47,7 @@ _ASCII_ZERO_WEIGHT = 48 * sum(_WEIGHTS)  # what ord("0") adds to the weighted su
 # Separator vocabulary (character-class bodies). Zero-width and soft-hyphen characters count as spaces.
 _WS = r" \t\u00a0\u00ad\u1680\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff"
 _SEP = r"\-./_\u2010-\u2015\u2212\u30fb\uff0d\uff0e\uff0f"
-_SP = rf"[{_WS}{_SEP}+]"
+_SP = rf"[{_WS}{_SEP}+|]"
 _TAG = (
     r"(?:</?[A-Za-z][^<>]{0,200}>"
     r"|&(?:nbsp|thinsp|ensp|emsp|ndash|mdash|minus|hyphen|shy|#\d{2,5}|#[xX][0-9a-fA-F]{2,4});)"
@@ -79,7 +79,7 @@ _WINDOW_RE = re.compile(
     r"\d(?:(?<!\d\d)(?<!%\d)(?:"
     r"(?<![^\W\d_]\d)\d{0,2}\.[ \t]+(?P<listed>)\d"
     r"|(?:(?<![^\W\d_]\d)|(?<=(?<![^\W_])[Ss]\d))"
-    rf"(?:(?<!\d{_SP}\d)(?<!\d{_SP}{{2}}\d)(?<!\d{_SP}{{3}}\d)|(?=\d{{12}}(?:\d{{8}})?{_GROUP_END}))"
+    rf"(?:(?<!\d{_SP}\d)(?<!\d{_SP}{{2}}\d)(?<!\d{_SP}{{3}}\d)(?<!\d&nbsp;\d)|(?=\d{{12}}(?:\d{{8}})?{_GROUP_END}))"
     rf"|(?<=[^\W\d_]\d)(?:{_GLUED_LABEL}|(?=\d{{12}}(?:\d{{8}})?(?!\d))|\d*+{_SP}{{1,3}}+(?P<after_id>)\d))"
     r"|(?<=%[0-9A-Fa-f]{2}\d)(?:(?<!\d%[0-9A-Fa-f]{2}\d)|(?<=%[0-9A-Fa-f]{2}%[0-9A-Fa-f]{2}\d)))" + _WINDOW_TAIL
 )
