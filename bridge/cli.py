@@ -60,15 +60,29 @@ def _load(path: Path | None) -> BridgeConfig:
 
 
 def _setup_logs(config: BridgeConfig) -> None:
+    from bridge.config_secrets import too_short
     from bridge.log import setup_logging
 
     setup_logging(config.log.level, secrets=config.secrets(), json_format=config.log.json_format)
+    problems, warnings = too_short(config)
+    for problem in [*problems, *warnings]:  # `config check` refuses the first kind; a running bridge says so
+        logging.getLogger("bridge.config").warning(problem)
 
 
 @config_app.command("check")
 def config_check(config: Path | None = ConfigOption) -> None:
-    """Validate the configuration; print every problem with file:line, or a one-line summary."""
+    """Validate the configuration; print every problem with file:line, or a one-line summary. Secrets callers
+    present that are too short to be safe are problems too; short credentials of other systems are warnings."""
+    from bridge.config_secrets import too_short
+
     loaded = _load(config)
+    problems, warnings = too_short(loaded)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    for problem in problems:
+        typer.echo(f"error: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
     typer.echo(summary(loaded))
 
 

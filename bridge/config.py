@@ -117,19 +117,10 @@ class BridgeConfig(_Strict):
         return f"sqlite:///{(self.data_dir / 'bridge.db').resolve()}"
 
     def secrets(self) -> list[str]:
-        """Every secret value in the configuration, so the log filter can mask them."""
-        found = [t.get_secret_value() for t in [*self.azure.tokens, *self.admin.tokens]]
-        for target in self.targets.values():
-            found.extend(_secret_like_values(target.model_dump()))
-        return [s for s in found if s]
+        """Every secret value in the configuration, so the log filter can mask them (see config_secrets)."""
+        from bridge.config_secrets import secret_values
 
-
-def _secret_like_values(data: Any, key: str = "") -> list[str]:
-    if isinstance(data, Mapping):
-        return [v for k, item in data.items() for v in _secret_like_values(item, str(k))]
-    if isinstance(data, str) and re.search(r"pass|secret|token|key", key, re.I):
-        return [data]
-    return []
+        return secret_values(self)
 
 
 # --- loading -----------------------------------------------------------------------------------------
