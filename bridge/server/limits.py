@@ -1,0 +1,168 @@
+"""What every HTTP request meets before its handler reads a byte of its body (issue 15).
+
+An ASGI middleware around the whole app, so no route can forget it:
+
+1. **Size, by the declared length**: a ``Content-Length`` over ``server.max_body_bytes`` gets 413 at once, nothing
+   read, and the connection is closed (the client would otherwise go on sending into the void).
+2. **Credentials**: a *gate* registered for the path (the admin surface registers one for its API and forms, see
+   :func:`add_gate`) answers 401/429 or redirects from the headers alone. FastAPI reads and parses a declared
+   ``Body`` before it runs any dependency, so without this a 100 MiB JSON body was parsed before its missing
+   token was noticed. Webhooks authenticate in their handlers before reading (or, when the signature covers the
+   body, check the header's form first and read a bounded body).
+3. **Size and time, while reading**: a chunked body is counted as it arrives and cut off with 413 past the
+   limit; a body must have arrived ``server.body_timeout_seconds`` after the headers, else 408. Both answers are
+   sent by the middleware itself, the handler sees the client as gone, and the connection is closed.
+
+Header timeouts and the connection cap live one level down, in :mod:`bridge.server.connections`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import Counter
+from starlette.requests import ClientDisconnect
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REFUSED = Counter(
+    "bridge_http_refused_total",
+    "Requests answered before their handler: size, slow body, credentials checked before the body",
+    ["reason"],
+)
+for _reason in ("size", "body_timeout", "auth"):
+    REFUSED.labels(_reason)
+
+Gate = Callable[[Scope], Awaitable[Response | None]]
+
+
+@dataclass(frozen=True)
+class _Route:
+    prefix: str
+    methods: frozenset[str] | None
+    gate: Gate
+    exempt: frozenset[str]
+
+
+def add_gate(
+    state: Any, prefix: str, gate: Gate, *, methods: set[str] | None = None, exempt: set[str] | None = None
+) -> None:
+    """Run ``gate`` (on the headers alone) for requests under ``prefix``; an answer it gives is sent instead."""
+    gates: list[_Route] = getattr(state, "body_gates", [])
+    gates.append(_Route(prefix, frozenset(methods) if methods else None, gate, frozenset(exempt or ())))
+    state.body_gates = gates
+
+
+def refusal(status: int, message: str, *, headers: dict[str, str] | None = None) -> Response:
+    """The body every webhook's 4xx has (``{"detail": {"error": ...}}``), closing the connection."""
+    return JSONResponse(
+        {"detail": {"error": message}}, status_code=status, headers={"Connection": "close", **(headers or {})}
+    )
+
+
+class RequestLimits:
+    """The middleware (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout: float) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        early = self._declared_size(scope) or await _gate(scope)
+        if early is not None:
+            await early(scope, receive, send)
+            return
+        guard = _BodyGuard(scope, receive, send, limit=self.max_body_bytes, timeout=self.body_timeout)
+        try:
+            await self.app(scope, guard.receive, guard.send)
+        except ClientDisconnect:
+            return  # the client went away (or we answered for it): nobody is left to tell
+        except Exception:
+            if not guard.answered:
+                raise
+
+    def _declared_size(self, scope: Scope) -> Response | None:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if value.isdigit() and int(value) > self.max_body_bytes:
+                    REFUSED.labels("size").inc()
+                    return refusal(413, f"body of {int(value)} bytes is over the limit of {self.max_body_bytes}")
+                return None
+        return None
+
+
+async def _gate(scope: Scope) -> Response | None:
+    app = scope.get("app")
+    routes: list[_Route] = getattr(getattr(app, "state", None), "body_gates", [])
+    path, method = scope["path"], scope["method"]
+    for route in routes:
+        wanted = route.methods is None or method in route.methods
+        if wanted and path.startswith(route.prefix) and path not in route.exempt:
+            answer = await route.gate(scope)
+            if answer is not None:
+                REFUSED.labels("auth").inc()
+            return answer
+    return None
+
+
+class _BodyGuard:
+    """Counts and times the body as the handler reads it; answers 413/408 itself when either runs out."""
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send, *, limit: int, timeout: float) -> None:
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+        self.limit = limit
+        self.timeout = timeout
+        self.deadline = asyncio.get_running_loop().time() + timeout
+        self.read = 0
+        self.complete = False
+        self.started = False
+        self.answered = False
+
+    async def receive(self) -> Message:
+        if self.answered:
+            return {"type": "http.disconnect"}
+        if self.complete or self.started:  # the body is in (a handler may still wait for a disconnect)
+            return await self._receive()
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                message = await self._receive()
+        except TimeoutError:
+            REFUSED.labels("body_timeout").inc()
+            return await self._answer(408, f"the body did not arrive within {self.timeout:g} seconds")
+        if message["type"] == "http.request":
+            self.read += len(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+            if self.read > self.limit:
+                REFUSED.labels("size").inc()
+                return await self._answer(413, f"body is over the limit of {self.limit} bytes")
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.answered:
+            return  # our own answer went first
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+    async def _answer(self, status: int, text: str) -> Message:
+        """Answer for the handler (unless it already started its own answer), then tell it the client left."""
+        if not self.started:
+            await refusal(status, text)(self.scope, _nothing, self._send)
+        self.answered = True
+        return {"type": "http.disconnect"}
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}
+
+
+__all__ = ["REFUSED", "Gate", "RequestLimits", "add_gate", "refusal"]
