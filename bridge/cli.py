@@ -122,6 +122,7 @@ def run(
 
     from bridge.runtime import build_runtime
     from bridge.server.app import create_app
+    from bridge.server.connections import protocol_class
 
     _GracefulServer = _graceful_server_class()
 
@@ -138,6 +139,8 @@ def run(
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    limits = loaded.server
+    protocol = protocol_class(header_timeout=limits.header_timeout_seconds, max_connections=limits.max_connections)
     server = _GracefulServer(
         uvicorn.Config(
             create_app(runtime),
@@ -146,6 +149,8 @@ def run(
             log_config=None,
             access_log=True,
             timeout_graceful_shutdown=2,
+            http=protocol,
+            timeout_keep_alive=limits.keep_alive_seconds,
         )
     )
     server.run()

@@ -36,7 +36,7 @@ class ServerSettings(_Strict):
     max_body_bytes: int = Field(1_048_576, gt=0, description="request bodies larger than this get 413")
     header_timeout_seconds: float = Field(10.0, gt=0, le=300, description="headers must arrive within this")
     body_timeout_seconds: float = Field(30.0, gt=0, le=600, description="a body must arrive within this (408)")
-    keep_alive_seconds: float = Field(5.0, gt=0, le=300, description="an idle kept-alive connection is closed")
+    keep_alive_seconds: int = Field(5, ge=1, le=300, description="an idle kept-alive connection is closed")
     max_connections: int = Field(1024, ge=16, description="open connections; more are answered 503 and closed")
     auth_failures_burst: int = Field(20, ge=1, description="failed authentications a client may make at once")
     auth_failures_per_minute: float = Field(10.0, gt=0, description="then this many a minute (else 429)")
