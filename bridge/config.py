@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bridge.errors import ConfigError
 from bridge.validation import index_lines, where
@@ -71,10 +71,20 @@ class LogSettings(_Strict):
 
 
 class AzureSettings(_Strict):
+    """Azure Monitor webhook authentication: shared tokens, and/or Azure AD secure webhooks (a JWT checked against
+    the JWKS). With a JWKS the issuer and audience are required: a token any tenant could mint must not pass."""
+
     tokens: list[SecretStr] = Field(default_factory=list, description="accepted webhook tokens (rotation)")
     jwks_url: str | None = None
-    jwt_issuer: str | None = None
-    jwt_audience: str | None = None
+    jwt_issuer: str | None = Field(None, description="required with jwks_url, e.g. https://sts.windows.net/<tenant>/")
+    jwt_audience: str | None = Field(None, description="required with jwks_url: the app ID URI or client id")
+
+    @model_validator(mode="after")
+    def _jwt_complete(self) -> AzureSettings:
+        if self.jwks_url and not (self.jwt_issuer and self.jwt_audience):
+            missing = [name for name in ("jwt_issuer", "jwt_audience") if not getattr(self, name)]
+            raise ValueError(f"jwks_url needs {' and '.join(missing)} too: without it any issuer would be accepted")
+        return self
 
 
 class AdminSettings(_Strict):
@@ -104,7 +114,7 @@ class BridgeConfig(_Strict):
     store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
     dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)  # type: ignore[arg-type]
     log: LogSettings = Field(default_factory=LogSettings)  # type: ignore[arg-type]
-    azure: AzureSettings = Field(default_factory=AzureSettings)
+    azure: AzureSettings = Field(default_factory=AzureSettings)  # type: ignore[arg-type]
     admin: AdminSettings = Field(default_factory=AdminSettings)
     targets: dict[str, TargetSettings] = Field(default_factory=dict)
     routes: list[RouteSettings] = Field(default_factory=list)
