@@ -59,14 +59,14 @@ def too_short(config: BridgeConfig) -> tuple[list[str], list[str]]:
     for secret in secrets_in(config):
         if secret.accepted and len(secret.value) < MIN_ACCEPTED:
             problems.append(
-                f"{secret.path}: a secret callers present must be at least {MIN_ACCEPTED} characters "
+                f"{secret.path} is too short: a secret callers present must be at least {MIN_ACCEPTED} characters "
                 f'(it has {len(secret.value)}); generate one with `python -c "import secrets; '
                 f'print(secrets.token_urlsafe(24))"`'
             )
         elif not secret.accepted and len(secret.value) < MIN_PRESENTED:
             warnings.append(
-                f"{secret.path}: shorter than {MIN_PRESENTED} characters; the logs mask it only where it stands "
-                "as a value (password=..., Authorization: ...), not wherever it appears"
+                f"{secret.path} is shorter than {MIN_PRESENTED} characters, so the logs mask it only where it "
+                "stands as a value (after password= or in an Authorization header), not wherever it appears"
             )
     return problems, warnings
 
