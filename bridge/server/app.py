@@ -86,7 +86,7 @@ def _forward_routes(app: FastAPI, runtime: Runtime) -> None:
         tags=["webhooks"],
         status_code=202,
         summary="Accept a JSON event for a `forward` route",
-        responses={200: {"description": "redelivery"}, 400: {}, 401: {}, 404: {}, 413: {}},
+        responses={200: {"description": "redelivery"}, 400: {}, 401: {}, 413: {}, 429: {}},
     )
     async def forward(route: str, request: Request) -> JSONResponse:
         settings = runtime.routes.get(route)

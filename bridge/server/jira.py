@@ -32,7 +32,7 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
         tags=["webhooks"],
         status_code=202,
         summary="A Jira partner's issue or comment event (HMAC-signed, X-Hub-Signature)",
-        responses={200: {"description": "already stored"}, 400: {}, 401: {}, 404: {}, 413: {}},
+        responses={200: {"description": "already stored"}, 400: {}, 401: {}, 413: {}, 429: {}},
     )
     async def jira_webhook(request: Request, route: str) -> JSONResponse:
         settings = runtime.routes.get(route)

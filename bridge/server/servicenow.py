@@ -33,7 +33,7 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
         tags=["webhooks"],
         status_code=202,
         summary="A record change pushed by a ServiceNow business rule (HMAC-signed)",
-        responses={200: {"description": "already stored"}, 400: {}, 401: {}, 404: {}, 413: {}},
+        responses={200: {"description": "already stored"}, 400: {}, 401: {}, 413: {}, 429: {}},
     )
     async def servicenow_push(request: Request, route: str) -> JSONResponse:
         settings = runtime.routes.get(route)
