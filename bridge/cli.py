@@ -140,7 +140,11 @@ def run(
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     limits = loaded.server
-    protocol = protocol_class(header_timeout=limits.header_timeout_seconds, max_connections=limits.max_connections)
+    protocol = protocol_class(
+        header_timeout=limits.header_timeout_seconds,
+        body_timeout=limits.body_timeout_seconds,
+        max_connections=limits.max_connections,
+    )
     server = _GracefulServer(
         uvicorn.Config(
             create_app(runtime),

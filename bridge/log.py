@@ -2,11 +2,13 @@
 
 Why it is built this way (issue 15):
 
-- **Off the event loop.** Every logger hands its record to one queue; a thread masks, formats and writes. The
-  caller only formats the message and cuts what is long: an argument (a URL with a 64 KB query) to
-  ``MAX_ARGUMENT`` characters, the message to ``MAX_MESSAGE``, a traceback to ``MAX_TRACEBACK``. So a hostile
-  request costs the webhook path a copy, never a scan, and the masker's work per line is bounded. When the
-  queue is full the record is dropped and counted (``bridge_log_records_dropped_total``): the loop never waits.
+- **Off the event loop.** Every logger appends its record to one queue; a thread wakes every 50 ms, masks,
+  formats and writes what has queued up (one append per line for the caller: no lock handed over, no thread
+  woken per line). The caller only formats the message and cuts what is long: an argument (a URL with a 64 KB
+  query) to ``MAX_ARGUMENT`` characters, the message to ``MAX_MESSAGE``, a traceback to ``MAX_TRACEBACK``. So a
+  hostile request costs the webhook path a copy, never a scan, and the masker's work per line is bounded. When
+  the queue is full the record is dropped and counted (``bridge_log_records_dropped_total``): the loop never
+  waits.
 - **Masking, linear, once per line**: the configured secret values long enough to be told from common words
   (``MIN_MASKED`` characters) wherever they appear, in one regex pass; any value in a secret's position
   (``password=...``, ``"token": "..."``, ``Authorization: Bearer ...``, ``X-Hub-Signature: ...``, a URL's
@@ -20,15 +22,15 @@ Why it is built this way (issue 15):
 from __future__ import annotations
 
 import atexit
+import collections
 import copy
 import json
 import logging
-import queue
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
-from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 from prometheus_client import Counter
@@ -145,10 +147,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False).translate(_LINE_BREAKING)
 
 
-class CuttingQueueHandler(QueueHandler):
-    """Puts a bounded copy of each record on the queue; the caller never masks, scans or waits."""
+class CuttingQueueHandler(logging.Handler):
+    """Puts a bounded copy of each record on the writer's queue; the caller never masks, scans or waits."""
 
     _formatter = logging.Formatter()
+
+    def __init__(self, writer: LogWriter) -> None:
+        super().__init__()
+        self.writer = writer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.writer.put(self.prepare(record))
+        except Exception:
+            self.handleError(record)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         record = copy.copy(record)
@@ -163,11 +175,39 @@ class CuttingQueueHandler(QueueHandler):
             record.stack_info = cut(record.stack_info, MAX_TRACEBACK)
         return record
 
-    def enqueue(self, record: logging.LogRecord) -> None:
-        try:
-            self.queue.put_nowait(record)
-        except queue.Full:
+
+class LogWriter(threading.Thread):
+    """The one thread that masks, formats and writes. It wakes every ``interval`` and writes what has queued up,
+    so a logging call is an append (no lock handed over, no thread woken per line); a full queue drops."""
+
+    def __init__(self, output: logging.Handler, *, interval: float = 0.05, limit: int = QUEUE_SIZE) -> None:
+        super().__init__(name="bridge-log-writer", daemon=True)
+        self.output = output
+        self.interval = interval
+        self.limit = limit
+        self.records: collections.deque[logging.LogRecord] = collections.deque()
+        self._stopping = threading.Event()
+
+    def put(self, record: logging.LogRecord) -> None:
+        if len(self.records) >= self.limit:
             DROPPED.inc()
+            return
+        self.records.append(record)
+
+    def run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            self._drain()
+        self._drain()
+
+    def stop(self) -> None:
+        """Write what is queued, then end the thread."""
+        self._stopping.set()
+        self.join(timeout=10)
+
+    def _drain(self) -> None:
+        while self.records:
+            self.output.handle(self.records.popleft())
+        self.output.flush()
 
 
 def _cut_arguments(args: Any) -> Any:
@@ -183,21 +223,20 @@ def _message(record: logging.LogRecord) -> str:
         return f"{record.msg} {record.args!r}"
 
 
-_listener: QueueListener | None = None
+_writer: LogWriter | None = None
 
 
 def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = (), json_format: bool = True) -> None:
     """Route every logger through one queue to one masking, formatting thread writing to stderr."""
-    global _listener
+    global _writer
     stop_logging()
     output = logging.StreamHandler(sys.stderr)
     output.setFormatter(JsonFormatter() if json_format else logging.Formatter("%(levelname)s %(name)s %(message)s"))
     output.addFilter(SecretFilter(secrets))
-    records: queue.Queue[logging.LogRecord] = queue.Queue(QUEUE_SIZE)
-    _listener = QueueListener(records, output, respect_handler_level=False)
-    _listener.start()
+    _writer = LogWriter(output)
+    _writer.start()
     root = logging.getLogger()
-    root.handlers[:] = [CuttingQueueHandler(records)]
+    root.handlers[:] = [CuttingQueueHandler(_writer)]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "apscheduler"):
         lg = logging.getLogger(name)
@@ -208,10 +247,10 @@ def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = (), json_form
 
 def stop_logging() -> None:
     """Write what is queued and stop the writing thread (at exit, or before logging is set up again)."""
-    global _listener
-    if _listener is not None:
-        _listener.stop()
-        _listener = None
+    global _writer
+    if _writer is not None:
+        _writer.stop()
+        _writer = None
 
 
 atexit.register(stop_logging)

@@ -48,7 +48,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     )
     app.state.runtime = runtime
     server = runtime.config.server
-    app.add_middleware(RequestLimits, max_body_bytes=server.max_body_bytes, body_timeout=server.body_timeout_seconds)
+    app.add_middleware(RequestLimits, max_body_bytes=server.max_body_bytes)
     app.state.auth_limiter = FailedAuthLimiter(
         burst=server.auth_failures_burst, per_minute=server.auth_failures_per_minute
     )

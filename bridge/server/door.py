@@ -45,7 +45,7 @@ def json_body(body: bytes, *, source: str) -> JsonBody:
         raise _bad(f"body is nested more than {MAX_DEPTH} levels deep", source) from None
     except ValueError as exc:  # NaN/Infinity, a float overflow, an integer too long to convert
         raise _bad(f"body is not valid JSON: {exc}", source) from None
-    if _deeper_than(value, MAX_DEPTH):
+    if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):  # counting is C-fast
         raise _bad(f"body is nested more than {MAX_DEPTH} levels deep", source)
     if _SURROGATE_ESCAPE.search(text) and not _encodable(value):
         raise _bad("body has a string with a lone surrogate escape (\\ud800-\\udfff): not text", source)

@@ -9,16 +9,17 @@ An ASGI middleware around the whole app, so no route can forget it:
    ``Body`` before it runs any dependency, so without this a 100 MiB JSON body was parsed before its missing
    token was noticed. Webhooks authenticate in their handlers before reading (or, when the signature covers the
    body, check the header's form first and read a bounded body).
-3. **Size and time, while reading**: a chunked body is counted as it arrives and cut off with 413 past the
-   limit; a body must have arrived ``server.body_timeout_seconds`` after the headers, else 408. Both answers are
-   sent by the middleware itself, the handler sees the client as gone, and the connection is closed.
+3. **Size while reading**: a body without a ``Content-Length`` (chunked) is counted as it arrives and cut off
+   with 413 past the limit, answered by the middleware itself; the handler sees the client as gone and the
+   connection is closed. A body with a ``Content-Length`` within the limit needs no counting (the HTTP parser
+   holds it to its length), so the common case passes straight through.
 
-Header timeouts and the connection cap live one level down, in :mod:`bridge.server.connections`.
+The deadlines for the headers and the body, and the connection cap, live one level down, in
+:mod:`bridge.server.connections`, where they cost a timer per request rather than work per read.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,7 @@ REFUSED = Counter(
     "Requests answered before their handler: size, slow body, credentials checked before the body",
     ["reason"],
 )
-for _reason in ("size", "body_timeout", "auth"):
+for _reason in ("size", "auth"):
     REFUSED.labels(_reason)
 
 Gate = Callable[[Scope], Awaitable[Response | None]]
@@ -66,36 +67,46 @@ def refusal(status: int, message: str, *, headers: dict[str, str] | None = None)
 class RequestLimits:
     """The middleware (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout: float) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        early = self._declared_size(scope) or await _gate(scope)
+        declared = _content_length(scope)
+        early = self._too_large(declared) or await _gate(scope)
         if early is not None:
             await early(scope, receive, send)
             return
-        guard = _BodyGuard(scope, receive, send, limit=self.max_body_bytes, timeout=self.body_timeout)
+        if declared is not None:  # the parser holds the body to its declared length
+            try:
+                await self.app(scope, receive, send)
+            except ClientDisconnect:
+                return  # the client went away (or its body's deadline passed): nobody is left to tell
+            return
+        guard = _BodyGuard(scope, receive, send, limit=self.max_body_bytes)
         try:
             await self.app(scope, guard.receive, guard.send)
         except ClientDisconnect:
-            return  # the client went away (or we answered for it): nobody is left to tell
+            return
         except Exception:
             if not guard.answered:
                 raise
 
-    def _declared_size(self, scope: Scope) -> Response | None:
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                if value.isdigit() and int(value) > self.max_body_bytes:
-                    REFUSED.labels("size").inc()
-                    return refusal(413, f"body of {int(value)} bytes is over the limit of {self.max_body_bytes}")
-                return None
-        return None
+    def _too_large(self, declared: int | None) -> Response | None:
+        if declared is None or declared <= self.max_body_bytes:
+            return None
+        REFUSED.labels("size").inc()
+        return refusal(413, f"body of {declared} bytes is over the limit of {self.max_body_bytes}")
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 async def _gate(scope: Scope) -> Response | None:
@@ -113,34 +124,23 @@ async def _gate(scope: Scope) -> Response | None:
 
 
 class _BodyGuard:
-    """Counts and times the body as the handler reads it; answers 413/408 itself when either runs out."""
+    """Counts a chunked body as the handler reads it; answers 413 itself when it runs past the limit."""
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send, *, limit: int, timeout: float) -> None:
+    def __init__(self, scope: Scope, receive: Receive, send: Send, *, limit: int) -> None:
         self.scope = scope
         self._receive = receive
         self._send = send
         self.limit = limit
-        self.timeout = timeout
-        self.deadline = asyncio.get_running_loop().time() + timeout
         self.read = 0
-        self.complete = False
         self.started = False
         self.answered = False
 
     async def receive(self) -> Message:
         if self.answered:
             return {"type": "http.disconnect"}
-        if self.complete or self.started:  # the body is in (a handler may still wait for a disconnect)
-            return await self._receive()
-        try:
-            async with asyncio.timeout_at(self.deadline):
-                message = await self._receive()
-        except TimeoutError:
-            REFUSED.labels("body_timeout").inc()
-            return await self._answer(408, f"the body did not arrive within {self.timeout:g} seconds")
+        message = await self._receive()
         if message["type"] == "http.request":
             self.read += len(message.get("body", b""))
-            self.complete = not message.get("more_body", False)
             if self.read > self.limit:
                 REFUSED.labels("size").inc()
                 return await self._answer(413, f"body is over the limit of {self.limit} bytes")

@@ -184,9 +184,9 @@ def test_masking_runs_on_the_log_thread_and_long_arguments_are_cut(capfd: pytest
         assert isinstance(root.handlers[0], CuttingQueueHandler)
         from bridge import log as log_module
 
-        listener = log_module._listener
-        assert listener is not None
-        listener.handlers[0].addFilter(Spy())
+        writer = log_module._writer
+        assert writer is not None
+        writer.output.addFilter(Spy())
         url = "/webhooks/forward/x?q=" + "1%20" * 16_000 + f"&token={LONG_TOKEN}"
         logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", url, "1.1", 404)
     finally:
