@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,6 +88,16 @@ class Daemon:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def log_with(self, text: str, *, attempts: int = 400) -> str:
+        """The log once ``text`` is in it (the log thread writes a moment after the event), or as it is."""
+        log = self.log_text()
+        for _ in range(attempts):
+            if text in log:
+                break
+            time.sleep(0.025)
+            log = self.log_text()
+        return log
 
     def stored_events(self) -> int:
         engine = sa.create_engine(self.db_url)

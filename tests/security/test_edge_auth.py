@@ -78,7 +78,7 @@ def test_guessing_is_answered_429_with_retry_after_and_the_right_token_still_wor
     assert method(url, timeout=30, **right, **body).status_code == ok, "the right token is never locked out"  # type: ignore[arg-type]
     assert _metric(guarded, "bridge_auth_throttled_total", surface) == 3
     assert _metric(guarded, "bridge_auth_failures_total", surface) == BURST + 3
-    log = guarded.log_text()
+    log = guarded.log_with("too many failed authentications")
     assert "too many failed authentications" in log and "guess" not in log
 
 
