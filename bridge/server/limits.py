@@ -70,17 +70,19 @@ class RequestLimits:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self._routes: list[_Route] | None = None  # the gates, read from the app's state on the first request
+        self._prefixes: tuple[str, ...] = ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        early = self._too_large(declared) or await _gate(scope)
+        declared, chunked = _body_headers(scope)
+        early = self._too_large(declared) or await self._gate(scope)
         if early is not None:
             await early(scope, receive, send)
             return
-        if declared is not None:  # the parser holds the body to its declared length
+        if not chunked:  # no body, or one the parser holds to its declared length
             try:
                 await self.app(scope, receive, send)
             except ClientDisconnect:
@@ -101,26 +103,33 @@ class RequestLimits:
         REFUSED.labels("size").inc()
         return refusal(413, f"body of {declared} bytes is over the limit of {self.max_body_bytes}")
 
+    async def _gate(self, scope: Scope) -> Response | None:
+        if self._routes is None:
+            self._routes = list(getattr(getattr(scope.get("app"), "state", None), "body_gates", []))
+            self._prefixes = tuple(route.prefix for route in self._routes)
+        path = scope["path"]
+        if not path.startswith(self._prefixes):
+            return None
+        method = scope["method"]
+        for route in self._routes:
+            wanted = route.methods is None or method in route.methods
+            if wanted and path.startswith(route.prefix) and path not in route.exempt:
+                answer = await route.gate(scope)
+                if answer is not None:
+                    REFUSED.labels("auth").inc()
+                return answer
+        return None
 
-def _content_length(scope: Scope) -> int | None:
+
+def _body_headers(scope: Scope) -> tuple[int | None, bool]:
+    """The declared ``Content-Length`` (None without one) and whether the body is chunked instead."""
+    declared, chunked = None, False
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
-
-
-async def _gate(scope: Scope) -> Response | None:
-    app = scope.get("app")
-    routes: list[_Route] = getattr(getattr(app, "state", None), "body_gates", [])
-    path, method = scope["path"], scope["method"]
-    for route in routes:
-        wanted = route.methods is None or method in route.methods
-        if wanted and path.startswith(route.prefix) and path not in route.exempt:
-            answer = await route.gate(scope)
-            if answer is not None:
-                REFUSED.labels("auth").inc()
-            return answer
-    return None
+            declared = int(value) if value.isdigit() else None
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked and declared is None
 
 
 class _BodyGuard:
