@@ -111,6 +111,7 @@ ORDER = [
     "ServiceNow calls per change",
     "poll 100,000 changes",
     "MPAN redaction",
+    "MPAN last gate",
     "accounts first sync",
     "accounts change set",
     "replay 100,000 events",

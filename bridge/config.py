@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bridge.errors import ConfigError
 from bridge.validation import index_lines, where
@@ -29,9 +29,17 @@ class _Strict(BaseModel):
 
 
 class ServerSettings(_Strict):
+    """The HTTP edge (docs/SECURITY.md says what each limit defends against)."""
+
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    max_body_bytes: int = Field(1_048_576, gt=0, description="webhook bodies larger than this get 413")
+    max_body_bytes: int = Field(1_048_576, gt=0, description="request bodies larger than this get 413")
+    header_timeout_seconds: float = Field(10.0, gt=0, le=300, description="headers must arrive within this")
+    body_timeout_seconds: float = Field(30.0, gt=0, le=600, description="a body must arrive within this (408)")
+    keep_alive_seconds: int = Field(5, ge=1, le=300, description="an idle kept-alive connection is closed")
+    max_connections: int = Field(1024, ge=16, description="open connections; more are answered 503 and closed")
+    auth_failures_burst: int = Field(20, ge=1, description="failed authentications a client may make at once")
+    auth_failures_per_minute: float = Field(10.0, gt=0, description="then this many a minute (else 429)")
     shutdown_grace_seconds: float = Field(8.0, gt=0, le=60)
     ingest_priority_rate: float = Field(
         200.0, gt=0, description="above this many webhook events/s, planning and delivery yield to accepting"
@@ -63,10 +71,20 @@ class LogSettings(_Strict):
 
 
 class AzureSettings(_Strict):
+    """Azure Monitor webhook authentication: shared tokens, and/or Azure AD secure webhooks (a JWT checked against
+    the JWKS). With a JWKS the issuer and audience are required: a token any tenant could mint must not pass."""
+
     tokens: list[SecretStr] = Field(default_factory=list, description="accepted webhook tokens (rotation)")
     jwks_url: str | None = None
-    jwt_issuer: str | None = None
-    jwt_audience: str | None = None
+    jwt_issuer: str | None = Field(None, description="required with jwks_url, e.g. https://sts.windows.net/<tenant>/")
+    jwt_audience: str | None = Field(None, description="required with jwks_url: the app ID URI or client id")
+
+    @model_validator(mode="after")
+    def _jwt_complete(self) -> AzureSettings:
+        if self.jwks_url and not (self.jwt_issuer and self.jwt_audience):
+            missing = [name for name in ("jwt_issuer", "jwt_audience") if not getattr(self, name)]
+            raise ValueError(f"jwks_url needs {' and '.join(missing)} too: without it any issuer would be accepted")
+        return self
 
 
 class AdminSettings(_Strict):
@@ -96,7 +114,7 @@ class BridgeConfig(_Strict):
     store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
     dispatcher: DispatcherSettings = Field(default_factory=DispatcherSettings)  # type: ignore[arg-type]
     log: LogSettings = Field(default_factory=LogSettings)  # type: ignore[arg-type]
-    azure: AzureSettings = Field(default_factory=AzureSettings)
+    azure: AzureSettings = Field(default_factory=AzureSettings)  # type: ignore[arg-type]
     admin: AdminSettings = Field(default_factory=AdminSettings)
     targets: dict[str, TargetSettings] = Field(default_factory=dict)
     routes: list[RouteSettings] = Field(default_factory=list)
@@ -117,19 +135,10 @@ class BridgeConfig(_Strict):
         return f"sqlite:///{(self.data_dir / 'bridge.db').resolve()}"
 
     def secrets(self) -> list[str]:
-        """Every secret value in the configuration, so the log filter can mask them."""
-        found = [t.get_secret_value() for t in [*self.azure.tokens, *self.admin.tokens]]
-        for target in self.targets.values():
-            found.extend(_secret_like_values(target.model_dump()))
-        return [s for s in found if s]
+        """Every secret value in the configuration, so the log filter can mask them (see config_secrets)."""
+        from bridge.config_secrets import secret_values
 
-
-def _secret_like_values(data: Any, key: str = "") -> list[str]:
-    if isinstance(data, Mapping):
-        return [v for k, item in data.items() for v in _secret_like_values(item, str(k))]
-    if isinstance(data, str) and re.search(r"pass|secret|token|key", key, re.I):
-        return [data]
-    return []
+        return secret_values(self)
 
 
 # --- loading -----------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ made once, in :mod:`bridge.failures`.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BridgeError(Exception):
     """Base of every error raised by the bridge on purpose."""
@@ -42,11 +44,21 @@ class MappingError(BridgeError):
 
 
 class DeliveryError(BridgeError):
-    """A target could not be written to; ``status`` and ``body`` keep the target's own answer."""
+    """A target could not be written to; ``status`` and ``body`` keep the target's own answer; ``audit`` holds
+    entries for the audit log when the failure is a decision worth recording (an email refused by the MPAN gate).
+    """
 
-    def __init__(self, message: str, *, status: int | None = None, body: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: str | None = None,
+        audit: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.status = status
         self.body = body
+        self.audit = list(audit or [])
         super().__init__(message)
 
 

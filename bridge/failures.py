@@ -11,7 +11,7 @@ import email.utils
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import requests
 from tenacity import RetryCallState, Retrying, wait_exponential_jitter
@@ -93,12 +93,19 @@ class Decision:
     retry_after: float | None = None
     status: int | None = None
     body: str | None = None
+    audit: tuple[dict[str, Any], ...] = ()
 
 
 def decide(exc: BaseException) -> Decision:
     """The one place that decides retry vs dead letter for any exception an adapter raised."""
     if isinstance(exc, PermanentError | MappingError):
-        return Decision("dead", str(exc), status=getattr(exc, "status", None), body=getattr(exc, "body", None))
+        return Decision(
+            "dead",
+            str(exc),
+            status=getattr(exc, "status", None),
+            body=getattr(exc, "body", None),
+            audit=tuple(getattr(exc, "audit", ())),
+        )
     if isinstance(exc, RateLimitedError):
         return Decision("retry", str(exc), retry_after=exc.retry_after, status=exc.status, body=exc.body)
     if isinstance(exc, TransientError):

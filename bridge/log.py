@@ -1,54 +1,123 @@
-"""Structured logs: one JSON object per line, with route/record ids, and secrets masked before output.
+"""Structured logs: one JSON object per line, with route/record ids, and secrets and MPANs masked before output.
 
-Masking happens in a filter on the handler, so it covers every logger (ours, uvicorn's access log, libraries):
-configured secret values, `token=` query parameters, `Authorization` values, and MPANs (when the redaction
-module is present) never reach the output.
+Why it is built this way (issue 15):
+
+- **Off the event loop.** Every logger appends its record to one queue; a thread wakes every 50 ms, masks,
+  formats and writes what has queued up (one append per line for the caller: no lock handed over, no thread
+  woken per line). The caller only formats the message and cuts what is long: an argument (a URL with a 64 KB
+  query) to ``MAX_ARGUMENT`` characters, the message to ``MAX_MESSAGE``, a traceback to ``MAX_TRACEBACK``. So a
+  hostile request costs the webhook path a copy, never a scan, and the masker's work per line is bounded. When
+  the queue is full the record is dropped and counted (``bridge_log_records_dropped_total``): the loop never
+  waits.
+- **Masking, linear, once per line**: the configured secret values long enough to be told from common words
+  (``MIN_MASKED`` characters) wherever they appear, in one regex pass; any value in a secret's position
+  (``password=...``, ``"token": "..."``, ``Authorization: Bearer ...``, ``X-Hub-Signature: ...``, a URL's
+  ``user:password@``) whatever its length; and MPANs (:mod:`bridge.mappings.redaction`). The message, the
+  traceback, the stack and every ``extra`` field are masked, numbers and objects included (an MPAN can be an
+  ``int``; a secret can sit in an exception's text or a dict).
+- **A line stays a line**: JSON escapes control characters, and U+2028, U+2029 and NEL are escaped as well,
+  which ``json.dumps`` leaves raw and some log shippers split on.
 """
 
 from __future__ import annotations
 
+import atexit
+import collections
+import copy
 import json
 import logging
 import re
 import sys
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from prometheus_client import Counter
+
+MAX_ARGUMENT = 512
+MAX_MESSAGE = 8192
+MAX_TRACEBACK = 16384
+MIN_MASKED = 8  # shorter secrets are masked only where they stand as a secret's value
+QUEUE_SIZE = 10_000
+DROPPED = Counter("bridge_log_records_dropped_total", "Log records dropped because the log queue was full")
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_MASKED_NAMES = (
+    r"(?:password|passwd|pwd|secret|client_secret|push_secret|webhook_secret|token|tokens|access_token|"
+    r"refresh_token|api_token|oauth2_token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|signature|"
+    r"x-bridge-signature|x-hub-signature|x-bridge-token|cookie|set-cookie|credentials?)"
+)
 _PATTERNS = [
-    re.compile(r"(?i)((?:token|access_token|refresh_token|client_secret|password|secret)=)[^&\s\"']+"),
-    re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]+"),
+    # key=value (query strings, forms), "key": "value" and key: value (JSON, YAML, headers)
+    re.compile(rf"(?i)(?<![\w-])({_MASKED_NAMES}=)[^&\s\"']+"),
+    re.compile(rf"(?i)(?<![\w-])(\"?{_MASKED_NAMES}\"?\s*:\s*\")[^\"]*"),
+    re.compile(rf"(?i)(?<![\w-])({_MASKED_NAMES}\s*:[ \t]*)(?![\"\[{{])[^\s,;\"']+"),
+    re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+(?=@)"),
 ]
+_LINE_BREAKING = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` whole if short, else its first ``limit`` characters and how many more there were."""
+    return text if len(text) <= limit else f"{text[:limit]}...[{len(text) - limit} characters cut]"
 
 
 class SecretFilter(logging.Filter):
-    """Replaces known secret values and secret-looking patterns with `***` in the final message."""
+    """Masks configured secret values, secret-looking values and MPANs in every part of a record."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
-        self.mpan_redact = _mpan_redactor()
+        values = sorted({s for s in secrets if len(s) >= MIN_MASKED}, key=len, reverse=True)
+        self._values = re.compile("|".join(map(re.escape, values))) if values else None
+        self.mpan_redact: Callable[[str], str] | None = _mpan_redactor()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         clean = self.mask(message)
-        if clean != message:
+        if clean != message or record.args:
             record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = cut(logging.Formatter().formatException(record.exc_info), MAX_TRACEBACK)
+        record.exc_info = None
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.mask(record.stack_info)
         for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD and isinstance(value, str):
-                setattr(record, key, self.mask(value))
+            if key not in _STANDARD and not key.startswith("_"):
+                setattr(record, key, self._masked_field(value))
         return True
 
     def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
+        if self._values is not None:
+            text = self._values.sub("***", text)
         for pattern in _PATTERNS:
             text = pattern.sub(r"\1***", text)
         return self.mpan_redact(text) if self.mpan_redact else text
 
+    def _masked_field(self, value: Any) -> Any:
+        """Strings masked; numbers kept unless masking changes them (an MPAN); anything else as masked text."""
+        if value is None or isinstance(value, bool):
+            return value
+        text = value if isinstance(value, str) else _as_text(value)
+        masked = self.mask(cut(text, MAX_MESSAGE))
+        if isinstance(value, int | float) and masked == text:
+            return value
+        return masked
 
-def _mpan_redactor() -> Any:
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, dict | list | tuple):
+        try:
+            return json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def _mpan_redactor() -> Callable[[str], str] | None:
     try:
         from bridge.mappings.redaction import redact_mpans
     except ImportError:
@@ -57,7 +126,7 @@ def _mpan_redactor() -> Any:
 
 
 class JsonFormatter(logging.Formatter):
-    """`{"ts", "level", "logger", "msg", ...extra}`: every `extra=` field becomes a key."""
+    """`{"ts", "level", "logger", "msg", ...extra}`: every `extra=` field becomes a key; one line per record."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -71,19 +140,117 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        elif record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False).translate(_LINE_BREAKING)
+
+
+class CuttingQueueHandler(logging.Handler):
+    """Puts a bounded copy of each record on the writer's queue; the caller never masks, scans or waits."""
+
+    _formatter = logging.Formatter()
+
+    def __init__(self, writer: LogWriter) -> None:
+        super().__init__()
+        self.writer = writer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.writer.put(self.prepare(record))
+        except Exception:
+            self.handleError(record)
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        if record.args:
+            record.args = _cut_arguments(record.args)
+        message = cut(_message(record), MAX_MESSAGE)
+        record.msg, record.args, record.message = message, None, message
+        if record.exc_info:
+            record.exc_text = cut(self._formatter.formatException(record.exc_info), MAX_TRACEBACK)
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = cut(record.stack_info, MAX_TRACEBACK)
+        return record
+
+
+class LogWriter(threading.Thread):
+    """The one thread that masks, formats and writes. It wakes every ``interval`` and writes what has queued up,
+    so a logging call is an append (no lock handed over, no thread woken per line); a full queue drops."""
+
+    def __init__(self, output: logging.Handler, *, interval: float = 0.05, limit: int = QUEUE_SIZE) -> None:
+        super().__init__(name="bridge-log-writer", daemon=True)
+        self.output = output
+        self.interval = interval
+        self.limit = limit
+        self.records: collections.deque[logging.LogRecord] = collections.deque()
+        self._stopping = threading.Event()
+
+    def put(self, record: logging.LogRecord) -> None:
+        if len(self.records) >= self.limit:
+            DROPPED.inc()
+            return
+        self.records.append(record)
+
+    def run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            self._drain()
+        self._drain()
+
+    def stop(self) -> None:
+        """Write what is queued, then end the thread."""
+        self._stopping.set()
+        self.join(timeout=10)
+
+    def _drain(self) -> None:
+        while self.records:
+            self.output.handle(self.records.popleft())
+        self.output.flush()
+
+
+def _cut_arguments(args: Any) -> Any:
+    if isinstance(args, tuple):
+        return tuple(cut(a, MAX_ARGUMENT) if isinstance(a, str) else a for a in args)
+    return args
+
+
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:  # a bad format string: keep what we have rather than lose the line
+        return f"{record.msg} {record.args!r}"
+
+
+_writer: LogWriter | None = None
 
 
 def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = (), json_format: bool = True) -> None:
-    """Route every logger through one handler on stderr, with the secret filter on the handler."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_format else logging.Formatter("%(levelname)s %(name)s %(message)s"))
-    handler.addFilter(SecretFilter(secrets))
+    """Route every logger through one queue to one masking, formatting thread writing to stderr."""
+    global _writer
+    stop_logging()
+    output = logging.StreamHandler(sys.stderr)
+    output.setFormatter(JsonFormatter() if json_format else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    output.addFilter(SecretFilter(secrets))
+    _writer = LogWriter(output)
+    _writer.start()
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [CuttingQueueHandler(_writer)]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "apscheduler"):
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("apscheduler").setLevel("WARNING")
+
+
+def stop_logging() -> None:
+    """Write what is queued and stop the writing thread (at exit, or before logging is set up again)."""
+    global _writer
+    if _writer is not None:
+        _writer.stop()
+        _writer = None
+
+
+atexit.register(stop_logging)

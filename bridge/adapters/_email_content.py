@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bridge.errors import PermanentError
+from bridge.mappings import mpan_gate
 from bridge.mappings.redaction import find_mpans, is_mpan_label, redact_and_count
 
 _TEXT_SUBTYPES = frozenset({"json", "xml", "csv", "x-csv", "javascript", "x-yaml", "yaml"})
@@ -87,8 +87,10 @@ class Redactor:
         return f"[MPAN removed - see case {self.case_number}: {self.portal_url}]"
 
     def subject(self, value: str) -> str:
-        """One line, starting with ``[CS...]`` unless it has it already, so replies thread back to the case."""
-        subject = self._apply(" ".join(value.split()), "subject", f"[MPAN removed - see case {self.case_number}]")
+        """One line, starting with ``[CS...]`` unless it has it already, so replies thread back to the case.
+        Redacted before it is made one line: an MPAN broken over a quoted line (``\n> ``) is still one MPAN."""
+        redacted = self._apply(value, "subject", f"[MPAN removed - see case {self.case_number}]")
+        subject = " ".join(redacted.split())
         reference = f"[{self.case_number}]"
         return subject if reference in subject else f"{reference} {subject}".rstrip()
 
@@ -107,8 +109,8 @@ class Redactor:
         return markup
 
     def filename(self, value: str) -> str:
-        cleaned = re.sub(r"[\x00-\x1f/\\]+", "_", value)
-        return self._apply(cleaned, "attachment_name", "MPAN-removed")
+        """Redacted first, then control characters and path separators replaced (which would hide a split MPAN)."""
+        return re.sub(r"[\x00-\x1f/\\]+", "_", self._apply(value, "attachment_name", "MPAN-removed"))
 
     def attachment(self, data: bytes, maintype: str, subtype: str, charset: str | None) -> str | None:
         """Redacted content of a text-like attachment, or None to send the bytes as they are (no MPAN found,
@@ -184,21 +186,34 @@ def _attach(message: EmailMessage, attachment: Attachment, redactor: Redactor) -
         message.add_attachment(redacted.encode(), maintype=maintype, subtype=subtype, filename=name)
 
 
-def assert_clean(message: EmailMessage) -> None:
-    """Scan the built message again, every header and decoded part; refuse it if any MPAN is left."""
+def gate_findings(message: EmailMessage) -> list[str]:
+    """The last gate: where the built message still holds something MPAN-shaped (empty: it may be sent).
+
+    Every header and every part, decoded (quoted-printable and base64 undone, charsets applied, HTML read as
+    text), goes through :mod:`bridge.mappings.mpan_gate`, which shares no code with the redactor, and through
+    the redactor's own detector too; either finding refuses the message.
+    """
+    found: list[str] = []
     for index, part in enumerate(message.walk()):
         where = _describe(index, part)
-        for name, value in part.items():
-            if find_mpans(str(value)):
-                _refuse(f"the {name} header of {where}")
-        if part.is_multipart():
-            continue
-        if find_mpans(_part_text(part)):
-            _refuse(where)
+        found.extend(f"the {name} header of {where}" for name, value in part.items() if _holds_mpan(str(value)))
+        if not part.is_multipart() and _holds_mpan(_part_text(part), markup=_is_markup(part)):
+            found.append(where)
+    return found
 
 
-def _refuse(where: str) -> None:
-    raise PermanentError(f"MPAN still present in {where} after redaction; the email was not sent (Ops Manual 10.5.5)")
+def refusal_reason(where: list[str]) -> str:
+    """The dead letter's reason: where, never what."""
+    return f"MPAN still present in {', '.join(where)} after redaction; the email was not sent (Ops Manual 10.5.5)"
+
+
+def _holds_mpan(text: str, *, markup: bool = False) -> bool:
+    return mpan_gate.holds_mpan(text, markup=markup) or bool(find_mpans(text))
+
+
+def _is_markup(part: Message) -> bool:
+    subtype = part.get_content_subtype()
+    return subtype in _MARKUP_SUBTYPES or subtype.endswith("+xml")
 
 
 def _describe(index: int, part: Message) -> str:

@@ -2,9 +2,11 @@
 
 The gate sits here, at the last step before the wire, so no mapping, template or forwarded comment can get
 round it. Every part is redacted (subject, text, HTML, attachment names, text-like attachment content), the
-MPAN replaced by a note with the case number and portal link; the built message is then scanned again, part
-by part, decoded, and a message that still holds an MPAN (a PDF or ZIP we cannot edit, a redactor bug) is
-refused with :class:`PermanentError`, so it is dead-lettered and never sent.
+MPAN replaced by a note with the case number and portal link; the built message then goes through the last
+gate (:mod:`bridge.mappings.mpan_gate`, independent of the redactor), header by header and part by part,
+decoded, and a message that still holds anything MPAN-shaped (a PDF or ZIP we cannot edit, a form the redactor
+missed) is refused with :class:`PermanentError`: dead-lettered with the reason (where, never the digits),
+audited (``email.refused``), counted (``bridge_email_refused_total``), never sent.
 
 Payload of ``send_email``::
 
@@ -50,6 +52,7 @@ from bridge.validation import problems
 REDACTIONS = Counter(
     "bridge_email_redactions_total", "MPANs removed from outbound email, by the field they were in", ["field"]
 )
+REFUSED = Counter("bridge_email_refused_total", "Emails the last MPAN gate refused to send (dead-lettered)")
 FIELDS = ("subject", "text", "html", "attachment_name", "attachment_content")
 for _field in FIELDS:  # export every series from the start, so a dashboard sees 0 rather than nothing
     REDACTIONS.labels(_field)
@@ -177,7 +180,7 @@ class EmailAdapter:
         payload = _parse_payload(op.payload)
         message_id = payload.message_id or self._message_id(op.idempotency_key)
         built = self._build(payload, message_id)
-        content.assert_clean(built.message)
+        self._last_gate(built, payload)
         refused = self._send(built.message, [*payload.to, *payload.cc, *payload.bcc])
         for field, count in built.counts.items():
             REDACTIONS.labels(field).inc(count)
@@ -200,6 +203,16 @@ class EmailAdapter:
 
     def close(self) -> None:
         """Nothing to release: each delivery opens and closes its own connection."""
+
+    def _last_gate(self, built: content.Built, payload: EmailPayload) -> None:
+        """Fail closed: a message still holding anything MPAN-shaped is dead-lettered and audited, never sent."""
+        where = content.gate_findings(built.message)
+        if not where:
+            return
+        REFUSED.inc()
+        reason = content.refusal_reason(where)
+        audit = {"action": "email.refused", "subject": payload.case_number, "target": self.name, "where": where}
+        raise PermanentError(reason, audit=[audit])
 
     def _build(self, payload: EmailPayload, message_id: str) -> content.Built:
         """Compose and redact; a payload the ``email`` package refuses is a mapping bug, never worth a retry."""
@@ -342,6 +355,7 @@ def from_config(name: str, settings: Mapping[str, Any]) -> EmailAdapter:
 __all__ = [
     "FIELDS",
     "REDACTIONS",
+    "REFUSED",
     "EmailAdapter",
     "EmailPayload",
     "Settings",

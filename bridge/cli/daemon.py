@@ -21,15 +21,29 @@ db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 
 
 def _setup_logs(config: BridgeConfig) -> None:
+    from bridge.config_secrets import too_short
     from bridge.log import setup_logging
 
     setup_logging(config.log.level, secrets=config.secrets(), json_format=config.log.json_format)
+    problems, warnings = too_short(config)
+    for problem in [*problems, *warnings]:  # `config check` refuses the first kind; a running bridge says so
+        logging.getLogger("bridge.config").warning(problem)
 
 
 @config_app.command("check")
 def config_check(config: Path | None = ConfigOption) -> None:
-    """Validate the configuration; print every problem with file:line, or a one-line summary."""
+    """Validate the configuration; print every problem with file:line, or a one-line summary. Secrets callers
+    present that are too short to be safe are problems too; short credentials of other systems are warnings."""
+    from bridge.config_secrets import too_short
+
     loaded = load_or_exit(config)
+    problems, warnings = too_short(loaded)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    for problem in problems:
+        typer.echo(f"error: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
     typer.echo(summary(loaded))
 
 
@@ -66,6 +80,7 @@ def run(
 
     from bridge.runtime import build_runtime
     from bridge.server.app import create_app
+    from bridge.server.connections import protocol_class
 
     _GracefulServer = _graceful_server_class()
 
@@ -80,6 +95,12 @@ def run(
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    limits = loaded.server
+    protocol = protocol_class(
+        header_timeout=limits.header_timeout_seconds,
+        body_timeout=limits.body_timeout_seconds,
+        max_connections=limits.max_connections,
+    )
     server = _GracefulServer(
         uvicorn.Config(
             create_app(runtime),
@@ -88,6 +109,8 @@ def run(
             log_config=None,
             access_log=True,
             timeout_graceful_shutdown=2,
+            http=protocol,
+            timeout_keep_alive=limits.keep_alive_seconds,
         )
     )
     server.run()

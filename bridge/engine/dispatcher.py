@@ -253,6 +253,7 @@ class Dispatcher:
                 error=why,
                 status_code=decision.status,
                 target_answer=decision.body,
+                audit=list(decision.audit),
             )
         delay = self._backoff(op.attempts, decision.retry_after)
         log.warning("will retry", extra={**_ids(op), "error": decision.reason[:300], "retry_in": round(delay, 2)})

@@ -2,32 +2,42 @@
 
 An MPAN core is 13 digits (distributor id 2, unique id 10, check digit 1); the full MPAN puts an 8-digit
 top line (profile class, meter time-switch code, line loss factor class) before it. People write them plain,
-grouped, split across HTML tags or lines, quoted (``> ``), percent-encoded in URLs, in any Unicode digits.
+grouped, split across HTML tags or lines, quoted (``> ``), percent-encoded in URLs, with thousands separators
+(``1,200,023,305,967``) or bill layouts (``12 | 3456 | 7890 | 126``), glued to a label or a unit
+(``MPAN1200023305967``, ``...kWh``), in any Unicode digits, with invisible characters between the digits.
 
 How, and why this way:
 
+0. Text that is not plain ASCII is first mapped to a scan copy: compatibility digits (superscripts, circled,
+   full-width, any script) become ASCII digits and invisible format characters and combining marks are
+   dropped (Unicode categories Cf, Mn, Me); matches found in the copy are mapped back to the original.
 1. One C-speed regex pass proposes *windows*: from a place where a number starts, 13 digits joined only by
-   gaps (spaces, hyphens, dots, slashes, tags, entities, line breaks, ``%20``) and ending where a digit group
-   ends, or a 13/21-digit run anywhere. Digits glued to a letter (``INC0010001``, hex sys_ids) are
-   identifiers and start nothing. Text without such a window costs about one naive ``\\d{13}`` scan.
-2. Python judges only the windows: the check digit decides, unless a label (``MPAN``, ``meter point``,
-   ``supply number``) stands right before, which makes any 13 digits an MPAN. An 8-digit top line before
-   the core goes with it.
+   gaps (spaces, hyphens, dots, slashes, tags, entities, line breaks, ``%20``, ``|``, thousands commas) and
+   ending where a digit group ends, or a 13/21-digit run anywhere. Digits glued to a letter (``INC0010001``)
+   start a grouped window only after a label (``MPAN12 3456 ...``); an unbroken 13/21-digit run glued to
+   letters is judged like any other, unless its word is a hex identifier (a sys_id, a hash). Text without
+   such a window costs about one naive ``\\d{13}`` scan.
+2. Python judges only the windows: the check digit decides, unless a label (``MPAN``, ``MPAN core``, ``MSID``,
+   ``S-number``, ``meter point``, ``supply number``) stands right before, which makes any 13 digits an MPAN.
+   An 8-digit top line before the core goes with it.
 3. A grouped window never starts mid-number (after digits and a short separator), so two phone numbers side
    by side are never read as one MPAN; an identifier, a list marker (``1.``) or an MPAN just found may
    come before it.
 
 Redaction keeps the tags and line breaks found inside an MPAN, so an HTML table or a quoted reply stays
-well formed.
+well formed. This is the first line of defence; :mod:`bridge.mappings.mpan_gate` is the independent last one.
 """
 
 from __future__ import annotations
 
+import bisect
 import html as html_lib
 import logging
 import operator
 import re
+import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import NamedTuple
 
 DEFAULT_REPLACEMENT = "[MPAN REDACTED]"
@@ -37,7 +47,7 @@ _ASCII_ZERO_WEIGHT = 48 * sum(_WEIGHTS)  # what ord("0") adds to the weighted su
 # Separator vocabulary (character-class bodies). Zero-width and soft-hyphen characters count as spaces.
 _WS = r" \t\u00a0\u00ad\u1680\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff"
 _SEP = r"\-./_\u2010-\u2015\u2212\u30fb\uff0d\uff0e\uff0f"
-_SP = rf"[{_WS}{_SEP}]"
+_SP = rf"[{_WS}{_SEP}+|]"
 _TAG = (
     r"(?:</?[A-Za-z][^<>]{0,200}>"
     r"|&(?:nbsp|thinsp|ensp|emsp|ndash|mdash|minus|hyphen|shy|#\d{2,5}|#[xX][0-9a-fA-F]{2,4});)"
@@ -46,10 +56,18 @@ _TAG_GAP = rf"(?=\s{{0,8}}+[<&])\s*(?:{_TAG}\s*)+(?:[{_SEP}]\s*)?"
 # "12 3456", "1234-5678", "12 / 3456", one line break with "> " quoting after it; a blank line separates.
 _SPACING_LINES = rf"[{_WS}{_SEP}]{{1,8}}+(?:\r?\n[{_WS}>]{{0,8}}+)?|\r?\n[{_WS}>]{{0,8}}+"
 _PCT_GAP = r"(?:%(?:2[0DdEeFf]|[Cc]2%[Aa]0|[Ee]2%80%9[34])|\+){1,3}"
+# A bill's "12 | 3456 | 7890 | 126" (groups of at most four digits: a table's "| 12345678 | 12345 |" is not
+# one number); a thousands comma only before exactly three digits ("1,200,023,305,967").
+_PIPE_GAP = r"(?<!\d{5})[ \t]*\|[ \t]*"
+_THOUSANDS_GAP = r",(?=\d{3}(?!\d))"
 # Atomic: a gap is read one way only, so a failed window never backtracks through gap alternatives; the
 # lookahead turns most non-gap characters away with one class test.
-_GAP = rf"(?=[{_WS}{_SEP}\s<&%+>])(?>{_TAG_GAP}|{_SPACING_LINES}|{_PCT_GAP})"
-_GROUP_END = r"(?![^\W_])"
+_GAP = rf"(?=[{_WS}{_SEP}\s<&%+>|,])(?>{_TAG_GAP}|{_PIPE_GAP}|{_SPACING_LINES}|{_PCT_GAP}|{_THOUSANDS_GAP})"
+_UNIT = r"(?i:[km]?wh|[km]w|kva(?:rh)?)"
+# A digit group ends before a non-alphanumeric, or before a unit ("...967kWh"), or before any letter when the
+# digits are one unbroken 13/21-digit run (then whether its word is an identifier is judged in Python).
+_GROUP_END = rf"(?:(?![^\W_])|(?![\d_])(?:(?={_UNIT}(?![^\W_]))|(?<=(?<!\d)\d{{13}})|(?<=(?<!\d)\d{{21}})))"
+_GLUED_LABEL = r"(?<=(?i:mpan|msid|core)\d)|(?<=(?i:meter)\d)"
 _MORE_12 = rf"(?:\d|{_GAP}\d){{12}}+"
 _WINDOW_TAIL = rf"(?=(?P<core>{_MORE_12})(?:{_GROUP_END}|(?P<full>(?:\d|{_GAP}\d){{8}}+){_GROUP_END}))"
 
@@ -58,18 +76,19 @@ _WINDOW_TAIL = rf"(?=(?P<core>{_MORE_12})(?:{_GROUP_END}|(?P<full>(?:\d|{_GAP}\d
 #: mid-number, unless the window is one unbroken 13/21-digit run; after an identifier's digits; at the first
 #: digit after a ``%XX`` escape. Only a digit or so is consumed, so windows overlap and every start counts.
 _WINDOW_RE = re.compile(
-    r"\d(?:(?<!\d\d)(?:"
+    r"\d(?:(?<!\d\d)(?<!%\d)(?:"
     r"(?<![^\W\d_]\d)\d{0,2}\.[ \t]+(?P<listed>)\d"
     r"|(?:(?<![^\W\d_]\d)|(?<=(?<![^\W_])[Ss]\d))"
-    rf"(?:(?<!\d{_SP}\d)(?<!\d{_SP}{{2}}\d)(?<!\d{_SP}{{3}}\d)|(?=\d{{12}}(?:\d{{8}})?{_GROUP_END}))"
-    rf"|(?<=[^\W\d_]\d)\d*+{_SP}{{1,3}}+(?P<after_id>)\d)"
-    r"|(?<=%[0-9A-Fa-f]{2}\d))" + _WINDOW_TAIL
+    rf"(?:(?<!\d{_SP}\d)(?<!\d{_SP}{{2}}\d)(?<!\d{_SP}{{3}}\d)(?<!\d&nbsp;\d)|(?=\d{{12}}(?:\d{{8}})?{_GROUP_END}))"
+    rf"|(?<=[^\W\d_]\d)(?:{_GLUED_LABEL}|(?=\d{{12}}(?:\d{{8}})?(?!\d))|\d*+{_SP}{{1,3}}+(?P<after_id>)\d))"
+    r"|(?<=%[0-9A-Fa-f]{2}\d)(?:(?<!\d%[0-9A-Fa-f]{2}\d)|(?<=%[0-9A-Fa-f]{2}%[0-9A-Fa-f]{2}\d)))" + _WINDOW_TAIL
 )
 _NEXT_WINDOW_RE = re.compile(rf"[{_WS}{_SEP},;&]{{1,8}}(?:(?:and|or)\s+)?(?P<start>)\d{_WINDOW_TAIL}")
 _TOP_LINE_RE = re.compile(rf"(?:\d{{8}}|\d\d{_GAP}\d{{3}}{_GAP}\d{{3}}|\d\d{_GAP}\d{{6}}|\d{{5}}{_GAP}\d{{3}}){_GAP}")
 _CORE_RE = re.compile(rf"\d{_MORE_12}{_GROUP_END}")
 _PREVIOUS_RUN_RE = re.compile(rf"(?<!\d)(\d+)(?:{_PCT_GAP}|{_SP}{{1,8}})\Z")
 _TOKEN_RE = re.compile(rf"(?P<gap>{_GAP})|(?P<digits>\d+)")
+_GAP_RE = re.compile(_GAP)
 _NON_DIGITS_RE = re.compile(r"\D+")
 _LINE_START_RE = re.compile(r"(?:\A|\n)[ \t>]*\Z")
 
@@ -78,9 +97,14 @@ _LABEL_FILL = (
     r"|no\b\.?|num(?:ber)?\b|is\b|was\b)*"
 )
 _LABEL_RE = re.compile(
-    r"(?i)(?<![^\W_])(?:mpan(?:[\s_-]*core)?s?|meter[\s_-]*points?(?:[\s_-]*(?:admin(?:istration)?[\s_-]*)?"
+    r"(?i)(?<![^\W_])(?:mpan(?:[\s_-]*core)?s?|msids?|(?-i:S)[\s_-]*numbers?|s[_-]numbers?"
+    r"|meter[\s_-]*points?(?:[\s_-]*(?:admin(?:istration)?[\s_-]*)?"
     r"(?:numbers?|ref(?:erence)?s?|ids?))?|supply[\s_-]*(?:numbers?|nos?\b\.?))" + _LABEL_FILL + r"\Z"
 )
+_LABEL_WORDS = ("mpan", "meter", "supply", "msid", "number")
+_WORD_BEFORE_RE = re.compile(r"[^\W_]+\Z")
+_WORD_AFTER_RE = re.compile(r"[^\W_]+")
+_HEX_RE = re.compile(r"[0-9A-Fa-f]+")
 _LIST_SEP_RE = re.compile(r"(?i)[\s,;&/]*(?:(?:and|or)\b[\s,;&/]*)?")
 _LABEL_WINDOW = 80
 _LOOK_BACK = 48
@@ -145,6 +169,18 @@ def redact_and_count(text: str, replacement: str = DEFAULT_REPLACEMENT, *, marku
 
 def iter_mpans(text: str) -> Iterator[MpanMatch]:
     """Every MPAN in ``text``, left to right; an MPAN found first wins over one overlapping it."""
+    if not _needs_scan_copy(text):
+        yield from _iter_windows(text)
+        return
+    copy, positions = _scan_copy(text)
+    for match in _iter_windows(copy):
+        if positions is None:
+            yield match
+        else:
+            yield match._replace(start=positions.original(match.start), end=positions.original(match.end - 1) + 1)
+
+
+def _iter_windows(text: str) -> Iterator[MpanMatch]:
     scan = _Scan(text)
     for window in _WINDOW_RE.finditer(text):
         start, free = _window_start(text, window)
@@ -207,6 +243,8 @@ class _Scan:
             return None
         if not (labelled or single or first != start or self._starts_number(start, free)):
             return None
+        if single and not labelled and _hex_word(text, first, end):
+            return None
         self.consumed = end
         self.labelled_until = end if labelled else self.labelled_until
         return MpanMatch(first, end, core, _kept(text, first, end))
@@ -219,7 +257,7 @@ class _Scan:
         if self.labelled_until is not None and start - self.labelled_until < _LABEL_WINDOW:
             return True
         before = self.text[max(0, start - _LABEL_WINDOW) : start].lower()
-        return "mpan" in before or "meter" in before or "supply" in before
+        return any(word in before for word in _LABEL_WORDS)
 
 
 def _is_labelled(text: str, start: int, labelled_until: int | None) -> bool:
@@ -251,11 +289,30 @@ def _core(text: str, start: int, end: int) -> tuple[str, bool]:
     raw = text[start:end]
     if raw.isdecimal():
         return _ascii(raw[-13:]), True
-    if "%" in raw or "&" in raw or "<" in raw:  # gaps that hold digits of their own: %20, &#160;, <td x=2>
-        raw = "".join(t.group("digits") or "" for t in _TOKEN_RE.finditer(text, start, end))
-    else:
-        raw = _NON_DIGITS_RE.sub("", raw)
-    return _ascii(raw[-13:]), False
+    # gaps that hold digits of their own (%20, &#160;, <td x=2>) go whole; otherwise every non-digit goes
+    gaps = _GAP_RE if "%" in raw or "&" in raw or "<" in raw else _NON_DIGITS_RE
+    return _ascii(gaps.sub("", raw)[-13:]), False
+
+
+def _hex_word(text: str, start: int, end: int) -> bool:
+    """An unbroken run glued to letters inside a long hex word (a sys_id, a hash) is part of an identifier."""
+    left = start > 0 and text[start - 1].isalnum()
+    right = end < len(text) and text[end].isalnum()
+    if not (left or right):
+        return False
+    first = _word_start(text, start) if left else start
+    last = _word_end(text, end) if right else end
+    return last - first >= 16 and _HEX_RE.fullmatch(text, first, last) is not None
+
+
+def _word_end(text: str, end: int) -> int:
+    found = _WORD_AFTER_RE.match(text, end, min(len(text), end + 64))
+    return end if found is None else found.end()
+
+
+def _word_start(text: str, start: int) -> int:
+    found = _WORD_BEFORE_RE.search(text, max(0, start - 64), start)
+    return start if found is None else found.start()
 
 
 def _check_digit_ok(core: str) -> bool:
@@ -270,6 +327,74 @@ def _kept(text: str, start: int, end: int) -> str:
         return ""
     gaps = (t.group("gap") for t in _TOKEN_RE.finditer(text, start, end))
     return "".join(g for g in gaps if g and ("<" in g or "\n" in g))
+
+
+# --- the scan copy of text that is not plain ASCII ---------------------------------------------------------
+
+_LATIN1_ODD = (b"\xad", b"\xb2", b"\xb3", b"\xb9")  # soft hyphen, superscript 2, 3, 1
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+_DROPPED = frozenset({"Cf", "Mn", "Me"})
+
+
+class _Positions:
+    """Maps a position in the scan copy back to the original text, given the runs of characters dropped."""
+
+    def __init__(self, runs: Iterator[re.Match[str]]) -> None:
+        self.at: list[int] = []  # where each dropped run was, in the copy
+        self.shift: list[int] = []  # characters dropped up to and including that run
+        dropped = 0
+        for run in runs:
+            self.at.append(run.start() - dropped)
+            dropped += run.end() - run.start()
+            self.shift.append(dropped)
+
+    def original(self, pos: int) -> int:
+        i = bisect.bisect_right(self.at, pos)
+        return pos + (self.shift[i - 1] if i else 0)
+
+
+def _needs_scan_copy(text: str) -> bool:
+    """Cheap for the common cases: ASCII (one flag), Latin-1 (a copy then four byte searches)."""
+    if text.isascii():
+        return False
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return _odd_chars_re().search(text) is not None
+    return any(ch in raw for ch in _LATIN1_ODD)
+
+
+def _scan_copy(text: str) -> tuple[str, _Positions | None]:
+    """ASCII digits for every digit form, format characters and combining marks dropped (and where)."""
+    table: dict[int, str | None] = {}
+    for ch in set(_NON_ASCII_RE.findall(text)):
+        if unicodedata.category(ch) in _DROPPED:
+            table[ord(ch)] = None
+        elif (digit := _as_digit(ch)) is not None:
+            table[ord(ch)] = digit
+    if not table:
+        return text, None
+    copy = text.translate(table)
+    dropped = "".join(re.escape(chr(code)) for code, value in table.items() if value is None)
+    return copy, (_Positions(re.finditer(f"[{dropped}]+", text)) if dropped else None)
+
+
+def _as_digit(ch: str) -> str | None:
+    if ch.isdecimal():
+        return str(unicodedata.decimal(ch))
+    folded = unicodedata.normalize("NFKC", ch)
+    return folded if len(folded) == 1 and folded.isascii() and folded.isdigit() else None
+
+
+@lru_cache(maxsize=1)
+def _odd_chars_re() -> re.Pattern[str]:
+    """Any character the scan copy changes (built once, on the first text that is not Latin-1)."""
+    odd = "".join(re.escape(chr(c)) for c in range(0x80, 0x10000) if _is_odd(chr(c)))
+    return re.compile(f"[{odd}]|[\U00010000-\U0010ffff]")
+
+
+def _is_odd(ch: str) -> bool:
+    return unicodedata.category(ch) in _DROPPED or _as_digit(ch) is not None
 
 
 def _ascii(raw: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,7 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from bridge import __version__
 from bridge.runtime import Runtime
 from bridge.server import admin, azure, jira, openapi, servicenow, status
-from bridge.server.webhooks import accepted_response, presented_token, read_body, reject, token_matches
+from bridge.server.door import json_object
+from bridge.server.limits import RequestLimits
+from bridge.server.throttle import FailedAuthLimiter
+from bridge.server.webhooks import accepted_response, auth_failed, presented_token, read_body, token_matches
 from bridge.store import inbox as ib
 
 
@@ -45,6 +47,11 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    server = runtime.config.server
+    app.add_middleware(RequestLimits, max_body_bytes=server.max_body_bytes)
+    app.state.auth_limiter = FailedAuthLimiter(
+        burst=server.auth_failures_burst, per_minute=server.auth_failures_per_minute
+    )
     _health_routes(app, runtime)
     _forward_routes(app, runtime)
     azure.add_routes(app, runtime)
@@ -80,37 +87,27 @@ def _forward_routes(app: FastAPI, runtime: Runtime) -> None:
         tags=["webhooks"],
         status_code=202,
         summary="Accept a JSON event for a `forward` route",
-        responses={200: {"description": "redelivery"}, 400: {}, 401: {}, 404: {}, 413: {}},
+        responses={200: {"description": "redelivery"}, 400: {}, 401: {}, 413: {}, 429: {}},
     )
     async def forward(route: str, request: Request) -> JSONResponse:
         settings = runtime.routes.get(route)
-        if settings is None or settings.kind != "forward":
-            raise reject(404, f"no forward route named {route!r}", source="forward", reason="route")
-        tokens = [str(t) for t in settings.options.get("tokens", [])]
-        if not token_matches(presented_token(request), tokens):
-            raise reject(401, "missing or wrong token", source="forward", reason="auth")
+        is_forward = settings is not None and settings.kind == "forward"
+        tokens = [str(t) for t in settings.options.get("tokens", [])] if settings is not None and is_forward else []
+        if settings is None or not token_matches(presented_token(request), tokens):
+            raise auth_failed(request, "missing or wrong token", source="forward")  # an unknown route alike
         body = await read_body(request, limit=runtime.config.server.max_body_bytes, source="forward")
-        payload = _json_object(body, source="forward")
+        decoded = json_object(body, source="forward")
+        payload = decoded.value
         dedupe = request.headers.get("idempotency-key") or _field(payload, settings.options.get("dedupe_field"))
         event = ib.NewEvent(
             source="forward",
             route=route,
             dedupe_key=dedupe or hashlib.sha256(body).hexdigest(),
             record_key=_field(payload, settings.options.get("record_field")),
-            payload=body.decode("utf-8"),
+            payload=decoded.text,
         )
         accepted = (await asyncio.wrap_future(runtime.ingest_future([event])))[0]
         return accepted_response(accepted)
-
-
-def _json_object(body: bytes, *, source: str) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise reject(400, f"body is not valid JSON: {exc}", source=source, reason="json", path="$") from exc
-    if not isinstance(payload, dict):
-        raise reject(400, "body must be a JSON object", source=source, reason="json", path="$")
-    return payload
 
 
 def _field(payload: dict[str, Any], name: object) -> str | None:

@@ -23,7 +23,8 @@ from bridge.config import AzureSettings
 from bridge.errors import InputError
 from bridge.mappings.azure_alert import dedupe_key, parse_alert
 from bridge.runtime import Runtime
-from bridge.server.webhooks import accepted_response, presented_token, read_body, reject, token_matches
+from bridge.server.door import json_object
+from bridge.server.webhooks import accepted_response, auth_failed, presented_token, read_body, reject, token_matches
 from bridge.store import inbox as ib
 
 log = logging.getLogger("bridge.azure")
@@ -35,12 +36,13 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
     third of the per-request CPU); its OpenAPI description is added by hand in :mod:`bridge.server.openapi`."""
 
     async def azure_monitor(request: Request) -> JSONResponse:
+        if not await _authenticated(request, runtime.config.azure):  # first: route names are not for strangers
+            raise auth_failed(request, "missing or wrong token", source=SOURCE)
         target_route = _route_name(runtime, request.query_params.get("route"))
-        if not await _authenticated(request, runtime.config.azure):
-            raise reject(401, "missing or wrong token", source=SOURCE, reason="auth")
         body = await read_body(request, limit=runtime.config.server.max_body_bytes, source=SOURCE)
+        decoded = json_object(body, source=SOURCE)
         try:
-            alert = parse_alert(body)
+            alert = parse_alert(decoded.value)
         except InputError as exc:
             raise reject(400, exc.message, source=SOURCE, reason="invalid", path=exc.path) from exc
         event = ib.NewEvent(
@@ -48,7 +50,7 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
             route=target_route,
             dedupe_key=dedupe_key(alert),
             record_key=alert.correlation_key,
-            payload=body.decode("utf-8"),
+            payload=decoded.text,
         )
         accepted = (await asyncio.wrap_future(runtime.ingest_future([event])))[0]
         return accepted_response(accepted)

@@ -10,7 +10,7 @@ issue's current state when it plans. The answer comes after the event is durable
 from __future__ import annotations
 
 import asyncio
-import json
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,10 +18,12 @@ from fastapi.responses import JSONResponse
 
 from bridge.adapters._jira_support import parse_time, verify_webhook, version_of
 from bridge.runtime import Runtime
-from bridge.server.webhooks import accepted_response, read_body, reject
+from bridge.server.door import json_object
+from bridge.server.webhooks import accepted_response, auth_failed, read_body, reject
 from bridge.sources.jira_poller import jira_event
 
 SOURCE = "jira"
+_SIGNATURE_RE = re.compile(r"(?i:sha256)=[0-9A-Fa-f]{64}")
 
 
 def add_routes(app: FastAPI, runtime: Runtime) -> None:
@@ -30,18 +32,19 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
         tags=["webhooks"],
         status_code=202,
         summary="A Jira partner's issue or comment event (HMAC-signed, X-Hub-Signature)",
-        responses={200: {"description": "already stored"}, 400: {}, 401: {}, 404: {}, 413: {}},
+        responses={200: {"description": "already stored"}, 400: {}, 401: {}, 413: {}, 429: {}},
     )
     async def jira_webhook(request: Request, route: str) -> JSONResponse:
         settings = runtime.routes.get(route)
         options = settings.options if settings else {}
         secret = str(options.get("webhook_secret") or "")
         source = str((options.get("poll") or {}).get("source") or "")
-        if not secret or not source:
-            raise reject(404, f"no route named {route!r} takes Jira webhooks", source=SOURCE, reason="route")
+        header = request.headers.get("x-hub-signature", "")
+        if not _SIGNATURE_RE.fullmatch(header.strip()):  # before the body; an unknown route fails alike
+            raise auth_failed(request, "missing or wrong X-Hub-Signature", source=SOURCE)
         body = await read_body(request, limit=runtime.config.server.max_body_bytes, source=SOURCE)
-        if not verify_webhook(body, request.headers.get("x-hub-signature", ""), secret):
-            raise reject(401, "missing or wrong X-Hub-Signature", source=SOURCE, reason="auth")
+        if not secret or not source or not verify_webhook(body, header, secret):
+            raise auth_failed(request, "missing or wrong X-Hub-Signature", source=SOURCE)
         key, version = parse(body)
         event = jira_event(route, source, key, version)
         accepted = (await asyncio.wrap_future(runtime.ingest_future([event])))[0]
@@ -50,12 +53,7 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
 
 def parse(body: bytes) -> tuple[str, str]:
     """(issue key, version) of a webhook body; 400 naming the field when it is not one."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _bad(f"body is not valid JSON: {exc}", "$") from exc
-    if not isinstance(data, dict):
-        raise _bad("body must be a JSON object", "$")
+    data: dict[str, Any] = json_object(body, source=SOURCE).value
     if not isinstance(data.get("webhookEvent"), str) or not data["webhookEvent"]:
         raise _bad("webhookEvent is required (a non-empty string)", "$.webhookEvent")
     issue = data.get("issue")

@@ -84,6 +84,7 @@ AZURE_MONITOR: dict[str, Any] = {
             "401": _answer("No token, or a wrong one", WEBHOOK_ERROR),
             "404": _answer("No azure-alert route (of that name) is configured", WEBHOOK_ERROR),
             "413": _answer("Body over `server.max_body_bytes`", WEBHOOK_ERROR),
+            "429": _answer("Too many failed authentications from this client; see `Retry-After`", WEBHOOK_ERROR),
         },
     }
 }

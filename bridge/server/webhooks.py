@@ -9,6 +9,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from bridge import metrics
+from bridge.server.throttle import refused
 from bridge.store.inbox import Accepted
 
 
@@ -19,6 +20,12 @@ def reject(status: int, message: str, *, source: str, reason: str, path: str | N
     if path:
         detail["path"] = path
     return HTTPException(status_code=status, detail=detail)
+
+
+def auth_failed(request: Request, message: str, *, source: str) -> HTTPException:
+    """401 for a wrong or missing credential, or 429 once this client has failed too often (see throttle)."""
+    metrics.EVENTS_REJECTED.labels(source, "auth").inc()
+    return refused(request, source, message)
 
 
 async def read_body(request: Request, *, limit: int, source: str) -> bytes:

@@ -8,7 +8,14 @@ import sqlalchemy as sa
 
 from bridge.store import Store, dumps, loads, now
 from bridge.store.inbox import insert_ignore
-from bridge.store.schema import audit, dead_letters, flow_state, route_state, watermarks
+from bridge.store.schema import (
+    admin_session_revocations,
+    audit,
+    dead_letters,
+    flow_state,
+    route_state,
+    watermarks,
+)
 
 
 def write_audit(
@@ -108,3 +115,15 @@ def flow_states(conn: sa.Connection, flow: str, *, prefix: str) -> list[tuple[st
         )
     )
     return [(key, loads(raw)) for key, raw in rows]
+
+
+def revoke_admin_session(conn: sa.Connection, store: Store, sid: str, *, expires_at: float) -> None:
+    """Remember a logged-out session until it would have expired anyway; forget the ones past that."""
+    stmt = insert_ignore(store, admin_session_revocations).values(sid=sid, expires_at=expires_at)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["sid"]))
+    conn.execute(sa.delete(admin_session_revocations).where(admin_session_revocations.c.expires_at < now()))
+
+
+def admin_session_revoked(conn: sa.Connection, sid: str) -> bool:
+    query = sa.select(admin_session_revocations.c.sid).where(admin_session_revocations.c.sid == sid)
+    return conn.execute(query).first() is not None

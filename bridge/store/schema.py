@@ -173,3 +173,11 @@ route_state = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("updated_by", sa.String(128), nullable=True),
 )
+
+admin_session_revocations = sa.Table(
+    "admin_session_revocations",
+    metadata,
+    sa.Column("sid", sa.String(64), primary_key=True, doc="a logged-out admin session's id"),
+    sa.Column("expires_at", sa.Float, nullable=False, doc="when the session would have expired anyway"),
+)
+sa.Index("ix_admin_session_revocations_expiry", admin_session_revocations.c.expires_at)

@@ -254,8 +254,9 @@ SEPARATORS = [" ", "\u00a0", "-", ".", "/", " - ", "\u2009", "\u202f", "  ", "\u
 SPLITS = ["</td><td>", "<b>", "</b>", "<span>", '</span> <span class="v">', "<br>", "&nbsp;", "</td>\n  <td>"]
 BREAKS = ["\n", "\r\n", "\n> ", "\n>> ", "-\n"]
 ZEROS = [0x30, 0xFF10, 0x0660, 0x06F0, 0x0966, 0x09E6, 0x0E50, 0x1D7CE]
-# A number only starts after something that is not digits-and-a-separator: "5 12 3456..." is ambiguous.
-DELIMITERS = ["; ", ": ", " (", ") ", ", ", "\n\n", " | ", " [", "] ", "=", " MPAN "]
+# A number only starts after something that is not digits-and-a-separator: "5 12 3456..." is ambiguous. A pipe
+# is a separator since issue 15 (bills lay an MPAN out as "12 | 3456 | 7890 | 126"), so it is no delimiter here.
+DELIMITERS = ["; ", ": ", " (", ") ", ", ", "\n\n", " [", "] ", "=", " MPAN "]
 UNLABELLED = [d for d in DELIMITERS if "MPAN" not in d]
 filler = st.text(max_size=40)
 

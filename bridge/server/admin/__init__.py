@@ -15,7 +15,8 @@ from fastapi.responses import Response
 from bridge.ops.metrics import watch_routes
 from bridge.runtime import Runtime
 from bridge.server.admin import api, login, pages
-from bridge.server.admin.auth import AdminAuth
+from bridge.server.admin.auth import AdminAuth, gate
+from bridge.server.limits import add_gate
 
 log = logging.getLogger("bridge.admin")
 
@@ -28,11 +29,14 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
         return
     app.state.admin_installed = True
     watch_routes(runtime.store)
-    auth = AdminAuth([t.get_secret_value() for t in runtime.config.admin.tokens])
+    auth = AdminAuth([t.get_secret_value() for t in runtime.config.admin.tokens], runtime.store)
     app.state.admin_auth = auth
     if not auth.enabled:
         log.info("admin surface disabled: no admin.tokens configured")
         return
+    # credentials before any body: the API, and every form post but the login form (which carries the token)
+    add_gate(app.state, "/admin/api/", gate)
+    add_gate(app.state, "/admin/", gate, methods={"POST", "PUT", "PATCH", "DELETE"}, exempt={"/admin/login"})
     env = pages.environment()
     renderer = pages.Renderer(runtime, env)
     app.include_router(api.build_router(runtime))

@@ -47,7 +47,11 @@ class PreviewRequest(BaseModel):
 
 
 def build_router(runtime: Runtime) -> APIRouter:
-    router = APIRouter(prefix="/admin/api", tags=["admin"], responses={401: {"description": "no valid token"}})
+    refused: dict[int | str, dict[str, Any]] = {
+        401: {"description": "no valid token"},
+        429: {"description": "too many failed attempts; see Retry-After"},
+    }
+    router = APIRouter(prefix="/admin/api", tags=["admin"], responses=refused)
     _route_endpoints(router, runtime)
     _dead_letter_endpoints(router, runtime)
     _browse_endpoints(router, runtime)

@@ -3,8 +3,13 @@
 The login form trades a token for a session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS) holding a
 signed session id and CSRF secret, never the token itself. Each token signs its own sessions with a key derived
 from it, so removing a token from `admin.tokens` ends every session it opened, and sessions survive restarts.
+Logging out records the session id in the store (``admin_session_revocations``), so the session stays ended
+after a restart and in every other process sharing the store (issue 15), until it would have expired anyway.
 Form and API writes made with a session must carry its CSRF token (`csrf` form field, `X-CSRF-Token` header);
 bearer-token calls need none (no ambient credential a third-party page could ride on).
+
+Credentials are checked before any body is read: :func:`gate` runs in :class:`bridge.server.limits.RequestLimits`
+for the API and every form post, and failed attempts count against the client (:mod:`bridge.server.throttle`).
 """
 
 from __future__ import annotations
@@ -13,14 +18,19 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
+
+from bridge.server.throttle import refused
+from bridge.store import Store, records
 
 COOKIE = "bridge_admin"
 LOGIN_COOKIE = "bridge_admin_login"
@@ -59,10 +69,14 @@ class Principal:
 
 
 class AdminAuth:
-    def __init__(self, tokens: Sequence[str]) -> None:
+    """The admin tokens, their session signers, and the store where ended sessions are remembered (None: only
+    in this process, for a test of the signatures alone)."""
+
+    def __init__(self, tokens: Sequence[str], store: Store | None = None) -> None:
         self.tokens = [t for t in tokens if t]
+        self.store = store
         self._signers = {_fingerprint(t): _signer(t) for t in self.tokens}
-        self._revoked: OrderedDict[str, float] = OrderedDict()
+        self._revoked: set[str] = set()
 
     @property
     def enabled(self) -> bool:
@@ -96,16 +110,23 @@ class AdminAuth:
             data: Any = signer.loads(signed, max_age=SESSION_SECONDS)
         except BadSignature:
             return None
-        if not isinstance(data, dict) or data.get("sid") in self._revoked:
+        if not isinstance(data, dict) or self._ended(str(data.get("sid"))):
             return None
         return Session(str(data.get("sid")), str(data.get("csrf")), fingerprint)
 
     def end(self, session: Session) -> None:
-        """Log out: remember the session id until it would have expired anyway (bounded, per process)."""
-        now = time.time()
-        self._revoked[session.sid] = now + SESSION_SECONDS
-        while self._revoked and (len(self._revoked) > 10_000 or next(iter(self._revoked.values())) < now):
-            self._revoked.popitem(last=False)
+        """Log out: the session id is kept in the store until the session would have expired anyway."""
+        if self.store is None:
+            self._revoked.add(session.sid)
+            return
+        with self.store.begin() as conn:
+            records.revoke_admin_session(conn, self.store, session.sid, expires_at=time.time() + SESSION_SECONDS)
+
+    def _ended(self, sid: str) -> bool:
+        if self.store is None:
+            return sid in self._revoked
+        with self.store.begin() as conn:
+            return records.admin_session_revoked(conn, sid)
 
 
 def _fingerprint(token: str) -> str:
@@ -132,12 +153,15 @@ def api_principal(
     cookie: str | None = Depends(cookie_scheme),
 ) -> Principal:
     """The admin API's gate: 401 without a valid token or session, 403 for a session write without CSRF."""
+    checked = getattr(request.state, "admin_principal", None)
+    if isinstance(checked, Principal):  # :func:`gate` checked it already, before the body
+        return checked
     auth = auth_of(request)
     if bearer is not None and auth.token_ok(bearer.credentials):
         return Principal(ACTOR, None)
     session = auth.session(cookie)
     if session is None:
-        raise HTTPException(401, {"error": "admin token required"}, headers={"WWW-Authenticate": "Bearer"})
+        raise refused(request, "admin", "admin token required", headers={"WWW-Authenticate": "Bearer"})
     if request.method not in SAFE_METHODS and not csrf_matches(request.headers.get("x-csrf-token"), session):
         raise HTTPException(403, {"error": "missing or wrong X-CSRF-Token"})
     return Principal(ACTOR, session)
@@ -145,14 +169,53 @@ def api_principal(
 
 def page_principal(request: Request) -> Principal:
     """The pages' gate: a bearer token or a session; anyone else is sent to the login form."""
-    auth = auth_of(request)
+    checked = getattr(request.state, "admin_principal", None)
+    if isinstance(checked, Principal):
+        return checked
+    principal = _principal(request, auth_of(request))
+    if principal is None:
+        raise HTTPException(303, "login required", headers={"Location": "/admin/login"})
+    return principal
+
+
+def _principal(request: Request, auth: AdminAuth) -> Principal | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer ") and auth.token_ok(header[7:].strip()):
         return Principal(ACTOR, None)
     session = auth.session(request.cookies.get(COOKIE))
-    if session is None:
-        raise HTTPException(303, "login required", headers={"Location": "/admin/login"})
-    return Principal(ACTOR, session)
+    return None if session is None else Principal(ACTOR, session)
+
+
+async def gate(scope: Scope) -> Response | None:
+    """Run by :class:`bridge.server.limits.RequestLimits` before the body is read (API calls and form posts):
+    the same checks as :func:`api_principal` and :func:`page_principal`, answered from the headers alone."""
+    request = Request(scope)
+    principal = await run_in_threadpool(_principal, request, auth_of(request))  # a session is looked up
+    api = request.url.path.startswith("/admin/api/")
+    if principal is None:
+        return _unauthenticated(request, api=api)
+    if api and _session_write_without_csrf(request, principal):
+        return JSONResponse({"detail": {"error": "missing or wrong X-CSRF-Token"}}, status_code=403)
+    scope.setdefault("state", {})["admin_principal"] = principal
+    return None
+
+
+def _unauthenticated(request: Request, *, api: bool) -> Response:
+    """The API answers 401 (429 past the client's budget); a form post goes back to the login form. A credential
+    that was presented and is wrong counts against the client."""
+    presented = bool(request.headers.get("authorization") or request.cookies.get(COOKIE))
+    if not (api or presented):
+        return RedirectResponse("/admin/login", status_code=303)
+    denied = refused(request, "admin", "admin token required", headers={"WWW-Authenticate": "Bearer"})
+    if not api and denied.status_code == 401:
+        return RedirectResponse("/admin/login", status_code=303)
+    return JSONResponse({"detail": denied.detail}, status_code=denied.status_code, headers=denied.headers)
+
+
+def _session_write_without_csrf(request: Request, principal: Principal) -> bool:
+    if principal.session is None or request.method in SAFE_METHODS:
+        return False
+    return not csrf_matches(request.headers.get("x-csrf-token"), principal.session)
 
 
 def check_form_csrf(principal: Principal, form: dict[str, str]) -> None:

@@ -1,12 +1,12 @@
 """`/admin/login` and `/admin/logout`: trade an admin token for a browser session, and end it.
 
 The login form is protected against login CSRF by a double-submit nonce (a short-lived HttpOnly cookie that the
-form must echo); a wrong token answers 401 with the form again, after a short pause that slows guessing.
+form must echo); a wrong token answers 401 with the form again, and 429 with ``Retry-After`` once the client has
+failed too often (:mod:`bridge.server.throttle`: the right token is still accepted).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import secrets
 
@@ -15,8 +15,7 @@ from fastapi.responses import Response
 
 from bridge.server.admin.auth import COOKIE, LOGIN_COOKIE, SESSION_SECONDS, auth_of, check_form_csrf, page_principal
 from bridge.server.admin.pages import SECURITY_HEADERS, Renderer, read_form, redirect
-
-WRONG_TOKEN_DELAY = 0.5
+from bridge.server.throttle import refused
 
 
 def build_router(pages: Renderer) -> APIRouter:
@@ -37,8 +36,11 @@ def build_router(pages: Renderer) -> APIRouter:
         auth = auth_of(request)
         token = auth.matching_token(form.get("token", "").strip())
         if token is None:
-            await asyncio.sleep(WRONG_TOKEN_DELAY)
-            return _form(request, pages, error="That is not an admin token.", status=401)
+            denied = refused(request, "admin-login", "That is not an admin token.")
+            error = denied.detail.get("error", "") if isinstance(denied.detail, dict) else str(denied.detail)
+            response = _form(request, pages, error=error, status=denied.status_code)
+            response.headers.update(denied.headers or {})
+            return response
         cookie, _session = auth.open_session(token)
         response = redirect("/admin", "signed in")
         response.set_cookie(
