@@ -36,7 +36,7 @@ class WaitingCase:
     number: str
     raised_at: str
     waited_minutes: float
-    response_minutes: int
+    response_minutes: int | None
     round_the_clock: bool
     late: bool
 
@@ -110,7 +110,7 @@ def _desk(partner: Partner, now: datetime) -> PartnerDesk:
         name=partner.name,
         response_minutes=partner.response_minutes,
         hours=sla.hours_text(partner),
-        in_hours_now=partner.hours.in_hours(now),
+        in_hours_now=partner.clock.in_hours(now),
     )
 
 
@@ -129,7 +129,7 @@ def _waiting(st: dict[str, Any], partner: Partner, now: datetime) -> WaitingCase
         waited_minutes=round(waited, 1),
         response_minutes=partner.response_minutes,
         round_the_clock=sla.round_the_clock(st, partner),
-        late=waited > partner.response_minutes,
+        late=partner.response_minutes is not None and waited > partner.response_minutes,
     )
 
 
@@ -140,7 +140,7 @@ def _breach(st: dict[str, Any], partner: Partner | None) -> Breach:
         number=str(st.get("number") or ""),
         raised_at=str(st.get("raised_at") or ""),
         breached_at=breached,
-        in_hours=partner is not None and partner.hours.in_hours(datetime.fromisoformat(breached)),
+        in_hours=partner is not None and partner.clock.in_hours(datetime.fromisoformat(breached)),
         status=str(st.get("status") or ""),
         acknowledged_at=st.get("ack_at"),
     )
@@ -159,5 +159,6 @@ def directory_of(flows: Iterable[Any]) -> list[Partner]:
         if not isinstance(flow, PartnerCaseFlow) or flow.opts.side != "central":
             continue
         for partner in flow.directory.partners:
-            seen.setdefault(partner.key, partner)
+            if partner.e_bonded:  # a party with no agreed channel is never raised to
+                seen.setdefault(partner.key, partner)
     return list(seen.values())

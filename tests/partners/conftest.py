@@ -33,7 +33,8 @@ def directory(smtp_target: str | None = None, extra: list[dict[str, Any]] | None
         {
             "key": "dcc",
             "name": "Switching Service Desk (DCC)",
-            "market_participant_ids": ["DCCL"],
+            "organisation": "smart-dcc",
+            "market_participant_ids": ["DCC1"],
             "role": "Switching Operator",
             "channel": "servicenow",
             "target": "partner-sn",
@@ -49,6 +50,7 @@ def directory(smtp_target: str | None = None, extra: list[dict[str, Any]] | None
             {
                 "key": "rec",
                 "name": "REC Help Desk",
+                "organisation": "rec-code-manager",
                 "role": "REC Code Manager",
                 "channel": "email",
                 "target": smtp_target,

@@ -24,6 +24,7 @@ SECRET = "jira-hook-secret"
 SIEMENS = {
     "key": "siemens",
     "name": "Siemens Service Desk",
+    "organisation": "siemens",
     "role": "Meter Operator",
     "channel": "jira",
     "target": "partner-jira",

@@ -44,5 +44,5 @@ def _journal(pair: Pair, record: dict[str, Any], side: Side) -> list[Any]:
         return [e for e in record["_journal"] if e["sys_created_on"] >= stamp]
     setup = pair.setup
     table = setup.opts.table if side == "central" else pair.partner.table
-    reader = pair.ctx.reads.of(setup.central if side == "central" else pair.partner.target)
+    reader = pair.ctx.reads.of(setup.central if side == "central" else pair.partner.via)
     return list(reader.journal_since(table, plain(record.get("sys_id")), since, ("comments",)))

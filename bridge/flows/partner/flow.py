@@ -26,14 +26,14 @@ from typing import Any
 
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.flows import BaseFlow, Flow, PlanContext, Planned, json_object, version_of
-from bridge.errors import MappingError
+from bridge.errors import ConfigError, MappingError
 from bridge.flows.partner import attachments, comments, fields, jira, lookup, raising, response, states
 from bridge.flows.partner import operations as po
 from bridge.flows.partner import options as opts_
 from bridge.flows.partner import raise_maps as pm
 from bridge.flows.partner.pair import Pair, Setup
 from bridge.flows.partner.sync import plain
-from bridge.partners import load_partners
+from bridge.partners import Directory, LiveDirectory, Partner
 from bridge.store.inbox import InboxEvent
 
 FLOW = "partner-case"
@@ -46,23 +46,33 @@ class PartnerCaseFlow(BaseFlow):
         self.route = route
         self.opts = opts_.parse_options(route, config)
         kinds = {name: t.kind for name, t in config.targets.items()}
-        self.directory = load_partners(self.opts.partners, target_kinds=kinds)
-        self.partner = self.directory[self.opts.partner] if self.opts.partner else None
+        self.live = LiveDirectory(self.opts.partners, target_kinds=kinds, route=route.name)
+        if self.opts.partner and self.directory.get(self.opts.partner) is None:
+            raise ConfigError([f"routes.{route.name}.options.partner: {self.opts.partner!r} is not in the directory"])
         paths = pm.map_paths(config.mappings_dir, self.opts.mappings, self.directory)
         self.raise_maps = pm.RaiseMaps(paths, route=route.name) if self.opts.side == "central" else None
-        base = version_of({"options": route.options, "partners": self.directory.model_dump(mode="json")})
-        #: the hash of the options and the directory; a raise records its field map's version instead
-        self.version = base
         self.setup = Setup(
             route=route.name,
             opts=self.opts,
             central=self.opts.central or route.target,
             states=opts_.states_of(self.opts),
-            directory=self.directory,
+            live=self.live,
             raise_maps=self.raise_maps,
-            base_version=base,
+            options_version=version_of(route.options),
         )
         self.central = self.setup.central
+        #: the hash of the options and the directory; a raise records its field map's version instead
+        self.version = self.setup.base_version
+
+    @property
+    def directory(self) -> Directory:
+        """The partner directory as it is live now (an edit of the file is taken without a restart)."""
+        return self.live.current()
+
+    @property
+    def partner(self) -> Partner | None:
+        """The partner whose desk a ``side: partner`` route polls."""
+        return self.directory.get(self.opts.partner) if self.opts.partner else None
 
     @property
     def base_version(self) -> str:
@@ -71,10 +81,13 @@ class PartnerCaseFlow(BaseFlow):
 
     @property
     def reload_error(self) -> str | None:
-        """Why the last edit of a raise field map was refused (the admin overview shows it)."""
-        return self.raise_maps.reload_error if self.raise_maps else None
+        """Why the last edit of a raise field map or of the directory was refused (the admin overview shows it)."""
+        errors = [self.raise_maps.reload_error if self.raise_maps else None, self.live.reload_error]
+        return "; ".join(e for e in errors if e) or None
 
     def reload_if_changed(self) -> None:
+        self.live.reload_if_changed()
+        self.version = self.setup.base_version
         if self.raise_maps:
             self.raise_maps.reload_if_changed()
 
@@ -87,6 +100,7 @@ class PartnerCaseFlow(BaseFlow):
         return pm.preview(self, json_object(sample)) if self.raise_maps is not None else None
 
     def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
+        self.reload_if_changed()
         if event.source == response.TICK_SOURCE:
             return response.tick(ctx, self.setup, central=self.opts.side == "central")
         try:
@@ -123,7 +137,7 @@ class PartnerCaseFlow(BaseFlow):
         partner = self.partner
         assert partner is not None
         if partner.channel == "jira":
-            record = jira.load(ctx.reads.of(partner.target), partner, plain(record.get("key")))
+            record = jira.load(ctx.reads.of(partner.via), partner, plain(record.get("key")))
         our_id = lookup.our_case(partner, record, ctx, central=self.central, table=self.opts.table)
         if our_id is None:
             return []  # not an e-bonded record (no link, no correlation): the partner's own business
@@ -132,7 +146,7 @@ class PartnerCaseFlow(BaseFlow):
             raise MappingError(f"{partner.key} record {plain(record.get('number'))} names case {our_id}, not e-bonded")
         pair = Pair(self.setup, partner, copy.deepcopy(stored), ctx)
         ops = states.their_reference(pair, record)
-        args = _write_args(ctx, partner.target, our_id, (self.central, our_id), record)
+        args = _write_args(ctx, partner.via, our_id, (self.central, our_id), record)
         ops += states.their_state(pair, record, args)
         ops += fields.two_way(pair, record, "partner", "priority", args)
         ops += comments.copy(pair, record, "partner")

@@ -54,9 +54,9 @@ def on_partner(
 ) -> Planned:
     """An operation on the partner's record (found through the link our create wrote)."""
     if partner.channel == "email":
-        return Planned(action, payload, f"ebond:{sys_id}", target=partner.target)
+        return Planned(action, payload, f"ebond:{sys_id}", target=partner.via)
     body = {"table": partner.table, **payload}
-    return Planned(action, body, f"ebond:{sys_id}", link=(central, sys_id), target=partner.target, **extra)
+    return Planned(action, body, f"ebond:{sys_id}", link=(central, sys_id), target=partner.via, **extra)
 
 
 def partner_email_raise(partner: Partner, opts: Options, record: dict[str, Any], priority: str) -> Planned:
@@ -77,7 +77,7 @@ def email(partner: Partner, opts: Options, record: dict[str, Any], kind: str, co
         "case_number": number,
         "portal_url": portal,
     }
-    return Planned("send_email", payload, f"ebond:{sys_id}", target=partner.target)
+    return Planned("send_email", payload, f"ebond:{sys_id}", target=partner.via)
 
 
 def _raised_context(partner: Partner, record: dict[str, Any], priority: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from bridge.engine.flows import PlanContext, Planned
 from bridge.flows.partner import operations as po
 from bridge.flows.partner.options import CaseStates, Options
 from bridge.flows.partner.raise_maps import RaiseMaps
-from bridge.partners import Directory, Partner
+from bridge.partners import Directory, LiveDirectory, Partner
 
 
 @dataclass
@@ -24,9 +24,19 @@ class Setup:
     opts: Options
     central: str  # our ServiceNow target
     states: CaseStates
-    directory: Directory
+    live: LiveDirectory
     raise_maps: RaiseMaps | None
-    base_version: str
+    options_version: str
+
+    @property
+    def directory(self) -> Directory:
+        """The directory as it is live now (reloaded without a restart)."""
+        return self.live.current()
+
+    @property
+    def base_version(self) -> str:
+        """The hash of the route's options and the live directory (what operations other than a raise record)."""
+        return f"{self.options_version}:{self.live.version}"
 
     @property
     def done_states(self) -> set[str]:

@@ -19,6 +19,7 @@ from bridge.flows.partner import operations as po
 from bridge.flows.partner import raise_maps as pm
 from bridge.flows.partner.pair import Pair, Setup
 from bridge.flows.partner.sync import plain
+from bridge.partners import Partner
 
 
 def maybe_raise(setup: Setup, record: dict[str, Any], stored: dict[str, Any] | None, ctx: PlanContext) -> list[Planned]:
@@ -32,20 +33,36 @@ def maybe_raise(setup: Setup, record: dict[str, Any], stored: dict[str, Any] | N
     if partner is None:
         raise MappingError(f"assignment maps to partner {key!r}, which is not in the partner directory")
     po.ensure_self_link(ctx, setup.central, sys_id)
-    missing = contents.missing_contents(
-        record, min_description=setup.opts.contents.min_description, extra_fields=setup.opts.contents.extra_fields
-    )
+    missing = _missing(setup, partner, record)
     if missing:
         if stored is not None and stored.get("missing") == missing and stored.get("partner") == key:
             return []  # already said so once
         ctx.set_state(f"case:{sys_id}", {"status": "held", "partner": key, "missing": missing})
-        note = contents.held_note(partner.name, missing)
+        note = contents.held_note(partner.name, missing) if partner.e_bonded else _no_channel_note(partner)
         return [po.on_case(setup.opts, setup.central, sys_id, "work_note", {"text": note})]
     pair = Pair(setup, partner, _raised_state(record, key, at=ctx.now), ctx)
     ops = [_create(pair, record), _hold_ours(pair), *attachments.copy(pair, "central", sys_id)]
     pair.save()
-    version = (setup.raise_maps and setup.raise_maps.version_of(partner.channel)) or setup.base_version
+    version = (setup.raise_maps and setup.raise_maps.version_of(partner.kind)) or setup.base_version
     return [replace(op, version=version) for op in ops]  # the raise records the field map it used
+
+
+def _missing(setup: Setup, partner: Partner, record: dict[str, Any]) -> list[str]:
+    """What stops the raise: no agreed channel (the directory lists the party, CPSD 7.1.1 "the agreed
+    communication method" is not agreed yet), or what CPSD 7.1.2 asks of the case."""
+    if not partner.e_bonded:
+        contact = partner.contact or "none listed"
+        return [f"an agreed channel: the directory lists {partner.name} (contact: {contact}) without one"]
+    opts = setup.opts.contents
+    return contents.missing_contents(record, min_description=opts.min_description, extra_fields=opts.extra_fields)
+
+
+def _no_channel_note(partner: Partner) -> str:
+    return (
+        f"Not raised to {partner.name}: the partner directory lists no agreed channel for it (contact: "
+        f"{partner.contact or 'none listed'}). Contact it by those means, or agree a channel and add it to the "
+        "directory: the bridge raises the case at its next change once it has one."
+    )
 
 
 def _raised_state(record: dict[str, Any], partner_key: str, *, at: datetime) -> dict[str, Any]:
