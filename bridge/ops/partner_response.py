@@ -2,10 +2,11 @@
 for acknowledgement (how long, on the desk's own clock, against its agreed minutes), and its breaches.
 
 The partner-case flow keeps one flow-state row per case (``flow='partner-case'``, ``key='case:<sys_id>'``, a JSON
-document with ``status``, ``raised_at``, ``ack_at``, ``breached``). Two ``LIMIT``ed queries read it, through the
-expression indexes of migration 0004: cases by ``status = 'raised'`` (then ``ack_at`` unset), breaches by
-``breached`` newest first. Only waiting and breached cases reach Python, where the business-hours clock of
-:mod:`bridge.flows.partner.response` measures them: the cost follows the open and breached cases, not the table.
+document with ``status``, ``raised_at``, ``ack_at``, ``breached``). Three ``LIMIT``ed queries read it, through the
+expression indexes of migration 0004: cases by ``status = 'raised'`` (then ``ack_at`` unset), cases whose raise
+was dead-lettered by ``status = 'not_raised'``, breaches by ``breached`` newest first. Only those cases reach
+Python, where the business-hours clock of :mod:`bridge.flows.partner.response` measures them: the cost follows
+the open and breached cases, not the table.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ class Breach:
     acknowledged_at: str | None
 
 
+@dataclass(frozen=True)
+class NotRaised:
+    """A case routed to the desk whose create was dead-lettered: it does not wait on the desk (retry the dead
+    letter to raise it)."""
+
+    sys_id: str
+    number: str
+    error: str
+
+
 @dataclass
 class PartnerDesk:
     key: str
@@ -61,6 +72,7 @@ class PartnerDesk:
     in_hours_now: bool
     waiting: list[WaitingCase] = field(default_factory=list)
     breaches: list[Breach] = field(default_factory=list)
+    not_raised: list[NotRaised] = field(default_factory=list)
 
 
 def desks(
@@ -74,6 +86,11 @@ def desks(
         partner = directory.get(str(st.get("partner")))
         if partner is not None and st.get("raised_at"):
             found[partner.key].waiting.append(_waiting(st, partner, moment))
+    for st in _states(conn, _field("status", postgres) == "not_raised"):
+        desk = found.setdefault(str(st.get("partner")), _unknown(str(st.get("partner"))))
+        desk.not_raised.append(
+            NotRaised(str(st.get("our_id", "")), str(st.get("number") or ""), str(st.get("raise_error") or ""))
+        )
     breached = _field("breached", postgres)
     for st in _states(conn, breached > "", order=breached.desc()):  # a range, where IS NOT NULL is no range
         desk = found.setdefault(str(st.get("partner")), _unknown(str(st.get("partner"))))

@@ -54,7 +54,7 @@ class JiraEnv:
         self.env.cycle()
 
 
-def _jira_target(url: str) -> dict[str, Any]:
+def _jira_target(url: str, **overrides: Any) -> dict[str, Any]:
     return {
         "kind": "jira",
         "base_url": url,
@@ -64,7 +64,7 @@ def _jira_target(url: str) -> dict[str, Any]:
         "request_type_id": "10",
         "project_key": "MHHS",
         "timezone": "UTC",
-    }
+    } | overrides
 
 
 def jira_route(partners_path: Path) -> dict[str, Any]:
@@ -96,11 +96,20 @@ def serving(env: Env) -> Iterator[str]:
 
 
 @contextmanager
-def jira_env(tmp_path: Path, central: ServiceNowEmulator, partner: ServiceNowEmulator) -> Iterator[JiraEnv]:
+def jira_env(
+    tmp_path: Path,
+    central: ServiceNowEmulator,
+    partner: ServiceNowEmulator,
+    *,
+    settings: dict[str, Any] | None = None,
+    **target: Any,
+) -> Iterator[JiraEnv]:
+    """``target``: settings of the Jira target to change (e.g. ``request_type_id``); ``settings``: of bridge.yaml."""
     with JiraEmulator(webhook_secret=SECRET) as jira:
         extra = {
+            "settings": settings or {},
             "partners": [SIEMENS],
-            "targets": {"partner-jira": _jira_target(jira.url)},
+            "targets": {"partner-jira": _jira_target(jira.url, **target)},
             "assignment": {GROUP_JIRA: "siemens"},
             "routes": [jira_route(tmp_path / "partners.yaml")],
         }

@@ -60,13 +60,12 @@ def missing_contents(
     return missing
 
 
-def held_note(partner_name: str, missing: Sequence[str]) -> str:
-    """The one work note saying why the case is held back."""
-    lines = "\n".join(f"- {m}" for m in missing)
-    return (
-        f"Not raised to {partner_name}: the case is missing what CPSD 7.1.2 requires:\n{lines}\n"
-        "Add it to the description; the bridge raises the case as soon as it is complete."
-    )
+HELD_OUTRO = "Add what is missing (to the case, or the directory): the bridge raises the case at its next change."
+
+
+def held_intro(partner_name: str) -> str:
+    """The first line of the one work note saying why the case is held back."""
+    return f"Not raised to {partner_name}: the case is missing what CPSD 7.1.2 requires"
 
 
 def extract(record: Mapping[str, Any]) -> dict[str, list[str]]:

@@ -32,9 +32,10 @@ from bridge.flows.partner import operations as po
 from bridge.flows.partner import options as opts_
 from bridge.flows.partner import raise_maps as pm
 from bridge.flows.partner.pair import Pair, Setup
-from bridge.flows.partner.sync import plain
+from bridge.flows.partner.sync import Side, plain
 from bridge.partners import Directory, LiveDirectory, Partner
 from bridge.store.inbox import InboxEvent
+from bridge.store.outbox import OUTCOME_SOURCE
 
 FLOW = "partner-case"
 
@@ -103,6 +104,8 @@ class PartnerCaseFlow(BaseFlow):
         self.reload_if_changed()
         if event.source == response.TICK_SOURCE:
             return response.tick(ctx, self.setup, central=self.opts.side == "central")
+        if event.source == OUTCOME_SOURCE:
+            return self._raise_outcome(json.loads(event.payload), ctx)
         try:
             record = json.loads(event.payload)["record"]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -121,9 +124,9 @@ class PartnerCaseFlow(BaseFlow):
             return raising.maybe_raise(self.setup, record, stored, ctx)
         partner = self.directory.get(stored["partner"])
         if stored.get("status") != "raised" or partner is None:
-            return []
+            return []  # raising, not raised (a dead letter to retry), or ended: nothing crosses
         pair = Pair(self.setup, partner, copy.deepcopy(stored), ctx)
-        args = _write_args(ctx, self.central, sys_id, (po.SELF, sys_id), record)
+        args = _write_args(pair, "central", record)
         ops = states.our_state(pair, record, args)
         ops += fields.two_way(pair, record, "central", "priority", args)
         ops += comments.copy(pair, record, "central")
@@ -142,11 +145,11 @@ class PartnerCaseFlow(BaseFlow):
         if our_id is None:
             return []  # not an e-bonded record (no link, no correlation): the partner's own business
         stored = ctx.state(f"case:{our_id}")
-        if stored is None or stored.get("partner") != partner.key or stored.get("status") == "held":
+        if stored is None or stored.get("partner") != partner.key or stored.get("status") in ("held", None):
             raise MappingError(f"{partner.key} record {plain(record.get('number'))} names case {our_id}, not e-bonded")
         pair = Pair(self.setup, partner, copy.deepcopy(stored), ctx)
         ops = states.their_reference(pair, record)
-        args = _write_args(ctx, partner.via, our_id, (self.central, our_id), record)
+        args = _write_args(pair, "partner", record)
         ops += states.their_state(pair, record, args)
         ops += fields.two_way(pair, record, "partner", "priority", args)
         ops += comments.copy(pair, record, "partner")
@@ -155,12 +158,34 @@ class PartnerCaseFlow(BaseFlow):
         pair.save()
         return ops
 
+    def _raise_outcome(self, outcome: dict[str, Any], ctx: PlanContext) -> list[Planned]:
+        """A raise's create was done (their ticket exists) or dead-lettered (CPSD 7.1; see :mod:`.raising`)."""
+        if self.opts.side != "central":
+            return []
+        our_id, _, key = str(outcome.get("target_key", "")).removeprefix("ebond:").partition("@")
+        stored = ctx.state(f"case:{our_id}")
+        partner = self.directory.get(key)
+        if stored is None or partner is None or stored.get("partner") != key:
+            return []  # an outcome of a raise since re-routed elsewhere: the re-route took care of it
+        if stored.get("status") not in ("raising", "not_raised"):
+            return []  # already confirmed (a redelivered outcome)
+        pair = Pair(self.setup, partner, copy.deepcopy(stored), ctx)
+        if outcome.get("status") == "done":
+            ops = raising.confirmed(pair, str(outcome.get("result_id") or ""))
+        else:
+            ops = raising.failed(pair, str(outcome.get("error") or "dead-lettered"))
+        pair.save()
+        return ops
 
-def _write_args(
-    ctx: PlanContext, target: str, our_id: str, link: tuple[str, str], record: dict[str, Any]
-) -> dict[str, Any]:
+
+def _write_args(pair: Pair, side: Side, record: dict[str, Any]) -> dict[str, Any]:
     """What :func:`sync.observe` needs to tell a person's change from the bridge's own write or a stale one."""
-    version, unfinished = po.write_info(ctx, target, f"ebond:{our_id}", link)
+    our_id, central = pair.our_id, pair.setup.central
+    if side == "central":
+        target, key, link = central, f"ebond:{our_id}", (po.SELF, our_id)
+    else:
+        target, key, link = pair.partner.via, po.partner_key(our_id, pair.partner), (central, our_id)
+    version, unfinished = po.write_info(pair.ctx, target, key, link)
     mod = int(plain(record.get("sys_mod_count")) or 0)
     return {"mod_count": mod, "written_version": version, "unfinished": unfinished}
 

@@ -18,6 +18,10 @@ class _Strict(BaseModel):
 class Assignment(_Strict):
     field: str = "assignment_group"
     values: dict[str, str] = Field(description="assignment value (group sys_id or name) -> partner key")
+    by_category: list[str] = Field(
+        default_factory=list, description="assignment values meaning: the party that covers the case's category"
+    )
+    category_field: str = "category"
 
 
 class CaseStates(_Strict):
