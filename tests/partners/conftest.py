@@ -43,6 +43,7 @@ def directory(smtp_target: str | None = None, extra: list[dict[str, Any]] | None
             "hours": {"24x7": True},
             "out_of_hours": {"contact": "0844 225 4445", "priorities": [1, 2]},
             "response_minutes": 60,
+            "not_ours": {"states": ["8"], "codes": ["Not Solved (Raised in error)"]},
         }
     ]
     if smtp_target:
@@ -152,6 +153,7 @@ def make_env(tmp_path: Path, central: ServiceNowEmulator, partner: ServiceNowEmu
                 "assignment": {"field": "assignment_group", "values": values},
                 "conflicts": extra.get("conflicts", {"priority": "central"}),
                 "poll": {"source": "central", "table": CASES, **poll},
+                **extra.get("options", {}),
             },
         },
         {

@@ -1,4 +1,8 @@
-"""Comments across the pair (Ops Manual Appendix G): public comments travel both ways, work notes never.
+"""Comments across the pair (Ops Manual Appendix G): our public comments go to the partner, work notes never; the
+partner's public comments land on our case as work notes, because "Customer Visible Comments are designed to
+remove any technical communication between resolver teams" and "Updates are made manually to allow for checking
+for suitability" (Appendix G): the desk decides what the customer sees. ``partner_comments: comments`` writes
+them customer-visible instead.
 
 A side's journal is read from its cursor (:mod:`bridge.flows.partner.sync`); each entry is copied once, with the
 bridge's marker so its echo is never copied back. An email desk gets our comments as ``case_update`` emails.
@@ -27,7 +31,8 @@ def copy(pair: Pair, record: dict[str, Any], side: Side) -> list[Planned]:
         if side == "partner":
             st["ack_at"] = st.get("ack_at") or pair.ctx.now.isoformat()
             body = sync.with_marker(f"{partner.name} ({who}, {when} UTC):\n{text}", ref)
-            ops.append(pair.on_case("comment", {"text": body}))
+            action = "work_note" if pair.setup.opts.partner_comments == "work_notes" else "comment"
+            ops.append(pair.on_case(action, {"text": body}))
         elif partner.channel == "email":
             ops.append(po.email(partner, pair.setup.opts, record, "case_update", {"update": text, "author": who}))
         else:

@@ -27,7 +27,7 @@ from typing import Any
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.flows import BaseFlow, Flow, PlanContext, Planned, json_object, version_of
 from bridge.errors import ConfigError, MappingError
-from bridge.flows.partner import attachments, comments, fields, jira, lookup, raising, response, states
+from bridge.flows.partner import attachments, closure, comments, fields, jira, lookup, raising, response, states
 from bridge.flows.partner import operations as po
 from bridge.flows.partner import options as opts_
 from bridge.flows.partner import raise_maps as pm
@@ -120,7 +120,7 @@ class PartnerCaseFlow(BaseFlow):
         if not sys_id:
             raise MappingError("change without a sys_id")
         stored = ctx.state(f"case:{sys_id}")
-        if stored is None or stored.get("status") == "held":
+        if stored is None or stored.get("status") in ("held", *closure.ENDED):
             return raising.maybe_raise(self.setup, record, stored, ctx)
         partner = self.directory.get(stored["partner"])
         if stored.get("status") != "raised" or partner is None:
@@ -146,7 +146,11 @@ class PartnerCaseFlow(BaseFlow):
             return []  # not an e-bonded record (no link, no correlation): the partner's own business
         stored = ctx.state(f"case:{our_id}")
         if stored is None or stored.get("partner") != partner.key or stored.get("status") in ("held", None):
+            if _ended_with(stored, partner.key):
+                return []  # a pair that ended (closed, withdrawn, returned): their later changes stay theirs
             raise MappingError(f"{partner.key} record {plain(record.get('number'))} names case {our_id}, not e-bonded")
+        if stored.get("status") in closure.ENDED:
+            return []
         pair = Pair(self.setup, partner, copy.deepcopy(stored), ctx)
         ops = states.their_reference(pair, record)
         args = _write_args(pair, "partner", record)
@@ -176,6 +180,11 @@ class PartnerCaseFlow(BaseFlow):
             ops = raising.failed(pair, str(outcome.get("error") or "dead-lettered"))
         pair.save()
         return ops
+
+
+def _ended_with(stored: dict[str, Any] | None, key: str) -> bool:
+    """Whether the case was e-bonded with ``key`` once (its history says so), then re-routed or ended."""
+    return any(h.get("partner") == key for h in (stored or {}).get("history", []))
 
 
 def _write_args(pair: Pair, side: Side, record: dict[str, Any]) -> dict[str, Any]:

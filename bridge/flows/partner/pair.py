@@ -40,8 +40,8 @@ class Setup:
 
     @property
     def done_states(self) -> set[str]:
-        """Our case's states that end the partner's work (resolved or closed)."""
-        return {self.states.resolved, *self.states.closed}
+        """Our case's states that end the partner's work (resolved, closed or cancelled)."""
+        return {self.states.resolved, *self.states.closed, *self.states.cancelled}
 
 
 @dataclass

@@ -38,6 +38,8 @@ def maybe_raise(setup: Setup, record: dict[str, Any], stored: dict[str, Any] | N
     routed = routing.party_for(setup, record)
     if (routed.key is None and routed.problem is None) or plain(record.get("state")) in setup.done_states:
         return []
+    if stored is not None and stored.get("status") != "held" and stored.get("assigned") == _assigned(setup, record):
+        return []  # the pair ended (returned, withdrawn): raised again only once the desk routes the case again
     po.ensure_self_link(ctx, setup.central, sys_id)
     if routed.problem is not None:
         return _held(setup, ctx, sys_id, stored, "", [routed.problem], "Not raised to another party")
@@ -54,7 +56,7 @@ def maybe_raise(setup: Setup, record: dict[str, Any], stored: dict[str, Any] | N
 
 def start(setup: Setup, partner: Partner, record: dict[str, Any], ctx: PlanContext, **extra: Any) -> list[Planned]:
     """The create on the partner's desk; the pair waits for its outcome (status ``raising``)."""
-    pair = Pair(setup, partner, _raising_state(record, partner.key, **extra), ctx)
+    pair = Pair(setup, partner, _raising_state(setup, record, partner.key, **extra), ctx)
     op = replace(_create(pair, record), report=True)
     pair.save()
     version = (setup.raise_maps and setup.raise_maps.version_of(partner.kind)) or setup.base_version
@@ -93,18 +95,20 @@ def _no_channel_intro(partner: Partner) -> str:
     return f"Not raised to {partner.name}: the partner directory lists no agreed channel for it"
 
 
-def _raising_state(record: dict[str, Any], partner_key: str, **extra: Any) -> dict[str, Any]:
+def _raising_state(setup: Setup, record: dict[str, Any], partner_key: str, **extra: Any) -> dict[str, Any]:
     st = {**sync.new_pair_state(), "status": "raising", "partner": partner_key, "number": plain(record.get("number"))}
     st["our_id"] = plain(record.get("sys_id"))
     st["priority"] = plain(record.get("priority"))
-    st["assigned"] = _assigned(record)
+    st["assigned"] = _assigned(setup, record)
     sync.start_journal(st, "central", plain(record.get("sys_updated_on")))
     st["seen"]["central"] = {"state": plain(record.get("state")), "priority": st["priority"]}
     return {**st, **extra}
 
 
-def _assigned(record: dict[str, Any]) -> str:
-    return plain(record.get("assignment_group"))
+def _assigned(setup: Setup, record: dict[str, Any]) -> str:
+    """The case's assignment value (a re-route or a new raise is a change of it)."""
+    assert setup.opts.assignment is not None
+    return plain(record.get(setup.opts.assignment.field))
 
 
 def _create(pair: Pair, record: dict[str, Any]) -> Planned:
