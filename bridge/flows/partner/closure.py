@@ -56,7 +56,7 @@ def set_theirs(pair: Pair, record: dict[str, Any], what: str, *, notes: str = ""
     marked = sync.with_marker(note, f"{what}:{pair.our_id}")
     if partner.channel == "jira":
         return [*_jira_states(pair, what, value), pair.on_partner("comment", {"text": marked})]
-    fields: dict[str, str] = {"comments": marked}
+    fields: dict[str, str] = {}
     if value is not None:
         fields["state"] = value
         _expect(pair, value)
@@ -66,7 +66,7 @@ def set_theirs(pair: Pair, record: dict[str, Any], what: str, *, notes: str = ""
         fields[closure.notes_field] = note
     if what in ("cancel", "reroute") and closure.cancel_code:
         fields[closure.code_field] = closure.cancel_code
-    return [pair.on_partner("update", {"fields": fields})]
+    return pair.partner_update(fields, marked)
 
 
 def _state_for(pair: Pair, what: str) -> str | None:
@@ -136,8 +136,7 @@ def their_resolution(pair: Pair, record: dict[str, Any]) -> list[Planned]:
         f"{partner.name} resolved its ticket {plain(record.get('number'))}:\n{notes}\n\nReview the resolution, "
         "then resolve this case: the raiser is told once Elexon confirms (Ops Manual 10.3)."
     )
-    fields = {"state": states.review_state, "hold_reason": "", "work_notes": note}
-    return [pair.on_case("update", {"fields": fields})]
+    return pair.case_update({"state": states.review_state, "hold_reason": ""}, note)
 
 
 def not_ours(pair: Pair, record: dict[str, Any]) -> str | None:
@@ -160,10 +159,10 @@ def back_to_triage(pair: Pair, record: dict[str, Any], why: str) -> list[Planned
         "another party, or an Elexon group)."
     )
     state = triage.state or pair.setup.states.new
-    fields = {"state": state, "hold_reason": "", "work_notes": note}
+    fields = {"state": state, "hold_reason": ""}
     if triage.assignment_group:
         fields["assignment_group"] = triage.assignment_group
         st["assigned"] = triage.assignment_group
     sync.expect(st, "central", "state", state)
     end(pair, "returned")
-    return [pair.on_case("update", {"fields": fields})]
+    return pair.case_update(fields, note)

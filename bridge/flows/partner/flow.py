@@ -27,7 +27,19 @@ from typing import Any
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.flows import BaseFlow, Flow, PlanContext, Planned, json_object, version_of
 from bridge.errors import ConfigError, MappingError
-from bridge.flows.partner import attachments, closure, comments, fields, jira, lookup, raising, response, states
+from bridge.flows.partner import (
+    attachments,
+    closure,
+    comments,
+    fields,
+    jira,
+    lookup,
+    raising,
+    rerouting,
+    response,
+    states,
+    sync,
+)
 from bridge.flows.partner import operations as po
 from bridge.flows.partner import options as opts_
 from bridge.flows.partner import raise_maps as pm
@@ -123,9 +135,14 @@ class PartnerCaseFlow(BaseFlow):
         if stored is None or stored.get("status") in ("held", *closure.ENDED):
             return raising.maybe_raise(self.setup, record, stored, ctx)
         partner = self.directory.get(stored["partner"])
-        if stored.get("status") != "raised" or partner is None:
-            return []  # raising, not raised (a dead letter to retry), or ended: nothing crosses
+        if partner is None:
+            return []
         pair = Pair(self.setup, partner, copy.deepcopy(stored), ctx)
+        moved = rerouting.moved(pair, record)
+        if moved is not None:
+            return rerouting.reroute(pair, record, moved)
+        if stored.get("status") != "raised":
+            return []  # raising, or not raised (a dead letter to retry): nothing crosses until their ticket exists
         args = _write_args(pair, "central", record)
         ops = states.our_state(pair, record, args)
         ops += fields.two_way(pair, record, "central", "priority", args)
@@ -169,8 +186,11 @@ class PartnerCaseFlow(BaseFlow):
         our_id, _, key = str(outcome.get("target_key", "")).removeprefix("ebond:").partition("@")
         stored = ctx.state(f"case:{our_id}")
         partner = self.directory.get(key)
-        if stored is None or partner is None or stored.get("partner") != key:
-            return []  # an outcome of a raise since re-routed elsewhere: the re-route took care of it
+        if stored is None or partner is None:
+            return []
+        if stored.get("partner") != key:  # a raise since re-routed elsewhere
+            stand_in = Pair(self.setup, partner, {**sync.new_pair_state(), "our_id": our_id}, ctx)
+            return rerouting.cancel_late_ticket(stand_in, copy.deepcopy(stored), outcome)
         if stored.get("status") not in ("raising", "not_raised"):
             return []  # already confirmed (a redelivered outcome)
         pair = Pair(self.setup, partner, copy.deepcopy(stored), ctx)

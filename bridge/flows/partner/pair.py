@@ -63,5 +63,18 @@ class Pair:
         """An operation on the partner's record (or an email to an email desk)."""
         return po.on_partner(self.partner, self.setup.central, self.our_id, action, payload, **extra)
 
+    def case_update(self, fields: dict[str, str], note: str = "") -> list[Planned]:
+        """Fields of our case, then a work note as its own operation: a journal entry written inside an update would
+        be written twice if the update were delivered again after a crash; a ``work_note`` operation is looked for
+        before it is posted again."""
+        ops = [self.on_case("update", {"fields": fields})] if fields else []
+        return [*ops, self.on_case("work_note", {"text": note})] if note else ops
+
+    def partner_update(self, fields: dict[str, str], note: str = "") -> list[Planned]:
+        """Fields of the partner's ServiceNow record, then a public comment as its own operation (see
+        :meth:`case_update`)."""
+        ops = [self.on_partner("update", {"fields": fields})] if fields else []
+        return [*ops, self.on_partner("comment", {"text": note})] if note else ops
+
     def save(self) -> None:
         self.ctx.set_state(f"case:{self.our_id}", self.st)

@@ -34,12 +34,19 @@ DESK = {"servicenow": "an incident on its ServiceNow desk", "jira": "a request o
 
 def maybe_raise(setup: Setup, record: dict[str, Any], stored: dict[str, Any] | None, ctx: PlanContext) -> list[Planned]:
     """The raise of a case routed to a partner, or one note saying why it is held; nothing otherwise."""
-    sys_id = plain(record.get("sys_id"))
     routed = routing.party_for(setup, record)
     if (routed.key is None and routed.problem is None) or plain(record.get("state")) in setup.done_states:
         return []
     if stored is not None and stored.get("status") != "held" and stored.get("assigned") == _assigned(setup, record):
         return []  # the pair ended (returned, withdrawn): raised again only once the desk routes the case again
+    return raise_to(setup, routed, record, stored, ctx)
+
+
+def raise_to(
+    setup: Setup, routed: routing.Routed, record: dict[str, Any], stored: dict[str, Any] | None, ctx: PlanContext
+) -> list[Planned]:
+    """The raise to the routed party, or one note saying why it is held (a re-route's second half too)."""
+    sys_id = plain(record.get("sys_id"))
     po.ensure_self_link(ctx, setup.central, sys_id)
     if routed.problem is not None:
         return _held(setup, ctx, sys_id, stored, "", [routed.problem], "Not raised to another party")
@@ -55,12 +62,14 @@ def maybe_raise(setup: Setup, record: dict[str, Any], stored: dict[str, Any] | N
 
 
 def start(setup: Setup, partner: Partner, record: dict[str, Any], ctx: PlanContext, **extra: Any) -> list[Planned]:
-    """The create on the partner's desk; the pair waits for its outcome (status ``raising``)."""
+    """The create on the partner's desk (or the reopen of the ticket it had for this case before); the pair waits
+    for its outcome (status ``raising``)."""
     pair = Pair(setup, partner, _raising_state(setup, record, partner.key, **extra), ctx)
-    op = replace(_create(pair, record), report=True)
+    earlier = partner.channel != "email" and ctx.link(setup.central, pair.our_id, partner.via) is not None
+    first, *rest = _again(pair) if earlier else [_create(pair, record)]
     pair.save()
     version = (setup.raise_maps and setup.raise_maps.version_of(partner.kind)) or setup.base_version
-    return [replace(op, version=version)]  # the raise records the field map it used
+    return [replace(first, report=True, version=version), *rest]  # the raise records the field map it used
 
 
 def _held(
@@ -99,6 +108,7 @@ def _raising_state(setup: Setup, record: dict[str, Any], partner_key: str, **ext
     st = {**sync.new_pair_state(), "status": "raising", "partner": partner_key, "number": plain(record.get("number"))}
     st["our_id"] = plain(record.get("sys_id"))
     st["priority"] = plain(record.get("priority"))
+    st["summary"] = plain(record.get("short_description"))[:160]
     st["assigned"] = _assigned(setup, record)
     sync.start_journal(st, "central", plain(record.get("sys_updated_on")))
     st["seen"]["central"] = {"state": plain(record.get("state")), "priority": st["priority"]}
@@ -122,6 +132,18 @@ def _create(pair: Pair, record: dict[str, Any]) -> Planned:
     return create
 
 
+def _again(pair: Pair) -> list[Planned]:
+    """The case comes back to a party that had it (re-routed away, or answered "not ours", then routed back):
+    its earlier ticket is reopened with a note rather than a second one created (the link keeps their record)."""
+    partner, st = pair.partner, pair.st
+    reopen = partner.state.outbound.get("reopen", "2")
+    note = sync.with_marker(f"Elexon has routed case {st['number']} to your desk again: please see the case.", "again")
+    sync.expect(st, "partner", "state", reopen)
+    if partner.channel == "jira":
+        return [pair.on_partner("transition", {"to": reopen}), pair.on_partner("comment", {"text": note})]
+    return pair.partner_update({"state": reopen}, note)
+
+
 # -- the raise's outcome -----------------------------------------------------------------------------------------
 
 
@@ -133,8 +155,8 @@ def confirmed(pair: Pair, result_id: str) -> list[Planned]:
     number = result_id if partner.channel == "jira" else st.get("their_number")  # a Jira key is its number
     sync.expect(st, "central", "state", states.hold)
     note = f"{raised_words(partner, number)}. This case waits (Awaiting Vendor) until {partner.name} resolves it."
-    fields = {"state": states.hold, "hold_reason": states.hold_reason, "work_notes": note}
-    return [pair.on_case("update", {"fields": fields}), *attachments.copy(pair, "central", pair.our_id)]
+    fields = {"state": states.hold, "hold_reason": states.hold_reason}
+    return [*pair.case_update(fields, note), *attachments.copy(pair, "central", pair.our_id)]
 
 
 def raised_words(partner: Partner, number: str | None) -> str:

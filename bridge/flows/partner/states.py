@@ -53,9 +53,9 @@ def _clear_hold_reason(pair: Pair, record: dict[str, Any]) -> list[Planned]:
 
 def _reopen_theirs(pair: Pair, record: dict[str, Any]) -> list[Planned]:
     states, partner, st = pair.setup.states, pair.partner, pair.st
-    hold = {"state": states.hold, "hold_reason": states.hold_reason, "work_notes": "Reopened."}
+    hold = {"state": states.hold, "hold_reason": states.hold_reason}
     sync.expect(st, "central", "state", states.hold)
-    ops = [pair.on_case("update", {"fields": hold})]
+    ops = pair.case_update(hold, f"Reopened: {partner.name}'s ticket is reopened and this case waits again.")
     st["ack_at"], st["breached"], st["raised_at"] = None, None, pair.ctx.now.isoformat()
     st.pop("review", None)
     if partner.channel == "email":
@@ -68,7 +68,7 @@ def _reopen_theirs(pair: Pair, record: dict[str, Any]) -> list[Planned]:
     if partner.channel == "jira":
         comment = pair.on_partner("comment", {"text": note})
         return [*ops, *jira.update(partner, pair.setup.central, pair.our_id, {"state": reopen}), comment]
-    return [*ops, pair.on_partner("update", {"fields": {"state": reopen, "comments": note}})]
+    return [*ops, *pair.partner_update({"state": reopen}, note)]
 
 
 def their_reference(pair: Pair, record: dict[str, Any]) -> list[Planned]:
@@ -105,8 +105,7 @@ def _ours_follow(pair: Pair, record: dict[str, Any]) -> list[Planned]:
         return closure.their_resolution(pair, record)
     if wanted in ("hold", "open") and finished:
         fields = {"state": states.hold, "hold_reason": states.hold_reason}
-        fields["work_notes"] = f"Reopened by {partner.name} ({plain(record.get('number'))})."
         sync.expect(st, "central", "state", states.hold)
         st.pop("review", None)
-        return [pair.on_case("update", {"fields": fields})]
+        return pair.case_update(fields, f"Reopened by {partner.name} ({plain(record.get('number'))}).")
     return []
