@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.engine.flows import Planned
-from bridge.flows.partner import operations as po
 from bridge.flows.partner import sync
 from bridge.flows.partner.pair import Pair
 from bridge.flows.partner.sync import plain
@@ -104,12 +103,11 @@ def _expect(pair: Pair, value: str) -> None:
 
 
 def _email(pair: Pair, record: dict[str, Any], what: str, note: str, notes: str) -> Planned:
-    opts = pair.setup.opts
     if what in ("resolve", "confirm"):
         context = {"resolution": notes or note, "resolved_by": "Elexon"}
-        return po.email(pair.partner, opts, record, "case_resolved", context)
+        return pair.email(record, "case_resolved", context)
     label = {"close": "Closed", "cancel": "Withdrawn", "reroute": "Re-routed"}[what]
-    return po.email(pair.partner, opts, record, "case_update", {"update": note, "state": label})
+    return pair.email(record, "case_update", {"update": note, "state": label})
 
 
 # -- theirs to ours ----------------------------------------------------------------------------------------------

@@ -32,22 +32,26 @@ from bridge.flows.partner import (
     closure,
     comments,
     fields,
+    inbound,
+    inbound_sync,
     jira,
     lookup,
+    mail,
+    outcomes,
     raising,
     rerouting,
     response,
     states,
-    sync,
 )
-from bridge.flows.partner import operations as po
 from bridge.flows.partner import options as opts_
 from bridge.flows.partner import raise_maps as pm
 from bridge.flows.partner.pair import Pair, Setup
-from bridge.flows.partner.sync import Side, plain
+from bridge.flows.partner.sync import plain
 from bridge.partners import Directory, LiveDirectory, Partner
 from bridge.store.inbox import InboxEvent
 from bridge.store.outbox import OUTCOME_SOURCE
+
+MAIL_SOURCE = "email"  # = bridge.sources.mailbox.SOURCE (a flow does not import sources)
 
 FLOW = "partner-case"
 
@@ -117,7 +121,9 @@ class PartnerCaseFlow(BaseFlow):
         if event.source == response.TICK_SOURCE:
             return response.tick(ctx, self.setup, central=self.opts.side == "central")
         if event.source == OUTCOME_SOURCE:
-            return self._raise_outcome(json.loads(event.payload), ctx)
+            return outcomes.planned(self.setup, json.loads(event.payload), ctx) if self.opts.side == "central" else []
+        if event.source == MAIL_SOURCE:
+            return mail.planned(self.setup, json.loads(event.payload), str(event.id), ctx)
         try:
             record = json.loads(event.payload)["record"]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -126,11 +132,24 @@ class PartnerCaseFlow(BaseFlow):
             return self._their_record_changed(record, ctx)
         return self._our_case_changed(record, ctx)
 
+    # -- our case changed (the central route) -------------------------------------------------------------------
+
     def _our_case_changed(self, record: dict[str, Any], ctx: PlanContext) -> list[Planned]:
-        """Our case changed: raise it (CPSD 7.1.2) or carry what our desk did to the partner's ticket."""
+        """Our case changed: raise it (CPSD 7.1), re-route it (2(c)), or carry what our desk did to the party it is
+        raised to; and to the party that raised it to us (7.2.2)."""
         sys_id = plain(record.get("sys_id"))
         if not sys_id:
             raise MappingError("change without a sys_id")
+        ops = self._raised_by_us(record, sys_id, ctx)
+        raised_to_us = ctx.state(f"in:{sys_id}")
+        partner = self.directory.get(str((raised_to_us or {}).get("partner")))
+        if raised_to_us is not None and partner is not None and raised_to_us.get("status") == "raised":
+            pair = Pair(self.setup, partner, copy.deepcopy(raised_to_us), ctx)
+            ops += inbound_sync.ours_changed(pair, record, pair.write_args("central", record))
+            pair.save()
+        return ops
+
+    def _raised_by_us(self, record: dict[str, Any], sys_id: str, ctx: PlanContext) -> list[Planned]:
         stored = ctx.state(f"case:{sys_id}")
         if stored is None or stored.get("status") in ("held", *closure.ENDED):
             return raising.maybe_raise(self.setup, record, stored, ctx)
@@ -143,7 +162,7 @@ class PartnerCaseFlow(BaseFlow):
             return rerouting.reroute(pair, record, moved)
         if stored.get("status") != "raised":
             return []  # raising, or not raised (a dead letter to retry): nothing crosses until their ticket exists
-        args = _write_args(pair, "central", record)
+        args = pair.write_args("central", record)
         ops = states.our_state(pair, record, args)
         ops += fields.two_way(pair, record, "central", "priority", args)
         ops += comments.copy(pair, record, "central")
@@ -152,15 +171,31 @@ class PartnerCaseFlow(BaseFlow):
         pair.save()
         return ops
 
+    # -- the party's record changed (a partner route) -----------------------------------------------------------
+
     def _their_record_changed(self, record: dict[str, Any], ctx: PlanContext) -> list[Planned]:
-        """The partner's ticket changed: its reference, state, priority, comments and files come back."""
+        """The party's ticket changed: a case it raises to Elexon (CPSD 7.2), or a ticket of a pair whose
+        reference, state, priority, comments and files come back."""
         partner = self.partner
         assert partner is not None
         if partner.channel == "jira":
             record = jira.load(ctx.reads.of(partner.via), partner, plain(record.get("key")))
         our_id = lookup.our_case(partner, record, ctx, central=self.central, table=self.opts.table)
+        if our_id is None and inbound.addressed_to_us(partner, record):
+            return inbound.from_record(self.setup, partner, record, ctx)
         if our_id is None:
             return []  # not an e-bonded record (no link, no correlation): the partner's own business
+        raised_to_us = ctx.state(f"in:{our_id}")
+        if raised_to_us is not None and raised_to_us.get("partner") == partner.key:
+            if raised_to_us.get("status") != "raised":
+                return []  # answered or closed: their later changes stay theirs
+            pair = Pair(self.setup, partner, copy.deepcopy(raised_to_us), ctx)
+            ops = inbound_sync.theirs_changed(pair, record, pair.write_args("partner", record))
+            pair.save()
+            return ops
+        return self._raised_to_them(partner, record, our_id, ctx)
+
+    def _raised_to_them(self, partner: Partner, record: dict[str, Any], our_id: str, ctx: PlanContext) -> list[Planned]:
         stored = ctx.state(f"case:{our_id}")
         if stored is None or stored.get("partner") != partner.key or stored.get("status") in ("held", None):
             if _ended_with(stored, partner.key):
@@ -170,7 +205,7 @@ class PartnerCaseFlow(BaseFlow):
             return []
         pair = Pair(self.setup, partner, copy.deepcopy(stored), ctx)
         ops = states.their_reference(pair, record)
-        args = _write_args(pair, "partner", record)
+        args = pair.write_args("partner", record)
         ops += states.their_state(pair, record, args)
         ops += fields.two_way(pair, record, "partner", "priority", args)
         ops += comments.copy(pair, record, "partner")
@@ -179,44 +214,10 @@ class PartnerCaseFlow(BaseFlow):
         pair.save()
         return ops
 
-    def _raise_outcome(self, outcome: dict[str, Any], ctx: PlanContext) -> list[Planned]:
-        """A raise's create was done (their ticket exists) or dead-lettered (CPSD 7.1; see :mod:`.raising`)."""
-        if self.opts.side != "central":
-            return []
-        our_id, _, key = str(outcome.get("target_key", "")).removeprefix("ebond:").partition("@")
-        stored = ctx.state(f"case:{our_id}")
-        partner = self.directory.get(key)
-        if stored is None or partner is None:
-            return []
-        if stored.get("partner") != key:  # a raise since re-routed elsewhere
-            stand_in = Pair(self.setup, partner, {**sync.new_pair_state(), "our_id": our_id}, ctx)
-            return rerouting.cancel_late_ticket(stand_in, copy.deepcopy(stored), outcome)
-        if stored.get("status") not in ("raising", "not_raised"):
-            return []  # already confirmed (a redelivered outcome)
-        pair = Pair(self.setup, partner, copy.deepcopy(stored), ctx)
-        if outcome.get("status") == "done":
-            ops = raising.confirmed(pair, str(outcome.get("result_id") or ""))
-        else:
-            ops = raising.failed(pair, str(outcome.get("error") or "dead-lettered"))
-        pair.save()
-        return ops
-
 
 def _ended_with(stored: dict[str, Any] | None, key: str) -> bool:
     """Whether the case was e-bonded with ``key`` once (its history says so), then re-routed or ended."""
     return any(h.get("partner") == key for h in (stored or {}).get("history", []))
-
-
-def _write_args(pair: Pair, side: Side, record: dict[str, Any]) -> dict[str, Any]:
-    """What :func:`sync.observe` needs to tell a person's change from the bridge's own write or a stale one."""
-    our_id, central = pair.our_id, pair.setup.central
-    if side == "central":
-        target, key, link = central, f"ebond:{our_id}", (po.SELF, our_id)
-    else:
-        target, key, link = pair.partner.via, po.partner_key(our_id, pair.partner), (central, our_id)
-    version, unfinished = po.write_info(pair.ctx, target, key, link)
-    mod = int(plain(record.get("sys_mod_count")) or 0)
-    return {"mod_count": mod, "written_version": version, "unfinished": unfinished}
 
 
 def build(route: RouteSettings, config: BridgeConfig) -> Flow:

@@ -72,13 +72,22 @@ def partner_email_raise(partner: Partner, opts: Options, record: dict[str, Any],
     return email(partner, opts, record, "case_raised", _raised_context(partner, record, priority))
 
 
-def email(partner: Partner, opts: Options, record: dict[str, Any], kind: str, context: dict[str, Any]) -> Planned:
+def email(
+    partner: Partner,
+    opts: Options,
+    record: dict[str, Any],
+    kind: str,
+    context: dict[str, Any],
+    *,
+    to: str | None = None,
+) -> Planned:
+    """One of the email templates to the party (``to``: another of its addresses than the desk's)."""
     sys_id, number = _p(record.get("sys_id")), _p(record.get("number"))
     portal = opts.portal_url_template.format(table=opts.table, sys_id=sys_id)
     base = {"case_number": number, "summary": _p(record.get("short_description")), "portal_url": portal}
     rendered = render_email(kind, {**base, **context})
     payload = {
-        "to": [partner.email],
+        "to": [to or partner.email],
         "subject": rendered.subject,
         "text": rendered.text,
         "html": rendered.html,

@@ -62,6 +62,20 @@ class Triage(_Strict):
     assignment_group: str | None = None
 
 
+class InboundCases(_Strict):
+    """Cases another party raises to Elexon (CPSD 7.2): where our new case goes (default: the triage settings),
+    how the raiser is recorded (``account_field`` = the customer account whose ``account_key_field`` is the
+    party's registry key), what marks a case missing the 7.2.1 contents besides the work note
+    (``incomplete_fields``), and how long its description must be."""
+
+    state: str | None = None
+    assignment_group: str | None = None
+    account_field: str = "account"
+    account_key_field: str = "u_bridge_key"
+    incomplete_fields: dict[str, str] = Field(default_factory=dict)
+    min_description: int = Field(30, ge=0)
+
+
 class OutsideScope(_Strict):
     """How our desk marks a case a party raised to us as outside Elexon's scope (CPSD 7.2.2): a state, or a value
     of a field (e.g. ``resolution_code``); the direction written in ``direction_field`` goes to the party."""
@@ -119,7 +133,10 @@ class Options(_Strict):
         "review", description="review: our case waits for Elexon to confirm (Ops Manual 10.3); resolve: at once"
     )
     triage: Triage = Field(default_factory=Triage)
+    inbound: InboundCases = Field(default_factory=InboundCases)  # type: ignore[arg-type]
     outside_scope: OutsideScope = Field(default_factory=OutsideScope)
+    mailbox: dict[str, Any] | None = Field(None, description="central: the agreed mailbox (IMAP settings)")
+    mailbox_interval_seconds: float = Field(30.0, gt=0)
     webhook_secret: SecretStr | None = Field(None, description="side partner, Jira: the signed webhook's secret")
     portal_url_template: str = "https://support.elexon.co.uk/csm?id=csm_ticket&table={table}&sys_id={sys_id}"
 
@@ -134,6 +151,7 @@ SHARED = (
     "partner_comments",
     "on_partner_resolved",
     "triage",
+    "inbound",
     "outside_scope",
     "portal_url_template",
     "attachments",

@@ -13,6 +13,7 @@ from bridge.engine.flows import PlanContext, Planned
 from bridge.flows.partner import operations as po
 from bridge.flows.partner.options import CaseStates, Options
 from bridge.flows.partner.raise_maps import RaiseMaps
+from bridge.flows.partner.sync import Side, plain
 from bridge.partners import Directory, LiveDirectory, Partner
 
 
@@ -76,5 +77,27 @@ class Pair:
         ops = [self.on_partner("update", {"fields": fields})] if fields else []
         return [*ops, self.on_partner("comment", {"text": note})] if note else ops
 
+    def email(self, record: dict[str, Any], kind: str, context: dict[str, Any]) -> Planned:
+        """An email to the party (the address a case it raised came from, else its desk's)."""
+        return po.email(self.partner, self.setup.opts, record, kind, context, to=self.st.get("reply_to"))
+
+    @property
+    def inbound(self) -> bool:
+        """A case the party raised to us (CPSD 7.2), kept under ``in:<sys_id>``; ours raised to it: ``case:``."""
+        return self.st.get("direction") == "in"
+
+    def write_args(self, side: Side, record: dict[str, Any]) -> dict[str, Any]:
+        """What :func:`sync.observe` needs to tell a person's change from the bridge's own write or a stale one:
+        the record version the bridge's last delivered write to that side produced, and whether writes to it are
+        still unfinished."""
+        central = self.setup.central
+        if side == "central":
+            target, key, link = central, f"ebond:{self.our_id}", (po.SELF, self.our_id)
+        else:
+            target, key, link = self.partner.via, po.partner_key(self.our_id, self.partner), (central, self.our_id)
+        version, unfinished = po.write_info(self.ctx, target, key, link)
+        mod = int(plain(record.get("sys_mod_count")) or 0)
+        return {"mod_count": mod, "written_version": version, "unfinished": unfinished}
+
     def save(self) -> None:
-        self.ctx.set_state(f"case:{self.our_id}", self.st)
+        self.ctx.set_state(f"{'in' if self.inbound else 'case'}:{self.our_id}", self.st)

@@ -14,7 +14,6 @@ from typing import Any
 
 from bridge.engine.flows import Planned
 from bridge.flows.partner import closure, jira, sync
-from bridge.flows.partner import operations as po
 from bridge.flows.partner.pair import Pair
 from bridge.flows.partner.sync import plain
 
@@ -60,7 +59,7 @@ def _reopen_theirs(pair: Pair, record: dict[str, Any]) -> list[Planned]:
     st.pop("review", None)
     if partner.channel == "email":
         context = {"update": "Elexon has reopened this case: the issue is not resolved.", "state": "Reopened"}
-        return [*ops, po.email(partner, pair.setup.opts, record, "case_update", context)]
+        return [*ops, pair.email(record, "case_update", context)]
     reopen = partner.state.outbound.get("reopen", "2")
     sync.remember_before(st, "partner", "state")
     sync.expect(st, "partner", "state", reopen)
