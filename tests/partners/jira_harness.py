@@ -30,6 +30,7 @@ SIEMENS = {
     "target": "partner-jira",
     "hours": {"24x7": True},
     "response_minutes": 120,
+    "inbound": {"field": "labels", "value": "elexon"},
 }
 
 

@@ -121,7 +121,7 @@ class PartnerCaseFlow(BaseFlow):
         if event.source == response.TICK_SOURCE:
             return response.tick(ctx, self.setup, central=self.opts.side == "central")
         if event.source == OUTCOME_SOURCE:
-            return outcomes.planned(self.setup, json.loads(event.payload), ctx) if self.opts.side == "central" else []
+            return outcomes.planned(self.setup, json.loads(event.payload), ctx)
         if event.source == MAIL_SOURCE:
             return mail.planned(self.setup, json.loads(event.payload), str(event.id), ctx)
         try:

@@ -58,8 +58,7 @@ def from_mail(setup: Setup, mail: dict[str, Any], ref: str, ctx: PlanContext) ->
     if partner is None:
         return []  # the directory changed since the mail was read: nobody we know raised it
     subject = str(mail.get("subject") or "").strip()
-    files = len(mail.get("attachments", []))
-    extra = {"reply_to": str(mail.get("from")), "files": mail.get("attachments", [])}
+    attached = list(mail.get("attachments", []))
     return _create(
         setup,
         partner,
@@ -68,8 +67,9 @@ def from_mail(setup: Setup, mail: dict[str, Any], ref: str, ctx: PlanContext) ->
         number="",
         summary=subject,
         body=str(mail.get("text") or ""),
-        files=files,
-        **extra,
+        files=len(attached),
+        reply_to=str(mail.get("from")),
+        attached=attached,
     )
 
 
@@ -142,14 +142,14 @@ def created(setup: Setup, outcome: dict[str, Any], ctx: PlanContext) -> list[Pla
     our_id = str(outcome.get("result_id") or "")
     ours = ctx.reads.of(setup.central).get(setup.opts.table, our_id) or {}
     st = _pair_state(partner, pending, our_id=our_id, their_id=their_id, ours=ours, now=ctx.now.strftime(sync.SN_TIME))
-    done = {k: v for k, v in pending.items() if k != "files"}  # the mail's files go onto our case, not the state
+    done = {k: v for k, v in pending.items() if k != "attached"}  # the mail's files go onto our case, not the state
     ctx.set_state(f"new:{partner_key}:{their_id}", {**done, "status": "created", "our_id": our_id})
     po.ensure_self_link(ctx, setup.central, our_id)
     if partner.channel != "email":
         ctx.put_link(setup.central, our_id, partner.via, their_id)
     pair = Pair(setup, partner, st, ctx)
     ops = [*_acknowledge(pair, ours, pending), pair.on_case("work_note", {"text": _note(partner, pending, st)})]
-    ops += [pair.on_case("attach", dict(f)) for f in pending.get("files", [])]
+    ops += [pair.on_case("attach", dict(f)) for f in pending.get("attached", [])]
     pair.save()
     return ops
 
