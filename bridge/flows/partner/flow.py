@@ -37,6 +37,7 @@ from bridge.flows.partner import (
     jira,
     lookup,
     mail,
+    notify,
     outcomes,
     raising,
     rerouting,
@@ -147,7 +148,7 @@ class PartnerCaseFlow(BaseFlow):
             pair = Pair(self.setup, partner, copy.deepcopy(raised_to_us), ctx)
             ops += inbound_sync.ours_changed(pair, record, pair.write_args("central", record))
             pair.save()
-        return ops
+        return ops + notify.planned(self.setup, record, ctx)
 
     def _raised_by_us(self, record: dict[str, Any], sys_id: str, ctx: PlanContext) -> list[Planned]:
         stored = ctx.state(f"case:{sys_id}")

@@ -76,6 +76,27 @@ class InboundCases(_Strict):
     min_description: int = Field(30, ge=0)
 
 
+class NotifyKinds(_Strict):
+    """Which raiser notifications a category wants."""
+
+    acknowledge: bool = True
+    updates: bool = True
+    resolution: bool = True
+
+
+class Notifications(NotifyKinds):
+    """Raiser notifications by email (Ops Manual 10.2, 10.3): on with ``target`` (an email target of bridge.yaml);
+    each kind on or off for the route, and per category value (``categories``, read from ``category_field``)."""
+
+    target: str | None = None
+    categories: dict[str, NotifyKinds] = Field(default_factory=dict)
+    category_field: str = "category"
+    raiser_field: str = "contact"
+    raiser_table: str = "customer_contact"
+    email_field: str = "email"
+    state_labels: dict[str, str] = Field(default_factory=dict)
+
+
 class OutsideScope(_Strict):
     """How our desk marks a case a party raised to us as outside Elexon's scope (CPSD 7.2.2): a state, or a value
     of a field (e.g. ``resolution_code``); the direction written in ``direction_field`` goes to the party."""
@@ -135,6 +156,7 @@ class Options(_Strict):
     triage: Triage = Field(default_factory=Triage)
     inbound: InboundCases = Field(default_factory=InboundCases)  # type: ignore[arg-type]
     outside_scope: OutsideScope = Field(default_factory=OutsideScope)
+    notifications: Notifications = Field(default_factory=Notifications)
     mailbox: dict[str, Any] | None = Field(None, description="central: the agreed mailbox (IMAP settings)")
     mailbox_interval_seconds: float = Field(30.0, gt=0)
     webhook_secret: SecretStr | None = Field(None, description="side partner, Jira: the signed webhook's secret")
