@@ -103,12 +103,15 @@ def jira_env(
     partner: ServiceNowEmulator,
     *,
     settings: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
     **target: Any,
 ) -> Iterator[JiraEnv]:
-    """``target``: settings of the Jira target to change (e.g. ``request_type_id``); ``settings``: of bridge.yaml."""
+    """``target``: settings of the Jira target to change (e.g. ``request_type_id``); ``settings``: of bridge.yaml;
+    ``options``: of the central e-bonding route."""
     with JiraEmulator(webhook_secret=SECRET) as jira:
         extra = {
             "settings": settings or {},
+            "options": options or {},
             "partners": [SIEMENS],
             "targets": {"partner-jira": _jira_target(jira.url, **target)},
             "assignment": {GROUP_JIRA: "siemens"},

@@ -107,7 +107,7 @@ def test_a_case_missing_the_contents_is_created_flagged_and_the_party_asked_once
 def test_a_jira_partner_raises_a_case_to_elexon(
     tmp_path: Path, emulators: tuple[ServiceNowEmulator, ServiceNowEmulator]
 ) -> None:
-    with jira_env(tmp_path, *emulators) as j:
+    with jira_env(tmp_path, *emulators, options=OPTIONS) as j:
         env = j.env
         issue = j.jira.state.create("DIP rejects our flows", description=RAISED, labels=["elexon"])
         j.jira.state.create("Siemens' own business")
@@ -124,4 +124,15 @@ def test_a_jira_partner_raises_a_case_to_elexon(
         j.settle()
         told = [c.body for c in j.jira.state.get(issue.key).comments if "has resolved case" in c.body]
         assert told and "Certificate re-issued." in told[0]
-        assert len(_ours(env)) == 1 and not env.dead()
+        assert j.jira.state.get(issue.key).status.name == "Waiting for support", "their ticket stays theirs"
+        second = j.jira.state.create("Flows late", description="Late.", labels=["elexon"])
+        j.settle()
+        [late] = [c for c in _ours(env) if c["u_external_reference"] == second.key]
+        [ask] = [c.body for c in j.jira.state.get(second.key).comments if c.public]
+        assert "To triage it, Elexon needs" in ask and late["subcategory"] == "incomplete (CPSD 7.2.1)"
+        scope = {"resolution_code": "Outside Elexon scope", "close_notes": "This is a DTS matter: raise it there."}
+        env.central.state.update(CASES, late["sys_id"], scope)
+        j.settle()
+        [answer] = [c.body for c in j.jira.state.get(second.key).comments if "outside Elexon's scope" in c.body]
+        assert "Direction: This is a DTS matter: raise it there." in answer
+        assert len(_ours(env)) == 2 and not env.dead()
