@@ -1,21 +1,20 @@
-"""Cross-party e-bonding: the `partner-case` route kind (CPSD 2(c), 7.1.2; Ops Manual 18.5).
+"""Cross-party e-bonding: the `partner-case` route kind, the case exchange protocol both ways and to the end
+(CPSD v0.7/v0.8 2(c), 6, 7 and 8; Ops Manual 10.2-10.3, 18.5, Appendices G and H).
 
-A case on our ServiceNow assigned to another party is raised to that party's desk by its channel (ServiceNow
-incident, Jira Service Management request or email, from ``config/partners.yaml``) once it holds what CPSD
-7.1.2 requires (else one work note says what is missing); our case then waits On Hold / Awaiting Vendor until
-the partner resolves, and is resolved with the partner's resolution notes. Public comments travel both ways,
-work notes never; the partner's state comes back through its value map; our reopen reopens theirs and theirs
-ours; priority syncs both ways with a per-field conflict rule, each decision in the audit log; attachments are
-copied both ways once each.
+CPSD 6: "Case Raised - Triage - Assignment (Routed to correct resolver group (internal or external)) - Cross-party
+Engagement - Resolution (Ownership remains until ticket is resolved and confirmed) - Closure (SLA validation,
+closure communication ...)". CPSD 7.1: Elexon raises cases to other parties; 7.2: it receives theirs.
 
-Two routes of this kind work together (they share the flow state, which is kept per flow kind):
-``side: central`` polls our table, ``side: partner`` (one per ServiceNow or Jira partner) polls the partner's
-table or Jira project (a Jira partner's signed webhook feeds the same route).
-
-The two entries below read as the protocol's steps; each step's helpers live in the module it names. The
-systems' current data (journals, attachments, a Jira issue) is read through ``ctx.reads``, which the processor
-fetches before planning (:mod:`bridge.engine.reads`). See docs/ebonding.md for the configuration, the
-echo-prevention and the strict-lookup rules.
+Routes of this kind work together (they share the flow state, which is kept per flow kind): ``side: central``
+polls our table (and reads the agreed mailbox), ``side: partner`` (one per ServiceNow or Jira party) polls the
+party's table or Jira project (a Jira party's signed webhook feeds the same route). The entries below read as the
+protocol's steps; each step lives in the module it names: routing and raising (:mod:`.routing`, :mod:`.raising`),
+re-routing (:mod:`.rerouting`), states and closure both ways (:mod:`.states`, :mod:`.closure`), comments
+(Appendix G: the party's land as work notes), priority, attachments, the party's response clock, cases raised to
+us (:mod:`.inbound`, :mod:`.inbound_sync`), the agreed mailbox (:mod:`.mail`), raiser notifications
+(:mod:`.notify`), and the outcomes the flow asked to hear of (:mod:`.outcomes`). The systems' current data is read
+through ``ctx.reads``, fetched by the processor before planning (:mod:`bridge.engine.reads`). See
+docs/ebonding.md for the protocol, every option and the design decisions.
 """
 
 from __future__ import annotations
