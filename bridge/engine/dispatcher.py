@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any
 
 from bridge import metrics
 from bridge.adapters.base import Adapter, DeliveryResult, Operation
@@ -233,6 +234,8 @@ class Dispatcher:
             result_version=result.version,
             link=link,
             audit=list(result.detail.get("audit", [])),
+            report=item.report,
+            about=_about(item),
         )
 
     def _failed(self, item: ob.Claimed, decision: Decision) -> ob.Outcome:
@@ -254,6 +257,8 @@ class Dispatcher:
                 status_code=decision.status,
                 target_answer=decision.body,
                 audit=list(decision.audit),
+                report=item.report,
+                about=_about(item),
             )
         delay = self._backoff(op.attempts, decision.retry_after)
         log.warning("will retry", extra={**_ids(op), "error": decision.reason[:300], "retry_in": round(delay, 2)})
@@ -277,6 +282,15 @@ class Dispatcher:
             maximum=s.backoff_max_seconds,
             jitter=s.backoff_jitter_seconds,
         )
+
+
+def _about(item: ob.Claimed) -> dict[str, Any]:
+    """For an operation whose outcome goes back to its route: which operation it was."""
+    if not item.report:
+        return {}
+    op = item.op
+    link = [item.link_system, item.link_id] if item.link_system else None
+    return {"action": op.action, "target_system": op.target_system, "target_key": op.target_key, "link": link}
 
 
 def _ids(op: Operation, target_id: str | None = None) -> dict[str, object]:

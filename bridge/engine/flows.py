@@ -42,6 +42,8 @@ class Planned:
     delay: float = 0.0
     #: the mapping version to record on the operation when it is not the flow's own (an account sync run)
     version: str | None = None
+    #: its outcome (done or dead-lettered) comes back to the route as an event of source ``outcome``
+    report: bool = False
 
 
 @dataclass

@@ -200,4 +200,5 @@ def _to_operation(
         link_id=planned.link[1] if planned.link else None,
         mapping_version=planned.version or flow.version,
         delay=planned.delay,
+        report=planned.report,
     )

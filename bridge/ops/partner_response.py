@@ -2,11 +2,11 @@
 for acknowledgement (how long, on the desk's own clock, against its agreed minutes), and its breaches.
 
 The partner-case flow keeps one flow-state row per case (``flow='partner-case'``, ``key='case:<sys_id>'``, a JSON
-document with ``status``, ``raised_at``, ``ack_at``, ``breached``). Two ``LIMIT``ed queries read it
+document with ``status``, ``raised_at``, ``ack_at``, ``breached``). Three ``LIMIT``ed queries read it
 (:mod:`bridge.store.views`), through the expression indexes of migration 0004: cases by ``status = 'raised'``
-(then ``ack_at`` unset), breaches by ``breached`` newest first. Only waiting and breached cases reach Python,
-where the business-hours clock of :mod:`bridge.flows.partner.response` measures them: the cost follows the open
-and breached cases, not the table.
+(then ``ack_at`` unset), cases whose raise was dead-lettered by ``status = 'not_raised'``, breaches by
+``breached`` newest first. Only those cases reach Python, where the business-hours clock of
+:mod:`bridge.flows.partner.response` measures them: the cost follows the open and breached cases, not the table.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class WaitingCase:
     number: str
     raised_at: str
     waited_minutes: float
-    response_minutes: int
+    response_minutes: int | None
     round_the_clock: bool
     late: bool
 
@@ -49,6 +49,16 @@ class Breach:
     acknowledged_at: str | None
 
 
+@dataclass(frozen=True)
+class NotRaised:
+    """A case routed to the desk whose create was dead-lettered: it does not wait on the desk (retry the dead
+    letter to raise it)."""
+
+    sys_id: str
+    number: str
+    error: str
+
+
 @dataclass
 class PartnerDesk:
     key: str
@@ -58,6 +68,7 @@ class PartnerDesk:
     in_hours_now: bool
     waiting: list[WaitingCase] = field(default_factory=list)
     breaches: list[Breach] = field(default_factory=list)
+    not_raised: list[NotRaised] = field(default_factory=list)
 
 
 def desks(conn: Connection, partners: Iterable[Partner], *, now: datetime | None = None) -> list[PartnerDesk]:
@@ -72,6 +83,12 @@ def desks(conn: Connection, partners: Iterable[Partner], *, now: datetime | None
         partner = directory.get(str(st.get("partner")))
         if partner is not None and st.get("raised_at"):
             found[partner.key].waiting.append(_waiting(st, partner, moment))
+    not_raised = views.states_where(conn, FLOW, prefix=CASE_PREFIX, equal={"status": "not_raised"}, limit=MAX_ROWS)
+    for st in _cases(not_raised):
+        desk = found.setdefault(str(st.get("partner")), _unknown(str(st.get("partner"))))
+        desk.not_raised.append(
+            NotRaised(str(st.get("our_id", "")), str(st.get("number") or ""), str(st.get("raise_error") or ""))
+        )
     for st in _cases(views.states_newest(conn, FLOW, prefix=CASE_PREFIX, field="breached", limit=MAX_ROWS)):
         desk = found.setdefault(str(st.get("partner")), _unknown(str(st.get("partner"))))
         desk.breaches.append(_breach(st, directory.get(desk.key)))
@@ -93,7 +110,7 @@ def _desk(partner: Partner, now: datetime) -> PartnerDesk:
         name=partner.name,
         response_minutes=partner.response_minutes,
         hours=sla.hours_text(partner),
-        in_hours_now=partner.hours.in_hours(now),
+        in_hours_now=partner.clock.in_hours(now),
     )
 
 
@@ -112,7 +129,7 @@ def _waiting(st: dict[str, Any], partner: Partner, now: datetime) -> WaitingCase
         waited_minutes=round(waited, 1),
         response_minutes=partner.response_minutes,
         round_the_clock=sla.round_the_clock(st, partner),
-        late=waited > partner.response_minutes,
+        late=partner.response_minutes is not None and waited > partner.response_minutes,
     )
 
 
@@ -123,7 +140,7 @@ def _breach(st: dict[str, Any], partner: Partner | None) -> Breach:
         number=str(st.get("number") or ""),
         raised_at=str(st.get("raised_at") or ""),
         breached_at=breached,
-        in_hours=partner is not None and partner.hours.in_hours(datetime.fromisoformat(breached)),
+        in_hours=partner is not None and partner.clock.in_hours(datetime.fromisoformat(breached)),
         status=str(st.get("status") or ""),
         acknowledged_at=st.get("ack_at"),
     )
@@ -142,5 +159,6 @@ def directory_of(flows: Iterable[Any]) -> list[Partner]:
         if not isinstance(flow, PartnerCaseFlow) or flow.opts.side != "central":
             continue
         for partner in flow.directory.partners:
-            seen.setdefault(partner.key, partner)
+            if partner.e_bonded:  # a party with no agreed channel is never raised to
+                seen.setdefault(partner.key, partner)
     return list(seen.values())

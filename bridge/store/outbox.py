@@ -22,7 +22,7 @@ from bridge.operations import Operation
 from bridge.store import Store, dumps, loads, now
 from bridge.store import links as links_
 from bridge.store.inbox import insert_ignore
-from bridge.store.schema import attempts, audit, dead_letters, links, outbox
+from bridge.store.schema import attempts, audit, dead_letters, inbox, links, outbox
 
 UNFINISHED = ("pending", "retry", "inflight")
 
@@ -41,6 +41,8 @@ class NewOperation:
     link_id: str | None = None
     mapping_version: str | None = None
     delay: float = 0.0
+    #: its outcome (done or dead) comes back to its route as an inbox event (see :func:`finish`)
+    report: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Claimed:
     created_at: float
     link_system: str | None
     link_id: str | None
+    report: bool = False
 
 
 @dataclass
@@ -67,6 +70,9 @@ class Outcome:
     result_version: str | None = None
     link: tuple[str, str, str] | None = None  # (source system, source id, target system)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    #: the operation asked for its outcome to come back (then ``about`` says which operation it was)
+    report: bool = False
+    about: dict[str, Any] = field(default_factory=dict)
 
 
 def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> int:
@@ -87,6 +93,7 @@ def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> i
             "link_id": op.link_id,
             "idempotency_key": op.idempotency_key[:255],
             "mapping_version": op.mapping_version,
+            "report": op.report,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": t + op.delay,
@@ -119,7 +126,7 @@ _CLAIM_SQL = """
         LIMIT :limit
         __LOCK__)
     RETURNING id, route, target_system, target_key, action, payload, idempotency_key, attempts,
-              correlation, link_system, link_id, created_at
+              correlation, link_system, link_id, created_at, report
 """
 
 
@@ -171,19 +178,27 @@ def _claimed(row: Any, known: dict[tuple[str, str, str], str]) -> Claimed:
         target_id=target_id,
         correlation=loads(row.correlation) or {},
     )
-    return Claimed(op=op, created_at=float(row.created_at), link_system=row.link_system, link_id=row.link_id)
+    return Claimed(
+        op=op,
+        created_at=float(row.created_at),
+        link_system=row.link_system,
+        link_id=row.link_id,
+        report=bool(row.report),
+    )
 
 
 def finish(store: Store, outcomes: Sequence[Outcome], *, owner: str) -> None:
     """Write a batch of outcomes in one transaction, each guarded by lease owner and attempt number, so a
     worker whose lease expired (and whose row was claimed again) cannot overwrite the newer attempt.
 
-    Done and retry outcomes go in one executemany (the common, hot path); a dead outcome is checked row by
-    row, because a dead letter must only be written for an attempt that still owned its row."""
+    Done and retry outcomes go in one executemany (the common, hot path); a dead outcome, and one that is
+    reported back to its route, is checked row by row: a dead letter or a report must only be written for an
+    attempt that still owned its row. A reported outcome (done or dead) becomes an inbox event of the
+    operation's route in the same transaction, so the flow hears of it exactly once per attempt."""
     if not outcomes:
         return
     t = now()
-    bulk = [o for o in outcomes if o.status != "dead"]
+    bulk = [o for o in outcomes if o.status != "dead" and not o.report]
     with store.begin() as conn:
         if bulk:
             conn.execute(_GUARDED_FINISH, [_finish_params(o, owner, t) for o in bulk])
@@ -191,9 +206,13 @@ def finish(store: Store, outcomes: Sequence[Outcome], *, owner: str) -> None:
             for outcome in bulk:
                 _record_side_effects(conn, store, outcome, t=t)
         for outcome in outcomes:
-            if outcome.status == "dead" and conn.execute(_GUARDED_FINISH, _finish_params(outcome, owner, t)).rowcount:
+            if outcome.status != "dead" and not outcome.report:
+                continue
+            if conn.execute(_GUARDED_FINISH, _finish_params(outcome, owner, t)).rowcount:
                 conn.execute(sa.insert(attempts), _attempt_row(outcome, owner, t))
                 _record_side_effects(conn, store, outcome, t=t)
+                if outcome.report and outcome.status in ("done", "dead"):
+                    _report(conn, store, outcome, t=t)
 
 
 _GUARDED_FINISH = (
@@ -269,6 +288,32 @@ def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: fl
                 after=dumps(entry),
             )
         )
+
+
+#: the inbox source of a reported outcome (a flow recognises its outcome events by it)
+OUTCOME_SOURCE = "outcome"
+
+
+def _report(conn: sa.Connection, store: Store, o: Outcome, *, t: float) -> None:
+    """The outcome as an inbox event of the operation's route (once per attempt: its dedupe key)."""
+    body = {
+        **o.about,
+        "op_id": o.op_id,
+        "attempt": o.attempt,
+        "status": o.status,
+        "result_id": o.result_id,
+        "error": o.error,
+    }
+    row = {
+        "source": OUTCOME_SOURCE,
+        "route": o.route,
+        "dedupe_key": f"op:{o.op_id}:{o.attempt}",
+        "record_key": str(o.about.get("target_key") or "")[:255] or None,
+        "payload": dumps(body),
+        "received_at": t,
+        "status": "pending",
+    }
+    conn.execute(insert_ignore(store, inbox).values(**row).on_conflict_do_nothing())
 
 
 def release(store: Store, *, owner: str, op_ids: Sequence[int]) -> int:

@@ -48,6 +48,13 @@ outbox = sa.Table(
     sa.Column("link_id", sa.String(255), nullable=True),
     sa.Column("idempotency_key", sa.String(255), nullable=False, unique=True),
     sa.Column("mapping_version", sa.String(64), nullable=True),
+    sa.Column(
+        "report",
+        sa.Boolean,
+        nullable=False,
+        server_default=sa.false(),
+        doc="its outcome (done or dead) comes back to its route as an inbox event",
+    ),
     sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", sa.Float, nullable=False),

@@ -261,7 +261,8 @@ def _wait_idle(db_url: str, central: ServiceNowEmulator, partner: ServiceNowEmul
 
 
 def _arrived(central: ServiceNowEmulator, case: dict[str, str]) -> list[str]:
-    values = [j["value"] for j in central.state.journal(case["sys_id"]) if j["element"] == "comments"]
+    """The partner's updates on our case: they land as work notes (Appendix G)."""
+    values = [j["value"] for j in central.state.journal(case["sys_id"]) if j["element"] == "work_notes"]
     return [line for v in values for line in v.splitlines() if line.startswith("partner update ")]
 
 

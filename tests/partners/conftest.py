@@ -20,6 +20,7 @@ from tests.conftest import write_config
 
 GROUP_DCC = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 GROUP_REC = "1a1b2c3d4e5f60718293a4b5c6d7e8f9"
+ELEXON_ON_DCC = "e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1"  # the group on DCC's instance its agents assign Elexon's cases to
 CASES = "sn_customerservice_case"
 COMPLETE = (
     "Since 2025-03-04 10:15 the DIP rejected our registration messages. Impact: 40 suppliers affected, "
@@ -33,7 +34,8 @@ def directory(smtp_target: str | None = None, extra: list[dict[str, Any]] | None
         {
             "key": "dcc",
             "name": "Switching Service Desk (DCC)",
-            "market_participant_ids": ["DCCL"],
+            "organisation": "smart-dcc",
+            "market_participant_ids": ["DCC1"],
             "role": "Switching Operator",
             "channel": "servicenow",
             "target": "partner-sn",
@@ -42,6 +44,8 @@ def directory(smtp_target: str | None = None, extra: list[dict[str, Any]] | None
             "hours": {"24x7": True},
             "out_of_hours": {"contact": "0844 225 4445", "priorities": [1, 2]},
             "response_minutes": 60,
+            "not_ours": {"states": ["8"], "codes": ["Not Solved (Raised in error)"]},
+            "inbound": {"field": "assignment_group", "value": ELEXON_ON_DCC},
         }
     ]
     if smtp_target:
@@ -49,6 +53,7 @@ def directory(smtp_target: str | None = None, extra: list[dict[str, Any]] | None
             {
                 "key": "rec",
                 "name": "REC Help Desk",
+                "organisation": "rec-code-manager",
                 "role": "REC Code Manager",
                 "channel": "email",
                 "target": smtp_target,
@@ -152,6 +157,7 @@ def make_env(tmp_path: Path, central: ServiceNowEmulator, partner: ServiceNowEmu
                 "assignment": {"field": "assignment_group", "values": values},
                 "conflicts": extra.get("conflicts", {"priority": "central"}),
                 "poll": {"source": "central", "table": CASES, **poll},
+                **extra.get("options", {}),
             },
         },
         {

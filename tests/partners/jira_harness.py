@@ -26,11 +26,13 @@ SECRET = "jira-hook-secret"
 SIEMENS = {
     "key": "siemens",
     "name": "Siemens Service Desk",
+    "organisation": "siemens",
     "role": "Meter Operator",
     "channel": "jira",
     "target": "partner-jira",
     "hours": {"24x7": True},
     "response_minutes": 120,
+    "inbound": {"field": "labels", "value": "elexon"},
 }
 
 
@@ -56,7 +58,7 @@ class JiraEnv:
         self.env.cycle()
 
 
-def _jira_target(url: str) -> dict[str, Any]:
+def _jira_target(url: str, **overrides: Any) -> dict[str, Any]:
     return {
         "kind": "jira",
         "base_url": url,
@@ -67,7 +69,7 @@ def _jira_target(url: str) -> dict[str, Any]:
         "project_key": "MHHS",
         "timezone": "UTC",
         "search_lag_seconds": SEARCH_LAG_MS / 1000,
-    }
+    } | overrides
 
 
 def jira_route(partners_path: Path) -> dict[str, Any]:
@@ -99,11 +101,23 @@ def serving(env: Env) -> Iterator[str]:
 
 
 @contextmanager
-def jira_env(tmp_path: Path, central: ServiceNowEmulator, partner: ServiceNowEmulator) -> Iterator[JiraEnv]:
+def jira_env(
+    tmp_path: Path,
+    central: ServiceNowEmulator,
+    partner: ServiceNowEmulator,
+    *,
+    settings: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+    **target: Any,
+) -> Iterator[JiraEnv]:
+    """``target``: settings of the Jira target to change (e.g. ``request_type_id``); ``settings``: of bridge.yaml;
+    ``options``: of the central e-bonding route."""
     with JiraEmulator(webhook_secret=SECRET, search_lag_ms=SEARCH_LAG_MS) as jira:
         extra = {
+            "settings": settings or {},
+            "options": options or {},
             "partners": [SIEMENS],
-            "targets": {"partner-jira": _jira_target(jira.url)},
+            "targets": {"partner-jira": _jira_target(jira.url, **target)},
             "assignment": {GROUP_JIRA: "siemens"},
             "routes": [jira_route(tmp_path / "partners.yaml")],
         }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from bridge.flows.partner.sync import MARKER
 from bridge.sources.poller import change_event
-from tests.partners.conftest import CASES, COMPLETE, Env
+from bridge_emulators.servicenow import ServiceNowEmulator
+from tests.partners.conftest import CASES, COMPLETE, Env, make_env
 
 pytestmark = pytest.mark.slow  # whole desks end to end, seconds each: left out of scripts/check --fast
 
@@ -44,6 +46,8 @@ def test_incomplete_case_is_held_with_one_note_then_sent_when_complete(env: Env)
 
 
 def test_comments_both_ways_without_echo_and_work_notes_stay(env: Env) -> None:
+    """Appendix G: our public comments reach the partner, our work notes never; the partner's public comments
+    land on our case as work notes (the desk decides what the customer sees), their work notes never."""
     case = env.case(description=COMPLETE)
     env.settle()
     inc = env.incidents()[0]
@@ -52,14 +56,35 @@ def test_comments_both_ways_without_echo_and_work_notes_stay(env: Env) -> None:
     env.settle()
     theirs = env.journal(env.partner, inc["sys_id"])
     ours = env.journal(env.central, case["sys_id"])
+    our_notes = env.journal(env.central, case["sys_id"], "work_notes")
     assert [c for c in theirs if "Any news?" in c] and len(theirs) == 2, theirs
-    assert [c for c in ours if "Looking at it" in c] and len(ours) == 2, ours
+    assert ours == ["Any news?"], "the partner's comment is not customer-visible"
+    assert len([n for n in our_notes if "Looking at it" in n and MARKER.search(n)]) == 1, our_notes
     assert all("internal only" not in c for c in theirs + env.journal(env.partner, inc["sys_id"], "work_notes"))
-    assert all("our secret" not in c for c in ours + env.journal(env.central, case["sys_id"], "work_notes"))
-    assert sum(bool(MARKER.search(c)) for c in theirs + ours) == 2
+    assert all("our secret" not in c for c in ours + our_notes)
+    assert sum(bool(MARKER.search(c)) for c in theirs + our_notes) == 2
 
 
-def test_partner_resolution_resolves_ours_with_their_notes_and_reopen_both_ways(env: Env) -> None:
+def test_partner_comments_customer_visible_by_route_option(
+    tmp_path: Path, emulators: tuple[ServiceNowEmulator, ServiceNowEmulator]
+) -> None:
+    env = make_env(tmp_path, *emulators, options={"partner_comments": "comments"})
+    try:
+        case = env.case(description=COMPLETE)
+        env.settle()
+        inc = env.incidents()[0]
+        env.partner.state.update("incident", inc["sys_id"], {"comments": "Looking at it"})
+        env.settle()
+        [visible] = [c for c in env.journal(env.central, case["sys_id"]) if "Looking at it" in c]
+        assert MARKER.search(visible)
+        assert not [n for n in env.journal(env.central, case["sys_id"], "work_notes") if "Looking at it" in n]
+    finally:
+        env.rt.stop()
+
+
+def test_partner_resolution_puts_ours_into_review_until_we_confirm_and_reopen_both_ways(env: Env) -> None:
+    """Ops Manual 10.3: their resolution is reviewed by Elexon before the raiser is told: our case goes to the
+    review state (Open) with their resolution as a work note; our resolve confirms it on their ticket."""
     case = env.case(description=COMPLETE)
     env.settle()
     inc = env.incidents()[0]
@@ -70,18 +95,45 @@ def test_partner_resolution_resolves_ours_with_their_notes_and_reopen_both_ways(
     env.partner.state.update("incident", inc["sys_id"], fix)
     env.settle()
     ours = env.get_case(case["sys_id"])
-    assert ours["state"] == "6" and "Reprocessed the DIP queue." in ours["close_notes"]
+    assert (ours["state"], ours["hold_reason"], ours["close_notes"]) == ("10", "", ""), "in review, not resolved"
+    [review] = [n for n in env.journal(env.central, case["sys_id"], "work_notes") if "Review the resolution" in n]
+    assert "Reprocessed the DIP queue." in review
+    env.partner.state.update("incident", inc["sys_id"], {"state": "2"})  # they reopen while we review
+    env.settle()
+    assert (env.get_case(case["sys_id"])["state"], env.get_case(case["sys_id"])["hold_reason"]) == ("18", "4")
+    env.partner.state.update("incident", inc["sys_id"], fix)
+    env.settle()
+    assert env.get_case(case["sys_id"])["state"] == "10"
+    done = {"state": "6", "resolution_code": "Solved by partner", "close_notes": "Confirmed with the supplier."}
+    env.central.state.update(CASES, case["sys_id"], done)  # Elexon confirms
+    env.settle()
+    theirs = env.partner.state.get("incident", inc["sys_id"])
+    assert theirs is not None and theirs["state"] == "6"
+    assert [c for c in env.journal(env.partner, inc["sys_id"]) if "confirmed your resolution" in c]
     env.central.state.update(CASES, case["sys_id"], {"state": "10"})  # we reopen
     env.settle()
     assert env.partner.state.get("incident", inc["sys_id"])["state"] == "2"  # type: ignore[index]
     assert env.get_case(case["sys_id"])["state"] == "18"
-    env.partner.state.update("incident", inc["sys_id"], fix)
-    env.settle()
-    assert env.get_case(case["sys_id"])["state"] == "6"
-    env.partner.state.update("incident", inc["sys_id"], {"state": "2"})  # they reopen
-    env.settle()
-    assert env.get_case(case["sys_id"])["state"] == "18"
     assert not env.dead()
+
+
+def test_auto_resolve_route_option_resolves_ours_with_their_notes(
+    tmp_path: Path, emulators: tuple[ServiceNowEmulator, ServiceNowEmulator]
+) -> None:
+    env = make_env(tmp_path, *emulators, options={"on_partner_resolved": "resolve"})
+    try:
+        case = env.case(description=COMPLETE)
+        env.settle()
+        inc = env.incidents()[0]
+        fix = {"state": "6", "close_code": "Solved (Permanently)", "close_notes": "Reprocessed the DIP queue."}
+        env.partner.state.update("incident", inc["sys_id"], fix)
+        env.settle()
+        ours = env.get_case(case["sys_id"])
+        assert (ours["state"], ours["hold_reason"]) == ("6", "")
+        assert "Reprocessed the DIP queue." in ours["close_notes"]
+        assert ours["resolution_code"] == "Solved by partner"
+    finally:
+        env.rt.stop()
 
 
 def test_same_partner_change_three_times_gives_one_comment(env: Env) -> None:
@@ -95,7 +147,7 @@ def test_same_partner_change_three_times_gives_one_comment(env: Env) -> None:
         event = change_event("ebond-dcc", "incident", record)
         env.rt.ingest([type(event)(**{**event.__dict__, "dedupe_key": f"{event.dedupe_key}#{n}"})])
     env.settle()
-    ours = [c for c in env.journal(env.central, case["sys_id"]) if "Fixed on our side" in c]
+    ours = [c for c in env.journal(env.central, case["sys_id"], "work_notes") if "Fixed on our side" in c]
     assert len(ours) == 1
 
 

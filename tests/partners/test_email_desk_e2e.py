@@ -1,7 +1,9 @@
 """Email-only desk, end to end over real servers: a case carrying MPANs in many written forms is raised to the
 desk through a real SMTP server (aiosmtpd) and arrives with no MPAN anywhere but with the case number and link;
-the desk's reply, itself quoting an MPAN, comes back through a real IMAP server (Dovecot) onto the case as a
-customer-visible comment, and the mail is filed only after that is durable."""
+the desk's reply, itself quoting an MPAN, comes back through a real IMAP server (Dovecot), read from the agreed
+mailbox of the e-bonding route, onto the case as a work note (Appendix G); it is not emailed back to the desk that
+wrote it, and it acknowledges the case for the desk's response clock. The mail is filed only after that is
+durable."""
 
 from __future__ import annotations
 
@@ -9,11 +11,13 @@ import email
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from bridge.mappings.redaction import find_mpans, mpan_check_digit
 from bridge.sources.mailbox import mailbox_job
+from bridge.store import records
 from bridge_emulators.servicenow import ServiceNowEmulator
-from tests.partners.conftest import CASES, COMPLETE, GROUP_REC, make_env
+from tests.partners.conftest import COMPLETE, GROUP_REC, make_env
 from tests.partners.test_ebond_email_sla import Sink, smtp  # noqa: F401  (the SMTP fixture)
 from tests.support.imap import ImapServer, imap_server  # noqa: F401  (the IMAP fixture)
 
@@ -23,6 +27,30 @@ def _mpan(first12: str) -> str:
 
 
 A, B, C = _mpan("120002330596"), _mpan("141234567890"), _mpan("199876543210")
+
+
+def smtp_target(port: int) -> dict[str, Any]:
+    return {
+        "kind": "email",
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "from_address": "bridge@elexon.example",
+        "portal_url_template": "https://portal.example/csm?sys_id={sys_id}",
+    }
+
+
+def mailbox_of(server: ImapServer) -> dict[str, Any]:
+    return {
+        "host": server.host,
+        "port": server.ssl_port,
+        "ssl": True,
+        "username": "desk@example.com",
+        "password": server.users["desk@example.com"],
+        "ca_bundle": str(server.ca_cert),
+        "processed_folder": "Bridge/Processed",
+        "quarantine_folder": "Bridge/Quarantine",
+    }
 
 
 def _all_text(message: EmailMessage) -> str:
@@ -42,39 +70,14 @@ def test_mpans_never_reach_the_desk_and_its_reply_lands_on_the_case(
     imap_server: ImapServer,  # noqa: F811
 ) -> None:
     sink, port = smtp
-    mailbox = {
-        "host": imap_server.host,
-        "port": imap_server.ssl_port,
-        "ssl": True,
-        "username": "desk@example.com",
-        "password": imap_server.users["desk@example.com"],
-        "ca_bundle": str(imap_server.ca_cert),
-        "processed_folder": "Bridge/Processed",
-        "quarantine_folder": "Bridge/Quarantine",
-    }
+    mailbox = mailbox_of(imap_server)
     env = make_env(
         tmp_path,
         *emulators,
         smtp_target="smtp",
-        targets={
-            "smtp": {
-                "kind": "email",
-                "host": "127.0.0.1",
-                "port": port,
-                "security": "none",
-                "from_address": "bridge@elexon.example",
-                "portal_url_template": "https://portal.example/csm?sys_id={sys_id}",
-            }
-        },
+        targets={"smtp": smtp_target(port)},
         assignment={GROUP_REC: "rec"},
-        routes=[
-            {
-                "name": "desk-replies",
-                "kind": "email-replies",
-                "target": "central",
-                "options": {"table": CASES, "mailbox": mailbox},
-            }
-        ],
+        options={"mailbox": mailbox},
     )
     try:
         spaced = f"{A[:2]} {A[2:6]} {A[6:10]} {A[10:]}"
@@ -117,17 +120,20 @@ def test_mpans_never_reach_the_desk_and_its_reply_lands_on_the_case(
         stray.set_content("lost mail")
         imap_server.deliver("desk@example.com", stray.as_bytes())
 
-        job = mailbox_job(env.rt.store, env.rt.routes["desk-replies"], env.rt.ingest)
+        job = mailbox_job(env.rt.store, env.rt.routes["ebond"], env.rt.ingest)
         job()
         job()  # a second read finds nothing new: both mails were filed
-        env.rt.processor.drain()
-        assert env.rt.dispatcher.drain(timeout=30)
-        comments = env.journal(env.central, case["sys_id"])
-        mine = [c for c in comments if "We have fixed the registration" in c]
-        assert len(mine) == 1, comments
+        env.settle()
+        notes = env.journal(env.central, case["sys_id"], "work_notes")
+        mine = [c for c in notes if "We have fixed the registration" in c]
+        assert len(mine) == 1, notes
         assert A in mine[0] and "old text" not in mine[0], "the MPAN may go onto the case; quoted history does not"
-        assert sum("Second reply, found by its thread." in c for c in comments) == 1
+        assert sum("Second reply, found by its thread." in c for c in notes) == 1
+        assert env.journal(env.central, case["sys_id"]) == [], "the desk's replies are not customer-visible"
         assert len(sink.messages) == 1, "the reply is not echoed back to the desk"
+        with env.rt.store.begin() as conn:
+            st = records.get_flow_state(conn, "partner-case", f"case:{case['sys_id']}")
+        assert st is not None and st["ack_at"], "the reply acknowledges the case for the desk's response clock"
         client = imap_server.connect("desk@example.com")
         try:
             folders = {name for _flags, _sep, name in client.list_folders()}

@@ -57,12 +57,13 @@ def test_public_comments_both_ways_without_echo_internal_ones_stay(jenv: JiraEnv
     jenv.settle()
     theirs = _public(jenv.jira.state.get(key))
     ours = env.journal(env.central, case["sys_id"])
+    notes = env.journal(env.central, case["sys_id"], "work_notes")  # the partner's comments land as work notes
     assert len([c for c in theirs if "Any news?" in c]) == 1 and len(theirs) == 2, theirs
-    assert len([c for c in ours if "Looking at it" in c]) == 1 and len(ours) == 2, ours
+    assert ours == ["Any news?"] and len([c for c in notes if "Looking at it" in c]) == 1, (ours, notes)
     everything = [c.body for c in jenv.jira.state.get(key).comments]
     assert all("internal only" not in c for c in everything)
-    assert all("partner secret" not in c for c in ours + env.journal(env.central, case["sys_id"], "work_notes"))
-    assert sum(bool(MARKER.search(c)) for c in theirs + ours) == 2
+    assert all("partner secret" not in c for c in ours + notes)
+    assert sum(bool(MARKER.search(c)) for c in theirs + notes) == 2
     assert not env.dead()
 
 
@@ -76,15 +77,21 @@ def test_state_resolution_and_reopen_both_ways(jenv: JiraEnv) -> None:
     jenv.jira.state.transition(key, "Resolved")
     jenv.settle()
     ours = env.get_case(sys_id)
-    assert ours["state"] == "6" and "Reprocessed the DIP queue." in ours["close_notes"], ours["close_notes"]
+    assert (ours["state"], ours["hold_reason"]) == ("10", ""), "their resolution is reviewed (Ops Manual 10.3)"
+    [review] = [n for n in env.journal(env.central, sys_id, "work_notes") if "Review the resolution" in n]
+    assert "Done. Reprocessed the DIP queue." in review
+    env.central.state.update(CASES, sys_id, {"state": "6", "close_notes": "Confirmed."})  # Elexon confirms
+    jenv.settle()
+    assert jenv.jira.state.get(key).status.name == "Resolved"
+    assert [c for c in _public(jenv.jira.state.get(key)) if "confirmed your resolution" in c]
     env.central.state.update(CASES, sys_id, {"state": "10"})  # we reopen
     jenv.settle()
     assert jenv.jira.state.get(key).status.name == "Waiting for support"
     assert env.get_case(sys_id)["state"] == "18"
     jenv.jira.state.transition(key, "Resolved")
     jenv.settle()
-    assert env.get_case(sys_id)["state"] == "6"
-    jenv.jira.state.transition(key, "Waiting for support")  # they reopen
+    assert env.get_case(sys_id)["state"] == "10"
+    jenv.jira.state.transition(key, "Waiting for support")  # they reopen while we review
     jenv.settle()
     assert env.get_case(sys_id)["state"] == "18"
     assert not env.dead()
@@ -112,7 +119,7 @@ def test_same_webhook_three_times_gives_one_comment(jenv: JiraEnv) -> None:
     answers = [requests.post(jenv.hook_url, data=body, headers=headers, timeout=10).status_code for _ in range(3)]
     assert answers == [202, 200, 200]
     jenv.settle()
-    ours = [c for c in jenv.env.journal(jenv.env.central, case["sys_id"]) if "Fixed on our side" in c]
+    ours = [c for c in jenv.env.journal(jenv.env.central, case["sys_id"], "work_notes") if "Fixed on our side" in c]
     assert len(ours) == 1
 
 
@@ -169,4 +176,4 @@ def test_the_emulators_signed_webhook_alone_brings_a_partner_comment(jenv: JiraE
     env = jenv.env
     env.rt.processor.drain()  # no poll this time: only what the webhook stored
     assert env.rt.dispatcher.drain(timeout=60)
-    assert [c for c in env.journal(env.central, case["sys_id"]) if "Seen by webhook" in c]
+    assert [c for c in env.journal(env.central, case["sys_id"], "work_notes") if "Seen by webhook" in c]

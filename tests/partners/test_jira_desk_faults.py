@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow  # whole desks end to end, seconds each: left out 
 
 
 def _story(j: JiraEnv) -> dict[str, object]:
-    """Raise, a comment each way, an attachment each way, the partner resolves: what both sides end with."""
+    """Raise, a comment each way, an attachment each way, the partner resolves, Elexon confirms: what both sides
+    end with."""
     env = j.env
     case = env.case(description=COMPLETE, assignment_group=GROUP_JIRA, priority="2")
     env.central.state.add_attachment(CASES, case["sys_id"], "dip.log", b"DIP REJECTED ERR-4012\n" * 50)
@@ -29,16 +30,26 @@ def _story(j: JiraEnv) -> dict[str, object]:
     j.jira.state.transition(issue.key, "Resolved")
     j.settle()
     j.settle()
+    review = env.get_case(case["sys_id"])["state"]
+    env.central.state.update(CASES, case["sys_id"], {"state": "6", "close_notes": "Confirmed by Elexon."})
+    j.settle()
     ours = env.get_case(case["sys_id"])
     theirs = j.jira.state.get(issue.key)
+    notes = env.journal(env.central, case["sys_id"], "work_notes")
     return {
         "issues": len(j.issues()),
+        "review_state": review,
         "our_state": ours["state"],
-        "notes_have_fix": "Reprocessed the DIP queue." in ours["close_notes"],
-        "our_comments": sorted(
-            c.split("\n", 1)[-1].split("\n\n[bridge:")[0] for c in env.journal(env.central, case["sys_id"])
+        "notes_have_fix": any("Reprocessed the DIP queue." in n for n in notes),
+        "our_comments": sorted(env.journal(env.central, case["sys_id"])),
+        "their_comments_as_notes": sorted(
+            n.split("\n", 1)[-1].split("\n\n[bridge:")[0] for n in notes if "[bridge:" in n
         ),
-        "their_public": sorted(c.body.split("\n", 1)[-1].split("\n\n[bridge:")[0] for c in theirs.comments if c.public),
+        "their_public": sorted(
+            c.body.split("\n\n[bridge:")[0].split(":\n", 1)[-1].replace(case["number"], "<case>")
+            for c in theirs.comments
+            if c.public
+        ),
         "our_files": sorted(r["file_name"] for r in env.central.state.attachments(case["sys_id"])),
         "their_files": sorted(a.filename for a in theirs.attachments),
         "their_priority": theirs.priority,
@@ -61,10 +72,19 @@ def test_same_outcome_with_fault_flags_on(
             j.jira.set_faults(fault_rate=0.0)
     assert outcome == {
         "issues": 1,
+        "review_state": "10",
         "our_state": "6",
         "notes_have_fix": True,
-        "our_comments": sorted(["Any news?", "Looking at it", "Reprocessed the DIP queue."]),
-        "their_public": sorted(["Any news?", "Looking at it", "Reprocessed the DIP queue."]),
+        "our_comments": ["Any news?"],
+        "their_comments_as_notes": sorted(["Looking at it", "Reprocessed the DIP queue."]),
+        "their_public": sorted(
+            [
+                "Any news?",
+                "Looking at it",
+                "Reprocessed the DIP queue.",
+                "Elexon has confirmed your resolution and resolved case <case>.",
+            ]
+        ),
         "our_files": ["dip.log", "fix.txt"],
         "their_files": ["dip.log", "fix.txt"],
         "their_priority": "High",

@@ -38,7 +38,7 @@ def copy(pair: Pair, side: Side, record_id: str) -> list[Planned]:
     if partner.channel == "email" or not limits.enabled or not record_id:
         return []
     ours = side == "central"
-    reader = pair.ctx.reads.of(setup.central if ours else partner.target)
+    reader = pair.ctx.reads.of(setup.central if ours else partner.via)
     table = setup.opts.table if ours else partner.table
     found = listed(reader, jira=not ours and partner.channel == "jira", table=table, record_id=record_id)
     direction = f"to {partner.name}" if ours else f"from {partner.name}"

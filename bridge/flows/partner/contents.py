@@ -60,13 +60,42 @@ def missing_contents(
     return missing
 
 
-def held_note(partner_name: str, missing: Sequence[str]) -> str:
-    """The one work note saying why the case is held back."""
-    lines = "\n".join(f"- {m}" for m in missing)
-    return (
-        f"Not raised to {partner_name}: the case is missing what CPSD 7.1.2 requires:\n{lines}\n"
-        "Add it to the description; the bridge raises the case as soon as it is complete."
-    )
+HELD_OUTRO = "Add what is missing (to the case, or the directory): the bridge raises the case at its next change."
+
+
+def held_intro(partner_name: str) -> str:
+    """The first line of the one work note saying why the case is held back."""
+    return f"Not raised to {partner_name}: the case is missing what CPSD 7.1.2 requires"
+
+
+# -- CPSD 7.2.1: what a case another party raises to Elexon should hold --------------------------------------
+
+_ROOT_CAUSE = re.compile(r"\broot[ -]?cause\b|\bcaus(?:e|ed|es|ing)\b|\bbecause\b|\bdue to\b|\breason\b", re.IGNORECASE)
+_LOGS = re.compile(r"\blogs?\b|\bscreenshots?\b|\battach(?:ed|ment)s?\b|\bevidence\b", re.IGNORECASE)
+
+SUMMARY = "a summary of the issue (a subject and at least {n} characters of description)"
+ROOT_CAUSE = "its potential root cause"
+INBOUND_EVIDENCE = "supporting evidence gathered during investigation (error codes, message status, logs)"
+INBOUND_REFERENCES = "relevant references (system logs, MPANs or transaction IDs)"
+
+
+def missing_inbound(summary: str, description: str, *, files: int = 0, min_description: int = 30) -> list[str]:
+    """What a case raised to Elexon lacks for CPSD 7.2.1 ("Summary of the issue and its potential root cause; any
+    supporting evidence gathered during investigation; relevant references (e.g. system logs, MPANs, or
+    transaction IDs)"), in a fixed order; empty when it is complete. Attached files count as evidence."""
+    from bridge.mappings.redaction import find_mpans
+
+    text = f"{summary}\n{description}"
+    missing: list[str] = []
+    if not summary.strip() or len(" ".join(description.split())) < min_description:
+        missing.append(SUMMARY.format(n=min_description))
+    if not _ROOT_CAUSE.search(text):
+        missing.append(ROOT_CAUSE)
+    if not (files or _LOGS.search(text) or _DIP_STATUS.search(text) or _ERROR_CODE.search(text)):
+        missing.append(INBOUND_EVIDENCE)
+    if not (_TIMESTAMP.search(text) or _TXN_ID.search(text) or find_mpans(text) or _LOGS.search(text)):
+        missing.append(INBOUND_REFERENCES)
+    return missing
 
 
 def extract(record: Mapping[str, Any]) -> dict[str, list[str]]:

@@ -62,6 +62,10 @@ def load(reader: Any, partner: Partner, key: str) -> dict[str, Any]:
         "correlation_id": refs[0] if refs else "",
         "correlation_display": issue.external_ref or "",
         partner.resolution_notes_field: _notes(issue.resolution, journal),
+        "resolution": issue.resolution or "",
+        "short_description": str(fields.get("summary") or ""),
+        "description": str(fields.get("description") or ""),
+        "labels": [str(label) for label in fields.get("labels") or []],
         "_journal": journal,
     }
 

@@ -18,7 +18,7 @@ def our_case(partner: Partner, record: dict[str, Any], ctx: PlanContext, *, cent
     """Our case's sys_id by the link of their id, their correlation_id, or our number (read from our
     ``table``, where several matches are a PermanentError); none of them -> None (the partner's own business)."""
     their_id = plain(record.get("sys_id"))
-    linked = ctx.link(partner.target, their_id, central) if their_id else None
+    linked = ctx.link(partner.via, their_id, central) if their_id else None
     corr = plain(record.get("correlation_id")).strip()
     if linked and corr and linked != corr:
         raise MappingError(f"{partner.key} {their_id}: linked to case {linked} but correlation_id says {corr}")

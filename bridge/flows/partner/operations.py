@@ -49,14 +49,22 @@ def on_case(opts: Options, central: str, sys_id: str, action: str, payload: dict
     return Planned(action, {"table": opts.table, **payload}, f"ebond:{sys_id}", link=(SELF, sys_id), target=central)
 
 
+def partner_key(sys_id: str, partner: Partner) -> str:
+    """The ordering key of the operations on one party's record of our case: ``ebond:<sys_id>@<partner>`` (two
+    parties may share a target, e.g. every email desk the SMTP relay; a re-route's cancel of the first party's
+    ticket stays behind its create)."""
+    return f"ebond:{sys_id}@{partner.key}"
+
+
 def on_partner(
     partner: Partner, central: str, sys_id: str, action: str, payload: dict[str, Any], **extra: Any
 ) -> Planned:
     """An operation on the partner's record (found through the link our create wrote)."""
+    key = partner_key(sys_id, partner)
     if partner.channel == "email":
-        return Planned(action, payload, f"ebond:{sys_id}", target=partner.target)
+        return Planned(action, payload, key, target=partner.via, **extra)
     body = {"table": partner.table, **payload}
-    return Planned(action, body, f"ebond:{sys_id}", link=(central, sys_id), target=partner.target, **extra)
+    return Planned(action, body, key, link=(central, sys_id), target=partner.via, **extra)
 
 
 def partner_email_raise(partner: Partner, opts: Options, record: dict[str, Any], priority: str) -> Planned:
@@ -64,20 +72,29 @@ def partner_email_raise(partner: Partner, opts: Options, record: dict[str, Any],
     return email(partner, opts, record, "case_raised", _raised_context(partner, record, priority))
 
 
-def email(partner: Partner, opts: Options, record: dict[str, Any], kind: str, context: dict[str, Any]) -> Planned:
+def email(
+    partner: Partner,
+    opts: Options,
+    record: dict[str, Any],
+    kind: str,
+    context: dict[str, Any],
+    *,
+    to: str | None = None,
+) -> Planned:
+    """One of the email templates to the party (``to``: another of its addresses than the desk's)."""
     sys_id, number = _p(record.get("sys_id")), _p(record.get("number"))
     portal = opts.portal_url_template.format(table=opts.table, sys_id=sys_id)
     base = {"case_number": number, "summary": _p(record.get("short_description")), "portal_url": portal}
     rendered = render_email(kind, {**base, **context})
     payload = {
-        "to": [partner.email],
+        "to": [to or partner.email],
         "subject": rendered.subject,
         "text": rendered.text,
         "html": rendered.html,
         "case_number": number,
         "portal_url": portal,
     }
-    return Planned("send_email", payload, f"ebond:{sys_id}", target=partner.target)
+    return Planned("send_email", payload, partner_key(sys_id, partner), target=partner.via)
 
 
 def _raised_context(partner: Partner, record: dict[str, Any], priority: str) -> dict[str, Any]:

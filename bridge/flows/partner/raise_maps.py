@@ -61,11 +61,11 @@ class RaiseMaps:
 
     def fields(self, partner: Partner, record: Mapping[str, Any], priority: str) -> dict[str, Any]:
         """What the partner's desk gets for ``record``: the live map applied, then the identity enforced."""
-        live = self.live.get(partner.channel)
+        live = self.live.get(partner.kind)
         if live is None:
             raise ConfigError([f"no raise field map for channel {partner.channel!r} (partner {partner.key})"])
         mapped = apply_field_map(live.current(), raise_source(partner, record, priority), label=live.label)
-        return with_identity(partner.channel, mapped, record, priority)
+        return with_identity(partner.kind, mapped, record, priority)
 
 
 def raise_source(partner: Partner, record: Mapping[str, Any], priority: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def minutes_elapsed(partner: Partner, raised_at: datetime, now: datetime, priori
     """Business minutes on the partner's clock (wall minutes for a priority it covers out of hours)."""
     if priority is not None and priority in partner.out_of_hours.priorities:
         return max(0.0, (now - raised_at).total_seconds() / 60)
-    return partner.hours.business_minutes(raised_at, now)
+    return partner.clock.business_minutes(raised_at, now)
 
 
 def waited_minutes(st: dict[str, Any], partner: Partner, now: datetime) -> float:
@@ -41,7 +41,7 @@ def waited_minutes(st: dict[str, Any], partner: Partner, now: datetime) -> float
 def round_the_clock(st: dict[str, Any], partner: Partner) -> bool:
     """Whether the pair's priority is one the partner covers out of hours (its clock then never stops)."""
     priority = _int(st.get("priority"))
-    return partner.hours.always or (priority is not None and priority in partner.out_of_hours.priorities)
+    return partner.clock.always or (priority is not None and priority in partner.out_of_hours.priorities)
 
 
 def breach_note(st: dict[str, Any], partner: Partner, now: datetime) -> str | None:
@@ -49,11 +49,13 @@ def breach_note(st: dict[str, Any], partner: Partner, now: datetime) -> str | No
     The caller counts the breach (``PARTNER_BREACHES``) once the plan is kept."""
     if st.get("status") != "raised" or st.get("ack_at") or st.get("breached") or not st.get("raised_at"):
         return None
+    if partner.response_minutes is None:
+        return None  # no agreed response time: no clock
     elapsed = waited_minutes(st, partner, now)
     if elapsed <= partner.response_minutes:
         return None
     st["breached"] = now.isoformat()
-    when = "in hours" if partner.hours.in_hours(now) else "out of hours"
+    when = "in hours" if partner.clock.in_hours(now) else "out of hours"
     contact = partner.out_of_hours.contact or "none nominated"
     covered = ", ".join(f"P{p}" for p in partner.out_of_hours.priorities) or "none"
     return (
@@ -64,11 +66,10 @@ def breach_note(st: dict[str, Any], partner: Partner, now: datetime) -> str | No
 
 
 def hours_text(partner: Partner) -> str:
-    """The hours of cover for people: `24x7` or `mon,tue,... 09:00-17:00 Europe/London`."""
-    h = partner.hours
-    if h.always:
-        return "24x7"
-    return f"{','.join(h.days)} {h.start:%H:%M}-{h.end:%H:%M} {h.timezone}"
+    """The hours of cover for people: `24x7` or `mon,tue,... 09:00-17:00 Europe/London` (the core hours, said so,
+    when the directory does not state them)."""
+    text = partner.clock.text()
+    return text if partner.hours is not None else f"{text} (not stated: core hours)"
 
 
 def _int(value: Any) -> int | None:

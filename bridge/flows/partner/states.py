@@ -1,8 +1,11 @@
-"""States across the pair (CPSD 2(c); Ops Manual 5.12): our reopen reopens theirs; their resolve resolves ours,
-their reopen reopens ours; their first sight gives our case their reference.
+"""States across the pair (CPSD 2(c), 6 and 8; Ops Manual 5.12, 10.3): what our desk's state change means for the
+partner's ticket, and what the partner's means for our case; the partner's reference on first sight.
 
-Each side's state is observed against what the bridge wrote there (:func:`sync.observe`), so the bridge's own
-writes coming back never travel again.
+Ours: a resolve, close or cancel reaches their ticket (:mod:`.closure`); a reopen reopens theirs and our case waits
+again. Theirs, through its ``state.inbound`` map: resolved puts ours into review (or resolves it, by route option);
+a cancel or a "not ours" code sends ours back to triage; a reopen while ours is in review or resolved puts ours
+back to waiting. Each side's state is observed against what the bridge wrote there (:func:`sync.observe`), so
+the bridge's own writes coming back never travel again.
 """
 
 from __future__ import annotations
@@ -10,35 +13,53 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.engine.flows import Planned
-from bridge.flows.partner import jira, sync
-from bridge.flows.partner import operations as po
+from bridge.flows.partner import closure, jira, sync
 from bridge.flows.partner.pair import Pair
 from bridge.flows.partner.sync import plain
 
 
 def our_state(pair: Pair, record: dict[str, Any], args: dict[str, Any]) -> list[Planned]:
-    """Our desk changed the case's state: a reopen goes to the partner; a close ends the pair."""
-    done, closed = pair.setup.done_states, pair.setup.states.closed
+    """Our desk changed the case's state: the partner's ticket follows; a close or cancel ends the pair."""
+    states, done = pair.setup.states, pair.setup.done_states
     before = pair.st["seen"]["central"].get("state")
     state = plain(record.get("state"))
     stamp = plain(record.get("sys_updated_on"))
     if sync.observe(pair.st, "central", "state", state, updated_on=stamp, **args) != "change":
         return []
-    ops = _reopen_theirs(pair, record) if before in done and state not in done else []
-    if state in closed:
-        pair.st["status"] = "closed"
-    return ops
+    tidy = _clear_hold_reason(pair, record) if state in done else []
+    if state in states.cancelled:
+        ops = closure.set_theirs(pair, record, "cancel")
+        closure.end(pair, "withdrawn")
+        return [*ops, *tidy]
+    if state in states.closed:
+        ops = closure.set_theirs(pair, record, "close")
+        closure.end(pair, "closed")
+        return [*ops, *tidy]
+    if state == states.resolved:
+        what = "confirm" if pair.st.pop("review", None) else "resolve"
+        return [*closure.set_theirs(pair, record, what, notes=plain(record.get("close_notes"))), *tidy]
+    if before in done:
+        return _reopen_theirs(pair, record)
+    return []
+
+
+def _clear_hold_reason(pair: Pair, record: dict[str, Any]) -> list[Planned]:
+    """A resolved or closed case no longer waits on anyone: its hold reason goes (the desk may leave it set)."""
+    if not plain(record.get("hold_reason")):
+        return []
+    return [pair.on_case("update", {"fields": {"hold_reason": ""}})]
 
 
 def _reopen_theirs(pair: Pair, record: dict[str, Any]) -> list[Planned]:
     states, partner, st = pair.setup.states, pair.partner, pair.st
-    hold = {"state": states.hold, "hold_reason": states.hold_reason, "work_notes": "Reopened."}
+    hold = {"state": states.hold, "hold_reason": states.hold_reason}
     sync.expect(st, "central", "state", states.hold)
-    ops = [pair.on_case("update", {"fields": hold})]
+    ops = pair.case_update(hold, f"Reopened: {partner.name}'s ticket is reopened and this case waits again.")
     st["ack_at"], st["breached"], st["raised_at"] = None, None, pair.ctx.now.isoformat()
+    st.pop("review", None)
     if partner.channel == "email":
         context = {"update": "Elexon has reopened this case: the issue is not resolved.", "state": "Reopened"}
-        return [*ops, po.email(partner, pair.setup.opts, record, "case_update", context)]
+        return [*ops, pair.email(record, "case_update", context)]
     reopen = partner.state.outbound.get("reopen", "2")
     sync.remember_before(st, "partner", "state")
     sync.expect(st, "partner", "state", reopen)
@@ -46,7 +67,7 @@ def _reopen_theirs(pair: Pair, record: dict[str, Any]) -> list[Planned]:
     if partner.channel == "jira":
         comment = pair.on_partner("comment", {"text": note})
         return [*ops, *jira.update(partner, pair.setup.central, pair.our_id, {"state": reopen}), comment]
-    return [*ops, pair.on_partner("update", {"fields": {"state": reopen, "comments": note}})]
+    return [*ops, *pair.partner_update({"state": reopen}, note)]
 
 
 def their_reference(pair: Pair, record: dict[str, Any]) -> list[Planned]:
@@ -68,6 +89,9 @@ def their_state(pair: Pair, record: dict[str, Any], args: dict[str, Any]) -> lis
         return []
     if before is not None:
         st["ack_at"] = st.get("ack_at") or pair.ctx.now.isoformat()
+    why = closure.not_ours(pair, record)
+    if why is not None:
+        return closure.back_to_triage(pair, record, why)
     return _ours_follow(pair, record)
 
 
@@ -75,20 +99,12 @@ def _ours_follow(pair: Pair, record: dict[str, Any]) -> list[Planned]:
     partner, states, st = pair.partner, pair.setup.states, pair.st
     wanted = partner.state.inbound.get(plain(record.get("state")))
     ours = st["seen"]["central"].get("state")
-    done = pair.setup.done_states
-    if wanted == "resolved" and ours not in done:
-        notes = plain(record.get(partner.resolution_notes_field)) or f"Resolved by {partner.name}."
-        fields = {
-            "state": states.resolved,
-            "close_notes": f"{partner.name} ({plain(record.get('number'))}): {notes}",
-            states.code_field: states.code_value,
-        }
-        sync.remember_before(st, "central", "state")
-        sync.expect(st, "central", "state", states.resolved)
-        return [pair.on_case("update", {"fields": fields})]
-    if wanted in ("hold", "open") and ours in done:
+    finished = ours in pair.setup.done_states or bool(st.get("review"))
+    if wanted == "resolved" and not finished:
+        return closure.their_resolution(pair, record)
+    if wanted in ("hold", "open") and finished:
         fields = {"state": states.hold, "hold_reason": states.hold_reason}
-        fields["work_notes"] = f"Reopened by {partner.name} ({plain(record.get('number'))})."
         sync.expect(st, "central", "state", states.hold)
-        return [pair.on_case("update", {"fields": fields})]
+        st.pop("review", None)
+        return pair.case_update(fields, f"Reopened by {partner.name} ({plain(record.get('number'))}).")
     return []
