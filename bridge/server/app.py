@@ -7,10 +7,8 @@ then answer 202 with the event id; a redelivery stores nothing new and answers 2
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -24,7 +22,7 @@ from bridge.server.door import json_object
 from bridge.server.limits import RequestLimits
 from bridge.server.throttle import FailedAuthLimiter
 from bridge.server.webhooks import accepted_response, auth_failed, presented_token, read_body, token_matches
-from bridge.store import inbox as ib
+from bridge.sources import webhooks
 
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
@@ -97,21 +95,7 @@ def _forward_routes(app: FastAPI, runtime: Runtime) -> None:
             raise auth_failed(request, "missing or wrong token", source="forward")  # an unknown route alike
         body = await read_body(request, limit=runtime.config.server.max_body_bytes, source="forward")
         decoded = json_object(body, source="forward")
-        payload = decoded.value
-        dedupe = request.headers.get("idempotency-key") or _field(payload, settings.options.get("dedupe_field"))
-        event = ib.NewEvent(
-            source="forward",
-            route=route,
-            dedupe_key=dedupe or hashlib.sha256(body).hexdigest(),
-            record_key=_field(payload, settings.options.get("record_field")),
-            payload=decoded.text,
-        )
+        key = request.headers.get("idempotency-key")
+        event = webhooks.forward_event(route, settings.options, decoded.value, decoded.text, idempotency_key=key)
         accepted = (await asyncio.wrap_future(runtime.ingest_future([event])))[0]
         return accepted_response(accepted)
-
-
-def _field(payload: dict[str, Any], name: object) -> str | None:
-    if not name:
-        return None
-    value = payload.get(str(name))
-    return None if value is None else str(value)

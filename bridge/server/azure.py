@@ -1,11 +1,12 @@
 """`POST /webhooks/azure-monitor`: the Azure Monitor action-group webhook.
 
-Azure retries on 408, 429, 503, 504 and timeouts (up to 5 times within about a minute) and may send one alert
-twice (several action groups), so the contract is: authenticate, parse and validate every schema variant,
-store durably, answer 202 with the event id; a redelivery stores nothing and answers 200. Bad input gets a 400
-naming the field path, never a 5xx (which Azure would not retry anyway). Two ways to authenticate: a shared
-token (query `?token=`, `Authorization: Bearer`, or `X-Bridge-Token`; several accepted so one can be rotated),
-or Azure AD secure webhooks (a bearer JWT checked against the configured JWKS, issuer and audience).
+Azure retries on 408, 429, 503, 504 and timeouts (up to 5 times within about a minute) and may send one alert twice
+(several action groups), so the contract is: authenticate, parse and validate every schema variant (the source,
+:func:`bridge.sources.webhooks.azure_alert`), store durably, answer 202 with the event id; a redelivery stores
+nothing and answers 200. Bad input gets a 400 naming the field path, never a 5xx (which Azure would not retry
+anyway). Two ways to authenticate: a shared token (query `?token=`, `Authorization: Bearer`, or `X-Bridge-Token`;
+several accepted so one can be rotated), or Azure AD secure webhooks (a bearer JWT checked against the configured
+JWKS, issuer and audience).
 """
 
 from __future__ import annotations
@@ -20,12 +21,18 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bridge.config import AzureSettings
-from bridge.errors import InputError
-from bridge.mappings.azure_alert import dedupe_key, parse_alert
 from bridge.runtime import Runtime
 from bridge.server.door import json_object
-from bridge.server.webhooks import accepted_response, auth_failed, presented_token, read_body, reject, token_matches
-from bridge.store import inbox as ib
+from bridge.server.webhooks import (
+    accepted_response,
+    as_event,
+    auth_failed,
+    presented_token,
+    read_body,
+    reject,
+    token_matches,
+)
+from bridge.sources import webhooks
 
 log = logging.getLogger("bridge.azure")
 SOURCE = "azure-monitor"
@@ -41,17 +48,7 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
         target_route = _route_name(runtime, request.query_params.get("route"))
         body = await read_body(request, limit=runtime.config.server.max_body_bytes, source=SOURCE)
         decoded = json_object(body, source=SOURCE)
-        try:
-            alert = parse_alert(decoded.value)
-        except InputError as exc:
-            raise reject(400, exc.message, source=SOURCE, reason="invalid", path=exc.path) from exc
-        event = ib.NewEvent(
-            source=SOURCE,
-            route=target_route,
-            dedupe_key=dedupe_key(alert),
-            record_key=alert.correlation_key,
-            payload=decoded.text,
-        )
+        event = as_event(SOURCE, lambda: webhooks.azure_alert(target_route, decoded.value, decoded.text))
         accepted = (await asyncio.wrap_future(runtime.ingest_future([event])))[0]
         return accepted_response(accepted)
 

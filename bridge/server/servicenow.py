@@ -1,8 +1,8 @@
 """`POST /webhooks/servicenow`: changes pushed by a ServiceNow business rule (see contrib/servicenow/).
 
 The body is signed: `X-Bridge-Signature: sha256=<hex HMAC-SHA256 of the raw body>` with the route's
-`options.push_secret`. A pushed change is stored under the same key as the poller's (`sys_id:sys_mod_count`),
-so when both paths see a change it becomes one event.
+`options.push_secret`. A pushed change is stored under the same key as the poller's (`sys_id:sys_mod_count`,
+:func:`bridge.sources.webhooks.servicenow_change`), so when both paths see a change it becomes one event.
 """
 
 from __future__ import annotations
@@ -12,19 +12,17 @@ import base64
 import hashlib
 import hmac
 import re
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from bridge.runtime import Runtime
 from bridge.server.door import json_object
-from bridge.server.webhooks import accepted_response, auth_failed, read_body, reject
-from bridge.sources.poller import change_event
+from bridge.server.webhooks import accepted_response, as_event, auth_failed, read_body
+from bridge.sources import webhooks
 
 SOURCE = "servicenow"
 _SIGNATURE_RE = re.compile(r"(?i:sha256)=(?:[0-9A-Fa-f]{64}|[A-Za-z0-9+/]{43}=)")
-REQUIRED = ("table", "sys_id", "sys_mod_count", "sys_updated_on")
 
 
 def add_routes(app: FastAPI, runtime: Runtime) -> None:
@@ -44,9 +42,8 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
         body = await read_body(request, limit=runtime.config.server.max_body_bytes, source=SOURCE)
         if not secret or not signature_ok(body, header, secret):
             raise auth_failed(request, "missing or wrong X-Bridge-Signature", source=SOURCE)
-        change = _parse(body)
-        record = {**change.get("record", {}), **{k: str(change[k]) for k in REQUIRED if k != "table"}}
-        event = change_event(route, str(change["table"]), record)
+        change = json_object(body, source=SOURCE).value
+        event = as_event(SOURCE, lambda: webhooks.servicenow_change(route, change))
         accepted = (await asyncio.wrap_future(runtime.ingest_future([event])))[0]
         return accepted_response(accepted)
 
@@ -69,15 +66,3 @@ def signature_ok(body: bytes, header: str, secret: str) -> bool:
     return hmac.compare_digest(presented.lower(), digest.hex()) or hmac.compare_digest(
         presented, base64.b64encode(digest).decode()
     )
-
-
-def _parse(body: bytes) -> dict[str, Any]:
-    change: dict[str, Any] = json_object(body, source=SOURCE).value
-    for key in REQUIRED:
-        if not isinstance(change.get(key), str | int) or str(change[key]) == "":
-            raise reject(
-                400, f"{key} is required (a non-empty string)", source=SOURCE, reason="invalid", path=f"$.{key}"
-            )
-    if not isinstance(change.get("record", {}), dict):
-        raise reject(400, "record must be an object of field values", source=SOURCE, reason="invalid", path="$.record")
-    return change

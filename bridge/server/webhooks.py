@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from bridge import metrics
+from bridge.errors import InputError
 from bridge.server.throttle import refused
+from bridge.store import inbox as ib
 from bridge.store.inbox import Accepted
 
 
@@ -69,3 +71,11 @@ def accepted_response(accepted: Accepted) -> JSONResponse:
     if accepted.duplicate:
         return JSONResponse({"status": "duplicate", "event_id": accepted.event_id}, status_code=200)
     return JSONResponse({"status": "accepted", "event_id": accepted.event_id}, status_code=202)
+
+
+def as_event(source: str, make: Callable[[], ib.NewEvent]) -> ib.NewEvent:
+    """The event a source makes of a body, or the 400 naming the JSON path its InputError gives."""
+    try:
+        return make()
+    except InputError as exc:
+        raise reject(400, exc.message, source=source, reason="invalid", path=exc.path) from exc
