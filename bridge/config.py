@@ -41,6 +41,9 @@ class ServerSettings(_Strict):
     auth_failures_burst: int = Field(20, ge=1, description="failed authentications a client may make at once")
     auth_failures_per_minute: float = Field(10.0, gt=0, description="then this many a minute (else 429)")
     shutdown_grace_seconds: float = Field(8.0, gt=0, le=60)
+    public_url: str | None = Field(
+        None, description="the bridge's address as the public sees it (behind a proxy): the status feed's links"
+    )
     ingest_priority_rate: float = Field(
         200.0, gt=0, description="above this many webhook events/s, planning and delivery yield to accepting"
     )

@@ -9,6 +9,7 @@ for a minute.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,8 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
     @app.get("/status/feed.atom", tags=["status"], summary="The public status entries as an Atom feed")
     async def status_feed(request: Request) -> Response:
         found = await run_in_threadpool(entries)
-        base = str(request.base_url).rstrip("/")
-        updated = found[0]["updated_at"] if found else "1970-01-01T00:00:00+00:00"
+        # the feed's identity is the public address (server.public_url), not however this request reached us
+        base = (runtime.config.server.public_url or str(request.base_url)).rstrip("/")
+        updated = found[0]["updated_at"] if found else datetime.now(UTC).isoformat(timespec="seconds")
         text = env.get_template("feed.atom").render(entries=found, base=base, updated=updated)
         return Response(text, media_type="application/atom+xml; charset=utf-8", headers=HEADERS)

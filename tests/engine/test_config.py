@@ -36,6 +36,15 @@ def test_example_configuration_is_valid() -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("path", sorted((EXAMPLE.parent / "examples").rglob("bridge*.yaml")), ids=str)
+def test_every_shipped_example_passes_config_check(path: Path) -> None:
+    """The walkthroughs' configurations follow the rules `config check` enforces (a short secret is refused)."""
+    result = _check(path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("configuration valid:")
+
+
+@pytest.mark.e2e
 def test_broken_copy_names_every_bad_key_with_its_line(tmp_path: Path) -> None:
     text = EXAMPLE.read_text()
     text = text.replace("  workers: 16", "  workres: 16")

@@ -11,11 +11,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from bridge.mappings.jira_time import version_of
 from bridge_emulators.jira import JiraEmulator
 from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.chaos.test_chaos import Daemon
 from tests.partners.conftest import CASES, COMPLETE, make_env
 from tests.partners.jira_harness import GROUP_JIRA, SIEMENS, _jira_target
+from tests.support.idle import change_keys, idle_snapshot
+from tests.support.waiting import wait_until_stable
 
 CASES_N = 12
 
@@ -25,6 +28,15 @@ def _wait(condition: Any, timeout: float) -> bool:
     while not condition() and time.monotonic() < deadline:
         time.sleep(0.25)
     return bool(condition())
+
+
+def _watched(central: ServiceNowEmulator, partner: ServiceNowEmulator, jira: JiraEmulator) -> dict[str, Any]:
+    """The latest change of every record on the three desks, as their pollers store it."""
+    return {
+        f"servicenow:{CASES}": change_keys(central, CASES),
+        "servicenow:incident": change_keys(partner, "incident"),
+        "jira:partner-jira": frozenset(f"{i.key}:{version_of(i.updated)}" for i in jira.state.issues()),
+    }
 
 
 def _dead(db: Path) -> int:
@@ -99,7 +111,11 @@ def test_kill_minus_nine_during_a_reroute_leaves_nothing_open_on_the_wrong_party
                 )
 
             assert _wait(settled, 120), "every re-route finished"
-            time.sleep(2)  # a duplicate or a late echo would show now
+            engine = sa.create_engine(f"sqlite:///{db}")
+            try:  # idle, proven by two equal looks: a duplicate or a late echo would have shown by then
+                wait_until_stable(lambda: idle_snapshot(engine, _watched(central, partner, jira)), timeout=120)
+            finally:
+                engine.dispose()
         finally:
             code = daemon.stop()
         incidents = partner.state.records("incident")

@@ -43,7 +43,7 @@ def _plain(value: Any) -> str:
 
 
 def _servicenow_before(record: dict[str, Any], priority: str) -> dict[str, Any]:
-    """The fields partner_ops built in Python before the map existed (the reference)."""
+    """The fields the flow built in Python before the map existed (the reference)."""
     number = _plain(record.get("number"))
     return {
         "short_description": f"[{number}] {_plain(record.get('short_description'))}"[:160],
@@ -57,7 +57,7 @@ def _servicenow_before(record: dict[str, Any], priority: str) -> dict[str, Any]:
 
 
 def _jira_before(record: dict[str, Any], priority: str) -> dict[str, Any]:
-    """The request partner_jira built in Python before the map existed (the reference)."""
+    """The request the flow's Jira side built in Python before the map existed (the reference)."""
     number = _plain(record.get("number"))
     return {
         "summary": f"[{number}] {_plain(record.get('short_description'))}"[:255],

@@ -1,6 +1,6 @@
 """The Jira Service Management side of e-bonding: the request we raise, and a Jira issue read as a partner record.
 
-The flow (``partner.py``) works on ServiceNow-shaped records; a Jira issue is read (its current state, when the
+The flow (``flow.py``) works on ServiceNow-shaped records; a Jira issue is read (its current state, when the
 event is planned: webhooks and polls are only triggers) and presented in that shape, so one set of rules decides
 state, priority, comments and echoes for both kinds of desk:
 

@@ -32,7 +32,7 @@ def write_info(ctx: PlanContext, target: str, key: str, link: tuple[str, str]) -
 
 def _version_number(version: object) -> int | None:
     """A ServiceNow sys_mod_count as it is; a Jira ``updated`` version as epoch milliseconds (comparable with
-    the ``sys_mod_count`` the Jira side's records carry, see partner_jira)."""
+    the ``sys_mod_count`` the Jira side's records carry, see jira.py)."""
     if version in (None, ""):
         return None
     text = str(version)
