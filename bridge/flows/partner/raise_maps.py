@@ -21,6 +21,7 @@ from bridge.flows.partner import jira as pj
 from bridge.flows.partner import operations as po
 from bridge.flows.partner import sync
 from bridge.flows.partner.options import Options, RaiseMapNames
+from bridge.mappings.documents import DocumentSource, Kind
 from bridge.mappings.dsl import FieldMap, LiveFieldMap, apply_field_map
 from bridge.partners import Directory, Partner
 
@@ -41,8 +42,12 @@ def map_paths(mappings_dir: Path, names: RaiseMapNames, directory: Directory | N
 class RaiseMaps:
     """The live field maps of a central route, by channel."""
 
-    def __init__(self, paths: Mapping[str, Path], *, route: str) -> None:
-        self.live = {channel: LiveFieldMap(path, route=route) for channel, path in paths.items()}
+    def __init__(self, paths: Mapping[str, Path], *, route: str, source: DocumentSource | None = None) -> None:
+        kinds: dict[str, Kind] = {"servicenow": "partner-servicenow", "jira": "partner-jira"}
+        self.live = {
+            channel: LiveFieldMap(path, route=route, source=source, kind=kinds[channel])
+            for channel, path in paths.items()
+        }
 
     @property
     def reload_error(self) -> str | None:
@@ -64,7 +69,7 @@ class RaiseMaps:
         live = self.live.get(partner.kind)
         if live is None:
             raise ConfigError([f"no raise field map for channel {partner.channel!r} (partner {partner.key})"])
-        mapped = apply_field_map(live.current(), raise_source(partner, record, priority), label=live.label)
+        mapped = apply_field_map(live.field_map, raise_source(partner, record, priority), label=live.label)
         return with_identity(partner.kind, mapped, record, priority)
 
 
