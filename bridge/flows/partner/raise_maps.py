@@ -114,21 +114,39 @@ def raise_op(
     return po.on_partner(partner, central, sys_id, "create", {"fields": fields}, correlation=correlation)
 
 
-def preview(flow: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+def preview(
+    flow: Any,
+    data: Mapping[str, Any],
+    *,
+    directory: Directory | None = None,
+    field_maps: Mapping[str, FieldMap] | None = None,
+    channel: str | None = None,
+) -> dict[str, Any]:
     """What a central route would send for a case (``{"record": {...}}`` as the route receives it, or the
-    record itself): the partner from the route's assignment map, its value map, the live field map."""
+    record itself): the partner from the route's assignment map, its value map, the live field map. An admin's
+    edit is previewed by passing the edited ``directory`` or channel -> ``field_maps`` instead of the live ones
+    (with ``channel``, a case that goes to a desk of another channel is an input error)."""
     record = data.get("record", data)
     if not isinstance(record, Mapping) or not flow.opts.assignment:
         raise InputError("expected a case record as a JSON object", path="$.record")
+    directory = directory if directory is not None else flow.directory
     field = flow.opts.assignment.field
     key = flow.opts.assignment.values.get(sync.plain(record.get(field)))
-    partner = flow.directory.get(key or "")
+    partner = directory.get(key or "")
     if partner is None:
         raise InputError(f"{field} maps to no partner of the directory", path=f"$.record.{field}")
     priority = sync.plain(record.get("priority"))
     if partner.channel == "email":
         raise InputError(f"partner {partner.key} is an email desk: its raise is the case_raised email template")
-    return flow.raise_maps.fields(partner, record, partner.priority.outbound.get(priority, priority))
+    priority = partner.priority.outbound.get(priority, priority)
+    if channel is not None and partner.kind != channel:
+        wrong = f"the case goes to {partner.key}, a {partner.kind} desk; this map shapes {channel} raises"
+        raise InputError(wrong, path=f"$.record.{field}")
+    edited = (field_maps or {}).get(partner.kind)
+    if edited is None:
+        return flow.raise_maps.fields(partner, record, priority)
+    mapped = apply_field_map(edited, raise_source(partner, record, priority), label=f"{partner.kind} raise map")
+    return with_identity(partner.kind, mapped, record, priority)
 
 
 def check_problems(channel: str, field_map: FieldMap, *, path: Path, lines: Any) -> list[str]:
