@@ -78,6 +78,10 @@ class DocumentSource(Protocol):
     def refused(self, name: str) -> str | None:
         """Why the last edit of ``name`` that reached the source was refused (a bad file), or None."""
 
+    def changes(self) -> int:
+        """How many versions this process stored: when it moves, a live document looks at once instead of waiting
+        for its next look (a save on the admin page is planned with by the next event, and replayed with)."""
+
 
 class FileDocuments:
     """The file is the document: its modification time is the revision (no store; hot reload as files do)."""
@@ -109,6 +113,9 @@ class FileDocuments:
 
     def refused(self, name: str) -> str | None:
         return None
+
+    def changes(self) -> int:
+        return 0
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,7 @@ class LiveDocument(Generic[T]):
         self.loaded: Loaded[T] = Loaded(parse(first), first)  # a first version that does not parse: ConfigError
         self._error: str | None = None
         self._checked = (clock(), first.revision)
+        self._changes = self.source.changes()
         self._lock = threading.Lock()
 
     @property
@@ -166,11 +174,14 @@ class LiveDocument(Generic[T]):
 
     def reload_if_changed(self) -> None:
         """Take a new version of the document once it parses; keep the previous one if it does not. The source is
-        asked at most once a second of ``clock`` (injectable, so a test steps past the interval)."""
+        asked at most once a second of ``clock`` (injectable, so a test steps past the interval), and at once after
+        this process stored a version."""
         with self._lock:
             checked_at, revision = self._checked
-            if self.clock() - checked_at < CHECK_EVERY:
+            changes = self.source.changes()
+            if self.clock() - checked_at < CHECK_EVERY and changes == self._changes:
                 return
+            self._changes = changes
             if self.source.revision(self.name) == revision:
                 self._checked = (self.clock(), revision)
                 return

@@ -59,6 +59,7 @@ class StoreDocuments:
         self.target_kinds = {name: t.kind for name, t in config.targets.items()}
         self.docs: dict[str, Registered] = {}
         self._lock = threading.RLock()
+        self._stored = 0
         self.file_actor = f"file@{socket.gethostname()}"
 
     # -- the source the flows read ------------------------------------------------------------------------------
@@ -93,6 +94,9 @@ class StoreDocuments:
     def refused(self, name: str) -> str | None:
         doc = self.docs.get(name)
         return doc.refusal[0] if doc is not None and doc.refusal else None
+
+    def changes(self) -> int:
+        return self._stored
 
     # -- checking and recording versions ------------------------------------------------------------------------
 
@@ -142,6 +146,7 @@ class StoreDocuments:
                 after={"revision": new.revision, "version": new.version, "note": note, "restores": restores},
             )
             stored = mappings.get(conn, name, new.revision)
+        self._stored += 1
         log.info(
             "mapping version stored",
             extra={"mapping": name, "revision": new.revision, "mapping_version": new.version, "origin": origin},

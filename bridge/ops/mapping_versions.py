@@ -17,9 +17,10 @@ from typing import Any
 
 from bridge.config import RouteSettings
 from bridge.engine.flows import Flow
+from bridge.mappings.documents import Kind
 from bridge.ops.documents import StoreDocuments
 from bridge.ops.metrics import ADMIN_ACTIONS
-from bridge.ops.replay import ReplaySummary, ReplayWindow, replay
+from bridge.ops.replay import OnPlanned, ReplaySummary, ReplayWindow, replay
 from bridge.store import mappings
 from bridge.store.mappings import MappingVersion
 
@@ -34,7 +35,7 @@ class DocumentView:
 
     name: str
     path: str
-    kinds: list[str]
+    kinds: list[Kind]
     routes: list[str]
     live: MappingVersion | None
     refused: str | None
@@ -218,6 +219,7 @@ def replay_version(
     adapters: Mapping[str, Any],
     actor: str,
     dry_run: bool,
+    on_planned: OnPlanned | None = None,
 ) -> dict[str, ReplaySummary]:
     """Plan again, with today's live version, every event whose operations were planned with ``version_id``, route
     by route (a dry run writes nothing); the link table turns a second create into an update."""
@@ -227,6 +229,13 @@ def replay_version(
         route, flow = routes[item.route], flows[item.route]
         readers = adapters if flow.reads_systems else {}
         out[item.route] = replay(
-            documents.store, window, route=route, flow=flow, actor=actor, dry_run=dry_run, adapters=readers
+            documents.store,
+            window,
+            route=route,
+            flow=flow,
+            actor=actor,
+            dry_run=dry_run,
+            adapters=readers,
+            on_planned=on_planned,
         )
     return out

@@ -20,35 +20,9 @@ from bridge.runtime import Runtime, build_runtime
 from bridge.store import mappings
 from bridge.store.schema import audit, outbox
 from bridge_emulators.http_target import CountingTarget
-from tests.conftest import write_config
-from tests.ops.support import FAST_DISPATCH, count
+from tests.ops.mapping_support import V1, V2, hook_config
+from tests.ops.support import count
 from tests.support.clock import StepClock
-
-V1 = 'fields:\n  record: {from: record}\n  seq: {from: seq}\n  tag: {const: "v1"}\n'
-V2 = V1.replace('"v1"', '"v2"')
-
-
-def _config(tmp_path: Path, db_url: str, target_url: str = "http://127.0.0.1:9") -> tuple[Path, Path]:
-    mappings_dir = tmp_path / "mappings"
-    mappings_dir.mkdir(exist_ok=True)
-    path = mappings_dir / "to-hook.yaml"
-    if not path.exists():
-        path.write_text(V1)
-    route = {
-        "name": "hook",
-        "kind": "forward",
-        "target": "sink",
-        "mapping": "to-hook",
-        "options": {"path": "/apply", "record_field": "record", "tokens": ["t0k3n-for-mapping-tests"]},
-    }
-    data = {
-        "store": {"url": db_url},
-        "mappings_dir": str(mappings_dir),
-        "dispatcher": FAST_DISPATCH,
-        "targets": {"sink": {"kind": "http", "base_url": target_url, "read_timeout": 2, "connect_timeout": 2}},
-        "routes": [route],
-    }
-    return write_config(tmp_path, data), path
 
 
 def _runtime(config: Path) -> Runtime:
@@ -74,7 +48,7 @@ def _edit(path: Path, text: str) -> None:
 def test_the_first_start_seeds_the_store_and_a_later_start_takes_only_a_new_file_text(
     tmp_path: Path, store_url: str
 ) -> None:
-    config, path = _config(tmp_path, store_url)
+    config, path = hook_config(tmp_path, store_url)
     runtime = _runtime(config)
     [first] = _history(runtime)
     assert (first.revision, first.origin, first.content, first.version) == (1, "file", V1, text_version(V1))
@@ -98,7 +72,7 @@ def test_the_first_start_seeds_the_store_and_a_later_start_takes_only_a_new_file
 
 
 def test_a_changed_file_becomes_a_version_and_a_refused_one_never_goes_live(tmp_path: Path, sqlite_url: str) -> None:
-    config, path = _config(tmp_path, sqlite_url)
+    config, path = hook_config(tmp_path, sqlite_url)
     runtime = _runtime(config)
     docs = _docs(runtime)
     flow = runtime.flows["hook"]
@@ -128,7 +102,7 @@ def test_a_changed_file_becomes_a_version_and_a_refused_one_never_goes_live(tmp_
 def test_save_checks_needs_a_note_and_refuses_a_stale_editor_then_rollback_restores_a_version(
     tmp_path: Path, store_url: str
 ) -> None:
-    config, _path = _config(tmp_path, store_url)
+    config, _path = hook_config(tmp_path, store_url)
     runtime = _runtime(config)
     docs = _docs(runtime)
     try:
@@ -160,7 +134,7 @@ def test_save_checks_needs_a_note_and_refuses_a_stale_editor_then_rollback_resto
 
 
 def test_a_version_saved_through_one_process_is_planned_with_by_another(tmp_path: Path, store_url: str) -> None:
-    config, path = _config(tmp_path, store_url)
+    config, path = hook_config(tmp_path, store_url)
     one = _runtime(config)
     other = StoreDocuments(one.store, load_config(config))  # a second process's view of the same store
     clock = StepClock()
@@ -177,7 +151,7 @@ def test_a_version_saved_through_one_process_is_planned_with_by_another(tmp_path
 
 
 def test_preview_shows_the_edit_beside_the_live_version_and_names_a_bad_input(tmp_path: Path, sqlite_url: str) -> None:
-    config, _path = _config(tmp_path, sqlite_url)
+    config, _path = hook_config(tmp_path, sqlite_url)
     runtime = _runtime(config)
     ctx = mapping_preview.Context(runtime.routes, runtime.flows, runtime.adapters)
     docs = _docs(runtime)
@@ -207,7 +181,7 @@ def test_preview_shows_the_edit_beside_the_live_version_and_names_a_bad_input(tm
 
 def test_replay_of_the_events_a_bad_version_planned(tmp_path: Path, sqlite_url: str) -> None:
     with CountingTarget() as target:
-        config, _path = _config(tmp_path, sqlite_url, target.url)
+        config, _path = hook_config(tmp_path, sqlite_url, target.url)
         runtime = _runtime(config)
         docs = _docs(runtime)
         try:

@@ -18,6 +18,7 @@ class MemorySource:
     def __init__(self, text: str) -> None:
         self.versions = [text]
         self.asked = 0
+        self.stored = 0
         self.problem: str | None = None
 
     def register(self, name: str, path: Path, kind: Kind, *, route: str) -> None:
@@ -32,6 +33,9 @@ class MemorySource:
 
     def refused(self, name: str) -> str | None:
         return self.problem
+
+    def changes(self) -> int:
+        return self.stored
 
 
 def test_a_live_map_takes_each_new_revision_and_keeps_the_previous_one_when_it_does_not_parse() -> None:
@@ -56,6 +60,17 @@ def test_a_live_map_takes_each_new_revision_and_keeps_the_previous_one_when_it_d
     source.versions.append("fields:\n  a: {const: four}\n")
     clock.advance(CHECK_EVERY)
     assert apply_field_map(live.current(), {}) == {"a": "four"} and live.reload_error is None
+
+
+def test_a_version_this_process_stored_is_looked_at_without_waiting() -> None:
+    source = MemorySource("fields:\n  a: {const: one}\n")
+    live = LiveFieldMap(Path("m.yaml"), clock=StepClock(), source=source)
+    source.versions.append("fields:\n  a: {const: two}\n")
+    live.reload_if_changed()
+    assert apply_field_map(live.field_map, {}) == {"a": "one"} and source.asked == 0
+    source.stored += 1  # a save on this process's admin page
+    live.reload_if_changed()
+    assert apply_field_map(live.field_map, {}) == {"a": "two"} and source.asked == 1
 
 
 def test_a_refusal_at_the_source_shows_as_the_documents_reload_error() -> None:
