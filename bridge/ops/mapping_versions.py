@@ -108,7 +108,9 @@ def save(
     if saved is None:  # another save won the race between the read above and this write
         return save(documents, name, text, base=base, actor=actor, note=note, origin=origin)
     _count(documents, name, f"mapping-{origin}")
-    return Outcome(saved=saved, message=f"saved as revision {saved.revision}; every bridge process takes it now")
+    return Outcome(
+        saved=saved, message=f"saved as revision {saved.revision}; every bridge process plans with it within seconds"
+    )
 
 
 def rollback(documents: StoreDocuments, name: str, revision: int, *, actor: str, note: str) -> Outcome:
@@ -199,6 +201,12 @@ class Planned:
     route: str
     events: int
     operations: int
+
+
+def revisions_with(documents: StoreDocuments, name: str, version_id: str) -> list[int]:
+    """The revisions whose text is ``version_id`` (how the pages name a version)."""
+    with documents.store.begin() as conn:
+        return mappings.revisions_with(conn, name, version_id)
 
 
 def planned_with(documents: StoreDocuments, name: str, version_id: str) -> list[Planned]:

@@ -76,6 +76,12 @@ def has_version(conn: sa.Connection, name: str, version: str) -> bool:
     return conn.execute(query).first() is not None
 
 
+def revisions_with(conn: sa.Connection, name: str, version: str) -> list[int]:
+    """The revisions of ``name`` whose text has the hash ``version`` (a rollback repeats an earlier one's)."""
+    query = sa.select(mv.c.revision).where(mv.c.name == name, mv.c.version == version).order_by(mv.c.revision)
+    return [int(r) for r in conn.execute(query).scalars()]
+
+
 def add_version(conn: sa.Connection, store: Store, new: NewVersion) -> bool:
     """Add a version; False (nothing written) when that revision of the document exists already, i.e. another
     process or admin saved one since ``new.revision - 1`` was read."""

@@ -185,8 +185,24 @@ def _offer(runtime: Runtime, doc: mapping_versions.DocumentView, version_id: str
     """The replay a page offers for the events ``version_id`` planned (none for the live version)."""
     if not mapping_versions.VERSION_PATTERN.match(version_id or "") or (doc.live and doc.live.version == version_id):
         return None
-    planned = mapping_versions.planned_with(_documents(runtime), doc.name, version_id)
-    return {"version": version_id, "planned": planned} if planned else None
+    docs = _documents(runtime)
+    planned = mapping_versions.planned_with(docs, doc.name, version_id)
+    if not planned:
+        return None
+    return {"version": version_id, "planned": planned, "revisions": _revisions(docs, doc.name, version_id)}
+
+
+def _revisions(docs: StoreDocuments, name: str, version_id: str) -> str:
+    """``revision 2 (91547ab3ef0c)``: how the pages name a version."""
+    numbers = mapping_versions.revisions_with(docs, name, version_id)
+    label = (
+        "revisions " + ", ".join(map(str, numbers))
+        if len(numbers) > 1
+        else f"revision {numbers[0]}"
+        if numbers
+        else "version"
+    )
+    return f"{label} ({version_id})"
 
 
 def _version_pages(router: APIRouter, pages: Renderer, runtime: Runtime) -> None:
@@ -236,10 +252,19 @@ def _version_pages(router: APIRouter, pages: Renderer, runtime: Runtime) -> None
             runtime.dispatcher.wake()
             done = sum(s.enqueued for s in summaries.values())
             events = sum(s.events for s in summaries.values())
-            message = f"replayed {events} event(s) planned with {version_id}: {done} operation(s) enqueued"
+            named = _revisions(_documents(runtime), name, version_id)
+            message = f"replayed {events} event(s) planned with {named}: {done} operation(s) enqueued"
             return redirect(f"/admin/mappings/{quote(name)}", message)
+        named = _revisions(_documents(runtime), name, version_id)
         return pages.page(
-            request, "mapping_replay.html", admin, doc=doc, version=version_id, summaries=summaries, lines=lines
+            request,
+            "mapping_replay.html",
+            admin,
+            doc=doc,
+            version=version_id,
+            named=named,
+            summaries=summaries,
+            lines=lines,
         )
 
 
