@@ -54,8 +54,10 @@ class Registered:
 class StoreDocuments:
     """:class:`~bridge.mappings.documents.DocumentSource` over the store (see the module doc)."""
 
-    def __init__(self, store: Store, config: BridgeConfig) -> None:
+    def __init__(self, store: Store, config: BridgeConfig, *, seed: bool = True) -> None:
         self.store = store
+        #: False: register documents without looking at their files (`bridge mappings export|import|history`)
+        self.seed = seed
         self.target_kinds = {name: t.kind for name, t in config.targets.items()}
         self.docs: dict[str, Registered] = {}
         self._lock = threading.RLock()
@@ -76,7 +78,7 @@ class StoreDocuments:
                 doc.kinds.append(kind)
             if route and route not in doc.routes:
                 doc.routes.append(route)
-            if first:
+            if first and self.seed:
                 self._seed(doc)
 
     def revision(self, name: str) -> int:
@@ -87,9 +89,12 @@ class StoreDocuments:
         doc = self.docs[name]
         with self.store.begin() as conn:
             row = mappings.current(conn, name)
-        if row is None:
+        if row is not None:
+            return Document(name, row.content, str(doc.path), row.revision)
+        text = None if self.seed else _read(doc.path)
+        if text is None:
             raise ConfigError([f"{doc.path}: no version of {name} in the store"])
-        return Document(name, row.content, str(doc.path), row.revision)
+        return Document(name, text, str(doc.path), 0)  # a command's look at a bridge that never started
 
     def refused(self, name: str) -> str | None:
         doc = self.docs.get(name)

@@ -7,14 +7,14 @@ from pathlib import Path
 from tests.conftest import write_config
 from tests.ops.support import ADMIN_TOKEN, FAST_DISPATCH
 
-FORWARD_TOKEN = "t0k3n-for-mapping-tests"
+FORWARD_TOKEN = "t0k3n-for-the-mapping-tests"
 V1 = 'fields:\n  record: {from: record}\n  seq: {from: seq}\n  tag: {const: "v1"}\n'
 V2 = V1.replace('"v1"', '"v2"')
 
 
 def hook_config(tmp_path: Path, db_url: str, target_url: str = "http://127.0.0.1:9") -> tuple[Path, Path]:
     mappings_dir = tmp_path / "mappings"
-    mappings_dir.mkdir(exist_ok=True)
+    mappings_dir.mkdir(parents=True, exist_ok=True)
     path = mappings_dir / "to-hook.yaml"
     if not path.exists():
         path.write_text(V1)
