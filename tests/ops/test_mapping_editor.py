@@ -139,3 +139,62 @@ def test_the_api_lists_checks_and_previews(tmp_path: Path, sqlite_url: str) -> N
     rows = {r["name"]: (r["live"], r["edited"]) for r in shown.json()["rows"]}
     assert shown.status_code == 200 and rows["tag"] == ("v1", "v2") and rows["seq"] == ("2", "2")
     assert unknown.status_code == 404 and anonymous.status_code == 401
+
+
+def test_the_partner_directory_and_the_raise_maps_are_edited_and_previewed(tmp_path: Path) -> None:
+    import yaml
+
+    from tests.flows.test_mappings_partner_routes import CASE, _config
+
+    config, _mappings = _config(tmp_path)
+    data = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**data, "admin": {"tokens": [ADMIN_TOKEN]}}))
+    runtime = build_runtime(load_config(config))
+    try:
+        client = TestClient(admin_app(runtime))
+        listed = {d["name"]: d for d in client.get("/admin/api/mappings", headers=AUTH).json()}
+        directory = listed["directory:partners"]
+        edited = yaml.safe_load(directory["live"]["content"])
+        edited["partners"][0]["priority"] = {"outbound": {"2": "P2-High"}, "inbound": {"P2-High": "2"}}
+        text = yaml.safe_dump(edited, sort_keys=False)
+        sample = json.dumps({"record": CASE})
+        shown = client.post(
+            "/admin/api/mappings/directory:partners/preview", json={"text": text, "sample": sample}, headers=AUTH
+        ).json()
+        page = client.get("/admin/mappings/directory:partners", headers=AUTH)
+        bad = dict(edited, partners=[{**edited["partners"][0], "channel": "pigeon"}, *edited["partners"][1:]])
+        refused = client.post(
+            "/admin/api/mappings/directory:partners/versions",
+            json={"text": yaml.safe_dump(bad, sort_keys=False), "base": 1, "note": "pigeons"},
+            headers=AUTH,
+        )
+        saved = client.post(
+            "/admin/api/mappings/directory:partners/versions",
+            json={"text": text, "base": 1, "note": "DCC names its priorities"},
+            headers=AUTH,
+        )
+        flow = runtime.flows["ebond"]
+        flow.reload_if_changed()  # as a plan starts (a version this process stored is taken at once)
+        raised = flow.preview({"record": CASE})
+        sn_map = listed["case-to-partner-servicenow"]["live"]["content"]
+        raise_map = client.post(
+            "/admin/api/mappings/case-to-partner-servicenow/preview",
+            json={"text": sn_map.replace("[{{ case.number }}]", "[MHHS {{ case.number }}]"), "sample": sample},
+            headers=AUTH,
+        ).json()
+    finally:
+        runtime.stop()
+    assert directory["routes"] == ["ebond"] and directory["kinds"] == ["directory"]
+    assert set(listed) == {"directory:partners", "case-to-partner-servicenow", "case-to-partner-jira"}
+    rows = {r["name"]: (r["live"], r["edited"]) for r in shown["rows"]}
+    assert rows["dcc: priority.outbound[2]"] == (None, "P2-High")
+    assert rows["raise: priority"] == ("2", "P2-High"), "the sample case's raise, with the edited directory"
+    assert shown["unchanged"] > 0 and shown["error"] is None
+    assert page.status_code == 200 and "&#34;assignment_group&#34;: &#34;g-dcc&#34;" in page.text.replace('"', "&#34;")
+    assert refused.status_code == 400 and any("partners.0.channel" in p for p in refused.json()["detail"]["problems"])
+    assert saved.status_code == 201 and raised is not None and raised["priority"] == "P2-High"
+    sn_rows = {r["name"]: (r["live"], r["edited"]) for r in raise_map["rows"]}
+    assert sn_rows["short_description"] == (
+        "[CS0001001] Registration messages rejected",
+        "[MHHS CS0001001] Registration messages rejected",
+    )
