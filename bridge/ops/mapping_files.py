@@ -97,6 +97,13 @@ def check_text(kind: Kind, text: str, label: str, *, target_kinds: dict[str, str
     the schema, then a dry run on a sample of the real shape (the Azure, account and partner raise maps).
     ``target_kinds`` (target name -> kind) checks a partner directory's targets."""
     try:
+        return _check_text(kind, text, label, target_kinds)
+    except RecursionError:  # "[[[[..." thousands deep, or an alias inside itself (`a: &a [*a]`)
+        return [f"{label}:1: invalid YAML: nested too deeply, or an alias refers to itself"]
+
+
+def _check_text(kind: Kind, text: str, label: str, target_kinds: dict[str, str] | None) -> list[str]:
+    try:
         if kind == "azure":
             from bridge.mappings.azure_alert import azure_mapping_from_text
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.errors import ConfigError
 from bridge.mappings.documents import CHECK_EVERY, Document, FileDocuments, Kind, LiveDocument, text_version
@@ -113,3 +115,25 @@ def _sha12(raw: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(raw).hexdigest()[:12]
+
+
+yamlish = st.text(alphabet=st.sampled_from(list("[]{}:,-&*!'\" \n\tab12|>#%@`")), max_size=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(yamlish, st.text(max_size=200)), st.sampled_from(["azure", "forward", "accounts", "directory"]))
+def test_checking_any_text_reports_problems_and_never_raises(text: str, kind: str) -> None:
+    """What an admin types is checked, never a crash: every outcome is a list of ``file:...`` problems."""
+    from bridge.ops.mapping_files import check_text
+
+    problems = check_text(kind, text, "m.yaml")  # type: ignore[arg-type]
+    assert all(p.startswith("m.yaml") for p in problems)
+
+
+def test_a_text_nested_too_deeply_or_an_alias_inside_itself_is_a_problem_not_a_crash() -> None:
+    from bridge.ops.mapping_files import check_text
+
+    for text in ("[" * 50_000, "a: &a [*a]\n"):
+        assert check_text("forward", text, "m.yaml") == [
+            "m.yaml:1: invalid YAML: nested too deeply, or an alias refers to itself"
+        ]

@@ -18,7 +18,9 @@ from bridge.runtime import Runtime
 from bridge.server.admin.api import Admin
 from bridge.store.mappings import MappingVersion
 
-MAX_TEXT = mapping_versions.MAX_TEXT
+#: characters, so that a request escaping every one (``\u001f``: six bytes) still fits the server's body limit
+MAX_TEXT = 96_000
+MAX_SAMPLE = 32_000
 Name = Annotated[str, Path(pattern=r"^[A-Za-z0-9:._-]{1,128}$", description="A mapping document's name.")]
 Revision = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -40,7 +42,7 @@ class RollbackRequest(BaseModel):
 
 class PreviewRequest(BaseModel):
     text: str = Field(max_length=MAX_TEXT)
-    sample: str = Field("", max_length=MAX_TEXT, description="The input as the route receives it (JSON text).")
+    sample: str = Field("", max_length=MAX_SAMPLE, description="The input as the route receives it (JSON text).")
     record: str = Field("", max_length=64, description="A target record's sys_id to diff against.")
 
 
