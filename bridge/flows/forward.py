@@ -21,7 +21,8 @@ class ForwardFlow(BaseFlow):
     Options: ``path`` (where to POST, default ``/``), ``record_field`` (the payload field naming the record:
     its operations are delivered one at a time, in order), ``action`` (post, put or patch). The route's
     ``mapping`` may name a DSL field map in ``mappings_dir``: the body sent is then that map applied to the
-    event (hot-reloaded; its file hash is the version each operation records).
+    event (hot-reloaded from its live version in the store; the hash of its text is the version each operation
+    records).
     """
 
     def __init__(self, route: RouteSettings, fields: LiveFieldMap | None = None) -> None:

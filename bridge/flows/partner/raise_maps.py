@@ -1,9 +1,9 @@
 """The fields a raise sends to a partner's desk: DSL field maps, one per channel, with the identity enforced.
 
 ``config/mappings/case-to-partner-servicenow.yaml`` and ``case-to-partner-jira.yaml`` (or the files a central
-route names in ``options.mappings``) say what the new incident or Jira request holds; they are hot-reloaded
-(:class:`~bridge.mappings.dsl.LiveFieldMap`) and their version is recorded on the raise's operations. What the
-sync depends on is set here whatever a map says: the correlation (ServiceNow ``correlation_id`` /
+route names in ``options.mappings``) say what the new incident or Jira request holds; they are versioned in the
+store and hot-reloaded (:class:`~bridge.mappings.dsl.LiveFieldMap`), and their version is recorded on the raise's
+operations. What the sync depends on is set here whatever a map says: the correlation (ServiceNow ``correlation_id`` /
 ``correlation_display``; Jira ``external_ref`` and the ``bridge-<sys_id>`` label), the priority the two-way
 sync expects back, and the echo marker on a comment sent with the raise. Email partners use the email
 templates, not a field map.
@@ -60,7 +60,7 @@ class RaiseMaps:
             live.reload_if_changed()
 
     def version_of(self, channel: str) -> str | None:
-        """The live version (file hash) of the channel's map, recorded on the raise's operations."""
+        """The live version (a hash of its text) of the channel's map, recorded on the raise's operations."""
         live = self.live.get(channel)
         return live.version if live else None
 
