@@ -19,6 +19,8 @@ from bridge.engine.ingest import InboxWriter, IngestPressure
 from bridge.engine.processor import Processor
 from bridge.errors import ConfigError
 from bridge.flows import build_flows
+from bridge.mappings.documents import CHECK_EVERY
+from bridge.ops.documents import StoreDocuments
 from bridge.sources.scheduler import Scheduler, build_pollers, scheduled_jobs
 from bridge.store import Store, open_store, outbox
 from bridge.store import inbox as ib
@@ -38,6 +40,8 @@ class Runtime:
     writer: InboxWriter
     pressure: IngestPressure
     scheduler: Scheduler | None = None
+    #: the mapping documents' versions in the store, which the flows plan with (the files seed and feed them)
+    documents: StoreDocuments | None = None
     started: bool = field(default=False)
 
     def ingest(self, events: Sequence[ib.NewEvent]) -> list[ib.Accepted]:
@@ -121,7 +125,8 @@ def prepare_store(config: BridgeConfig, *, migrate: bool) -> Store:
 def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: str | None = None) -> Runtime:
     store = prepare_store(config, migrate=config.store.auto_migrate if migrate is None else migrate)
     routes = {r.name: r for r in config.routes}
-    flows = build_flows(config)
+    documents = StoreDocuments(store, config)
+    flows = build_flows(config, documents=documents)
     adapters = {name: target_adapter(config, name) for name in config.targets}
     pressure = IngestPressure(threshold_per_second=config.server.ingest_priority_rate)
     dispatcher = Dispatcher(store, adapters, config.dispatcher, owner=owner, pressure=pressure)
@@ -130,9 +135,9 @@ def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: s
     fetcher.on_done = processor.wake
     metrics.watch_store(store)
     runtime = Runtime(config, store, routes, flows, adapters, dispatcher, processor, InboxWriter(store), pressure)
-    runtime.scheduler = Scheduler(
-        build_pollers(config, store, adapters, runtime.ingest), scheduled_jobs(config, store, runtime.ingest)
-    )
+    runtime.documents = documents
+    jobs = [*scheduled_jobs(config, store, runtime.ingest), ("mapping-files", CHECK_EVERY, documents.watch_files)]
+    runtime.scheduler = Scheduler(build_pollers(config, store, adapters, runtime.ingest), jobs)
     return runtime
 
 

@@ -46,14 +46,15 @@ class LetterStatus(StrEnum):
     discarded = "discarded"
 
 
-def _flows(loaded: BridgeConfig, settings: RouteSettings) -> dict[str, Flow]:
-    """The one route's flow, with today's mapping (other routes' flows are not built: their problems are not
-    this command's)."""
+def _flows(loaded: BridgeConfig, settings: RouteSettings, store: Store) -> dict[str, Flow]:
+    """The one route's flow, with today's mapping: the store's live version (other routes' flows are not built:
+    their problems are not this command's)."""
     from bridge.errors import ConfigError
     from bridge.flows import build_flows
+    from bridge.ops.documents import StoreDocuments
 
     try:
-        return build_flows(loaded.model_copy(update={"routes": [settings]}))
+        return build_flows(loaded.model_copy(update={"routes": [settings]}), documents=StoreDocuments(store, loaded))
     except ConfigError as exc:
         fail(exc.problems, code=1)
 
@@ -202,7 +203,7 @@ def replay(
     loaded, store = open_store_or_exit(config)
     settings = route_or_exit(loaded, route)
     window = ReplayWindow(route, when_or_exit(since), when_or_exit(until) if until else None, record)
-    flow = _flows(loaded, settings)[route]
+    flow = _flows(loaded, settings, store)[route]
     adapters = _readers(loaded, settings) if flow.reads_systems else {}
     try:
         summary = _run_replay(store, window, settings, flow, dry_run=dry_run, batch_size=batch_size, adapters=adapters)

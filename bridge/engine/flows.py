@@ -132,8 +132,12 @@ class PlanContext:
 class Flow(Protocol):
     """Plans operations for one route's events; an admin can reload and preview its mappings."""
 
-    #: the version of the mapping the last plan used (recorded on each operation it planned)
-    version: str
+    @property
+    def version(self) -> str:
+        """The version of the live mapping, recorded on each operation a plan leaves without its own (a flow
+        whose mapping changes between plans sets each operation's version itself, so a new version taken right
+        after a plan is never recorded on it)."""
+
     #: True when :meth:`plan` reads systems through ``ctx.reads`` (the processor fetches first)
     reads_systems: bool
 
@@ -157,9 +161,9 @@ class Flow(Protocol):
 
 
 class BaseFlow:
-    """Defaults for the optional parts of :class:`Flow`: no systems read, nothing to reload or preview."""
+    """Defaults for the optional parts of :class:`Flow`: no systems read, nothing to reload or preview (a flow
+    says its ``version`` itself)."""
 
-    version = "1"
     reads_systems = False
 
     @property

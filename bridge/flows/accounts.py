@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -28,6 +29,7 @@ from bridge.accounts.steps import Step
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.flows import BaseFlow, PlanContext, Planned, json_object
 from bridge.errors import MappingError
+from bridge.mappings.documents import DocumentSource
 from bridge.mappings.dsl import LiveFieldMap
 from bridge.store.inbox import InboxEvent
 
@@ -48,26 +50,32 @@ class AccountSyncFlow(BaseFlow):
         self.route = route
         self.options = options
         self.fields = fields
-        #: the live field map's version (a hash of its file), or the built-in mapping's name
-        self.version = fields.version if fields else "accounts-1"
+        #: held while a plan runs: a new version of the map is taken between plans, never during one
+        self.lock = threading.RLock()
+
+    @property
+    def version(self) -> str:
+        """The live field map's version (a hash of its text), or the built-in mapping's name."""
+        return self.fields.version if self.fields else "accounts-1"
 
     @property
     def reload_error(self) -> str | None:
-        """Why the last edit of the field map file was refused, for the admin overview."""
+        """Why the last edit of the field map was refused, for the admin overview."""
         return self.fields.reload_error if self.fields else None
 
     def reload_if_changed(self) -> None:
         if self.fields:
-            self.fields.reload_if_changed()
-            self.version = self.fields.version
+            with self.lock:
+                self.fields.reload_if_changed()
 
     def mapping(self) -> AccountMapping:
         """The options' :class:`AccountMapping` with the live field map (after taking any valid edit)."""
         if self.fields is None:
             return self.options.mapping
-        self.reload_if_changed()
-        update = {"field_map": self.fields.field_map, "field_map_label": self.fields.label}
-        return self.options.mapping.model_copy(update=update)
+        with self.lock:
+            self.fields.reload_if_changed()
+            update = {"field_map": self.fields.field_map, "field_map_label": self.fields.label}
+            return self.options.mapping.model_copy(update=update)
 
     @property
     def previewable(self) -> bool:
@@ -89,7 +97,8 @@ class AccountSyncFlow(BaseFlow):
             registry = from_data(request["registry"])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise MappingError(f"event {event.id} is not an account sync request: {exc}") from exc
-        mapping = self.mapping()
+        with self.lock:  # the fields and the version recorded with them come from one version of the map
+            mapping, map_version = self.mapping(), self.version
         plan = make_plan(registry, ctx.reads.of(self.route.target), mapping)
         if plan.errors:
             raise MappingError("the sync needs a person first: " + "; ".join(plan.errors))
@@ -100,12 +109,15 @@ class AccountSyncFlow(BaseFlow):
         after = {"run": run_id, "steps": len(plan.steps), "counts": _counts(plan)}
         ctx.audit(actor=str(request.get("actor") or "bridge"), action="accounts-sync", after=after)
         roots = _roots(plan)
-        version = f"{run_id}@{self.version}"
+        version = f"{run_id}@{map_version}"
         return [_planned(self.options, step, roots, version=version) for step in plan.steps]
 
 
-def build(route: RouteSettings, config: BridgeConfig) -> AccountSyncFlow:
-    fields = LiveFieldMap(config.mappings_dir / f"{route.mapping}.yaml", route=route.name) if route.mapping else None
+def build(route: RouteSettings, config: BridgeConfig, documents: DocumentSource | None = None) -> AccountSyncFlow:
+    fields = None
+    if route.mapping:
+        path = config.mappings_dir / f"{route.mapping}.yaml"
+        fields = LiveFieldMap(path, route=route.name, source=documents, kind="accounts")
     return AccountSyncFlow(route, options_for(route), fields)
 
 

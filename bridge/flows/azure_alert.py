@@ -18,9 +18,9 @@ in `mappings_dir` (default `azure-alert-to-incident`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -33,16 +33,22 @@ from bridge.engine.flows import BaseFlow, Flow, PlanContext, Planned
 from bridge.errors import ConfigError
 from bridge.flows import azure_desk
 from bridge.mappings import azure_alert as az
+from bridge.mappings.documents import CHECK_EVERY, Document, DocumentSource, LiveDocument
 from bridge.store.inbox import InboxEvent
 
 SOURCE = "azure"
-CHECK_EVERY = 1.0  # seconds between looks at the mapping file's mtime
 log = logging.getLogger("bridge.azure")
+__all__ = ["CHECK_EVERY", "AzureAlertFlow", "build"]
 
 
 class AzureAlertFlow(BaseFlow):
     def __init__(
-        self, route: RouteSettings, mapping_path: Path, *, clock: Callable[[], float] = time.monotonic
+        self,
+        route: RouteSettings,
+        mapping_path: Path,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        source: DocumentSource | None = None,
     ) -> None:
         self.route = route
         self.table = str(route.options.get("table", "incident"))
@@ -55,39 +61,29 @@ class AzureAlertFlow(BaseFlow):
             raise ConfigError([f"routes.{route.name}.options.notify: `target` (an email target) and `to` are needed"])
         self.desk = azure_desk.parse(route.name, route.options)
         self.mapping_path = mapping_path
-        self.cfg = az.load_azure_mapping(mapping_path)
-        self.version = hashlib.sha256(mapping_path.read_bytes()).hexdigest()[:12]
-        self._reload_error: str | None = None
-        self.clock = clock
-        self._checked = (clock(), _mtime(mapping_path))
+        self.live = LiveDocument(mapping_path, _parse, kind="azure", source=source, route=route.name, clock=clock)
+        #: held while a plan runs: a new mapping version is taken between plans, never during one
+        self.lock = threading.RLock()
+
+    @property
+    def cfg(self) -> az.AzureMappingConfig:
+        return self.live.value
+
+    @property
+    def version(self) -> str:
+        """The live mapping's version (a hash of its text), recorded on each operation planned with it."""
+        return self.live.version
 
     def reload_if_changed(self) -> None:
-        """Hot reload: an edited mapping file takes effect without a restart once it validates; an invalid
-        edit is refused, the previous version stays live, and the error is kept for the admin page. The file is
-        looked at most once a second of ``clock`` (injectable, so a test steps past the interval)."""
-        checked_at, mtime = self._checked
-        if self.clock() - checked_at < CHECK_EVERY:
-            return
-        current = _mtime(self.mapping_path)
-        self._checked = (self.clock(), current)
-        if current == mtime:
-            return
-        try:
-            cfg = az.load_azure_mapping(self.mapping_path)
-        except ConfigError as exc:
-            self._reload_error = "; ".join(exc.problems)
-            log.error(
-                "mapping edit refused; the previous version stays live",
-                extra={"route": self.route.name, "error": self._reload_error[:500]},
-            )
-            return
-        self.cfg, self._reload_error = cfg, None
-        self.version = hashlib.sha256(self.mapping_path.read_bytes()).hexdigest()[:12]
-        log.info("mapping reloaded", extra={"route": self.route.name, "mapping_version": self.version})
+        """Hot reload: a new version of the mapping (saved on the admin page, or an edited file) takes effect
+        without a restart once it validates; an invalid one is refused, the previous version stays live, and the
+        error is kept for the admin page. The source is asked at most once a second of ``clock``."""
+        with self.lock:
+            self.live.reload_if_changed()
 
     @property
     def reload_error(self) -> str | None:
-        return self._reload_error
+        return self.live.reload_error
 
     @property
     def previewable(self) -> bool:
@@ -99,7 +95,13 @@ class AzureAlertFlow(BaseFlow):
         return fields
 
     def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
-        self.reload_if_changed()
+        """One version of the mapping from start to end, recorded on every operation."""
+        with self.lock:
+            self.live.reload_if_changed()
+            version = self.version
+            return [p if p.version else replace(p, version=version) for p in self._plan(event, ctx)]
+
+    def _plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
         if event.source.startswith("servicenow:"):
             return self._incident_changed(json.loads(event.payload), ctx)
         alert = az.parse_alert(event.payload)
@@ -209,16 +211,13 @@ def _linked_description(
     return f"{note}\n\n{fields.get('description', '')}".strip()
 
 
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
+def _parse(document: Document) -> az.AzureMappingConfig:
+    return az.azure_mapping_from_text(document.text, source=document.label)
 
 
-def build(route: RouteSettings, config: BridgeConfig) -> Flow:
+def build(route: RouteSettings, config: BridgeConfig, documents: DocumentSource | None = None) -> Flow:
     name = route.mapping or "azure-alert-to-incident"
-    flow = AzureAlertFlow(route, config.mappings_dir / f"{name}.yaml")
+    flow = AzureAlertFlow(route, config.mappings_dir / f"{name}.yaml", source=documents)
     target = config.targets.get(route.target)
     flow.instance_url = str((target.model_extra or {}).get("instance_url", "")).rstrip("/") if target else ""
     return flow

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from bridge.mappings.azure.config import (
     AzureMappingConfig,
+    azure_mapping_from_text,
     load_azure_mapping,
     parse_azure_mapping,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "Resolve",
     "alert_to_incident",
     "assignment_for",
+    "azure_mapping_from_text",
     "build_description",
     "close_notes",
     "dedupe_key",

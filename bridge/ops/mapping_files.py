@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.errors import ConfigError, InputError
-from bridge.mappings.dsl import FieldMap, apply_field_map, read_yaml, validate_file
-from bridge.mappings.dsl.load import dry_run_problems
+from bridge.mappings.documents import Kind
+from bridge.mappings.dsl import FieldMap, apply_field_map, validate_file
+from bridge.mappings.dsl.load import dry_run_problems, read_yaml_text, validate_text
 
-Kind = Literal["azure", "accounts", "forward", "partner-servicenow", "partner-jira"]
 AZURE_DEFAULT = "azure-alert-to-incident"
 
 
@@ -84,20 +84,44 @@ def unused_files(config: BridgeConfig, used: list[RouteMapping]) -> list[Path]:
 def check(mapping: RouteMapping) -> list[str]:
     """Every problem of the route's mapping file as ``file:line: key.path: message``; [] when it is valid."""
     try:
-        if mapping.kind == "azure":
-            from bridge.mappings.azure_alert import load_azure_mapping
+        text = mapping.path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        return [f"{mapping.path}: cannot read: {exc.strerror or exc}"]
+    except UnicodeDecodeError as exc:
+        return [f"{mapping.path}:1: invalid YAML: not UTF-8 ({exc.reason})"]
+    return check_text(mapping.kind, text, str(mapping.path))
 
-            load_azure_mapping(mapping.path)
+
+def check_text(kind: Kind, text: str, label: str, *, target_kinds: dict[str, str] | None = None) -> list[str]:
+    """Every problem of a mapping text of ``kind`` (a file's, or one an admin is editing), named ``label:line``:
+    the schema, then a dry run on a sample of the real shape (the Azure, account and partner raise maps).
+    ``target_kinds`` (target name -> kind) checks a partner directory's targets."""
+    try:
+        return _check_text(kind, text, label, target_kinds)
+    except RecursionError:  # "[[[[..." thousands deep, or an alias inside itself (`a: &a [*a]`)
+        return [f"{label}:1: invalid YAML: nested too deeply, or an alias refers to itself"]
+
+
+def _check_text(kind: Kind, text: str, label: str, target_kinds: dict[str, str] | None) -> list[str]:
+    try:
+        if kind == "azure":
+            from bridge.mappings.azure_alert import azure_mapping_from_text
+
+            azure_mapping_from_text(text, source=label)
             return []
-        field_map, _version = validate_file(mapping.path, FieldMap)
-        if mapping.kind == "accounts":
-            _data, lines, _raw = read_yaml(mapping.path)
-            return dry_run_problems(field_map, _sample_organisation(), path=mapping.path, lines=lines)
-        if mapping.kind.startswith("partner-"):
+        if kind == "directory":
+            from bridge.partners.load import parse_directory
+
+            parse_directory(text, label, target_kinds=target_kinds)
+            return []
+        field_map = validate_text(text, label, FieldMap)
+        _data, lines = read_yaml_text(text, label)
+        if kind == "accounts":
+            return dry_run_problems(field_map, _sample_organisation(), path=label, lines=lines)
+        if kind.startswith("partner-"):
             from bridge.flows.partner.raise_maps import check_problems
 
-            _data, lines, _raw = read_yaml(mapping.path)
-            return check_problems(mapping.kind.removeprefix("partner-"), field_map, path=mapping.path, lines=lines)
+            return check_problems(kind.removeprefix("partner-"), field_map, path=Path(label), lines=lines)
     except ConfigError as exc:
         return exc.problems
     return []

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 ADMIN_ACTIONS = Counter(
     "bridge_admin_actions_total",
-    "Operator actions (dead-letter retry/discard, pause, resume, replay, resync) by action and route",
+    "Operator actions (dead-letter retry/discard, pause, resume, replay, resync, mapping-edit/rollback/import) by "
+    "action and route",
     ["action", "route"],
 )
 REPLAYED_OPERATIONS = Counter("bridge_replayed_operations_total", "Operations enqueued by `bridge replay`", ["route"])

@@ -1,7 +1,7 @@
 """Mapping preview: the fields a route's live mapping gives for a pasted input.
 
 Nothing is stored or sent; the admin sees exactly what the route would produce with the mapping it runs now
-(reloaded first if the file changed), or the input error with its JSON path. Azure routes take an alert as
+(reloaded first if a new version is live), or the input error with its JSON path. Azure routes take an alert as
 Azure posts it; account-sync and forward routes that run on a DSL field map take one organisation or one event
 body as JSON; central partner-case routes take one case record (``{"record": {...}}``, as the route receives it).
 Each flow says what it can preview through the :class:`~bridge.engine.flows.Flow` contract.

@@ -42,6 +42,8 @@ class ReplayWindow:
     since: float
     until: float | None = None
     record: str | None = None
+    #: only events with an operation planned with this mapping version (after a fix or a rollback of it)
+    planned_with: str | None = None
 
 
 @dataclass
@@ -126,7 +128,9 @@ def _enqueue(conn: Connection, store: Store, ops: list[ob.NewOperation]) -> int:
 
 def _selection(window: ReplayWindow) -> ib.Window:
     """The stored events a replay of ``window`` reads: those handled already (done or dead-lettered)."""
-    return ib.Window(window.route, window.since, window.until, window.record, statuses=REPLAYABLE)
+    return ib.Window(
+        window.route, window.since, window.until, window.record, statuses=REPLAYABLE, planned_with=window.planned_with
+    )
 
 
 def _fetched(
@@ -201,7 +205,12 @@ def _audit(store: Store, window: ReplayWindow, summary: ReplaySummary, *, actor:
             action="replay",
             subject=f"replay:{summary.run_id}",
             route=window.route,
-            before={"since": window.since, "until": window.until, "record": window.record},
+            before={
+                "since": window.since,
+                "until": window.until,
+                "record": window.record,
+                "planned_with": window.planned_with,
+            },
             after=summary.as_dict(),
         )
     ADMIN_ACTIONS.labels("replay", window.route).inc()

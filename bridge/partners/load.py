@@ -6,34 +6,35 @@ live = LiveDirectory(path)          # live.current() takes a valid edit, refuses
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from bridge.errors import ConfigError
+from bridge.mappings.documents import Document, DocumentSource, LiveDocument, directory_name
 from bridge.partners.model import Directory
 from bridge.validation import index_lines, where
-
-log = logging.getLogger("bridge.partners")
-CHECK_EVERY = 1.0
 
 
 def load_partners(path: Path | str, *, target_kinds: dict[str, str] | None = None) -> Directory:
     """Load and validate the directory; ConfigError lists every problem with ``file:line``. With
     ``target_kinds`` (target name -> kind, from bridge.yaml), each partner's target must exist and fit its
     channel."""
-    return _load(Path(path), target_kinds)[0]
-
-
-def _load(path: Path, target_kinds: dict[str, str] | None) -> tuple[Directory, str]:
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read the partner directory: {exc.strerror}"]) from exc
+    return parse_directory(text, path, target_kinds=target_kinds)
+
+
+def parse_directory(text: str, label: Path | str, *, target_kinds: dict[str, str] | None = None) -> Directory:
+    """A directory's YAML text (its file's, or one an admin is editing) validated; ConfigError names every problem
+    as ``label:line: key.path: message``."""
+    path = Path(label)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text) or {}
@@ -55,7 +56,7 @@ def _load(path: Path, target_kinds: dict[str, str] | None) -> tuple[Directory, s
         problems += _target_problems(directory, target_kinds, path, lines)
     if problems or directory is None:
         raise ConfigError(problems)
-    return directory, hashlib.sha256(text.encode()).hexdigest()[:12]
+    return directory
 
 
 def _target_problems(
@@ -75,46 +76,33 @@ def _target_problems(
     return problems
 
 
-class LiveDirectory:
-    """The directory file and the version of it that is live: like a mapping file, an admin's valid edit is
-    taken without a restart (looked at once a second at most), an invalid one is refused, logged and kept in
-    ``reload_error`` while the previous version stays live."""
+class LiveDirectory(LiveDocument[Directory]):
+    """The directory document and the version of it that is live: like a mapping, an admin's valid edit is taken
+    without a restart (looked at once a second at most), an invalid one is refused, logged and kept in
+    ``reload_error`` while the previous version stays live (:class:`~bridge.mappings.documents.LiveDocument`)."""
 
-    def __init__(self, path: Path, *, target_kinds: dict[str, str] | None = None, route: str = "") -> None:
-        self.path = path
-        self.route = route
+    def __init__(
+        self,
+        path: Path,
+        *,
+        target_kinds: dict[str, str] | None = None,
+        route: str = "",
+        source: DocumentSource | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.target_kinds = target_kinds
-        self.directory, self.version = _load(path, target_kinds)
-        self.reload_error: str | None = None
-        self._checked = (time.monotonic(), _mtime(path))
+
+        def parse(document: Document) -> Directory:
+            return parse_directory(document.text, document.label, target_kinds=target_kinds)
+
+        name = directory_name(path)
+        super().__init__(path, parse, kind="directory", name=name, source=source, route=route, clock=clock)
+
+    @property
+    def directory(self) -> Directory:
+        return self.value
 
     def current(self) -> Directory:
+        """The live directory, after taking any valid new version."""
         self.reload_if_changed()
         return self.directory
-
-    def reload_if_changed(self) -> None:
-        checked_at, mtime = self._checked
-        if time.monotonic() - checked_at < CHECK_EVERY:
-            return
-        now_mtime = _mtime(self.path)
-        self._checked = (time.monotonic(), now_mtime)
-        if now_mtime == mtime:
-            return
-        try:
-            self.directory, self.version = _load(self.path, self.target_kinds)
-        except ConfigError as exc:
-            self.reload_error = "; ".join(exc.problems)
-            log.error(
-                "partner directory edit refused; the previous version stays live",
-                extra={"route": self.route, "partners": str(self.path), "error": self.reload_error[:500]},
-            )
-            return
-        self.reload_error = None
-        log.info("partner directory reloaded", extra={"route": self.route, "version": self.version})
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0

@@ -24,6 +24,7 @@ import base64
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bridge.config import BridgeConfig, RouteSettings
@@ -73,7 +74,7 @@ def mailbox_job(
             def by_thread(mail: Any) -> str | None:
                 return case_reference(mail, lookup_message_id=lambda mid: case_for_message(store, mid))
 
-            known = known_senders(route)
+            known = known_senders(route, store)
             with from_config(route.name, route.options["mailbox"]) as reader:
                 for mail in reader.fetch_new(limit=50):
                     _handle(reader, mail, route.name, ingest, by_thread, known)
@@ -81,15 +82,24 @@ def mailbox_job(
     return job
 
 
-def known_senders(route: RouteSettings) -> set[str]:
-    """The addresses a party of a `partner-case` route's directory raises cases from (read at each run, so an
-    edit of the directory is taken without a restart); none for an `email-replies` route."""
+def known_senders(route: RouteSettings, store: Store | None = None) -> set[str]:
+    """The addresses a party of a `partner-case` route's directory raises cases from (read at each run, so a new
+    version is taken without a restart: the store's live version, which the admin page edits, else the file);
+    none for an `email-replies` route."""
+    from bridge.mappings.documents import directory_name
     from bridge.partners import load_partners
+    from bridge.partners.load import parse_directory
+    from bridge.store import mappings
 
     if route.kind != "partner-case":
         return set()
+    path = Path(str(route.options.get("partners", "config/partners.yaml")))
     try:
-        directory = load_partners(str(route.options.get("partners", "config/partners.yaml")))
+        live = None
+        if store is not None:
+            with store.begin() as conn:
+                live = mappings.current(conn, directory_name(path))
+        directory = parse_directory(live.content, path) if live else load_partners(path)
     except ConfigError as exc:
         log.error("partner directory unreadable; mail naming no case is quarantined", extra={"error": str(exc)})
         return set()

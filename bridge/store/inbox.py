@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bridge.store import Store, dumps, now
-from bridge.store.schema import inbox
+from bridge.store.schema import inbox, outbox
 
 
 @dataclass(frozen=True)
@@ -143,13 +143,15 @@ def get(conn: sa.Connection, event_id: int) -> InboxEvent | None:
 @dataclass(frozen=True)
 class Window:
     """A route's events received in ``[since, until)`` (``until`` None: up to now), of one source record if
-    ``record_key`` is given, whose status is one of ``statuses`` (what a replay reads again)."""
+    ``record_key`` is given, whose status is one of ``statuses`` (what a replay reads again), and with
+    ``planned_with`` only those that have an operation planned with that mapping version."""
 
     route: str
     since: float
     until: float | None
     record_key: str | None
     statuses: tuple[str, ...]
+    planned_with: str | None = None
 
 
 def window_count(conn: sa.Connection, window: Window) -> int:
@@ -171,6 +173,11 @@ def _window(window: Window) -> sa.Select[Any]:
         query = query.where(inbox.c.received_at < window.until)
     if window.record_key is not None:
         query = query.where(inbox.c.record_key == window.record_key)
+    if window.planned_with is not None:
+        from bridge.store.mappings import planned_with
+
+        planned = sa.select(outbox.c.event_id).where(outbox.c.route == window.route, planned_with(window.planned_with))
+        query = query.where(inbox.c.id.in_(planned))
     return query.where(inbox.c.status.in_(window.statuses))
 
 

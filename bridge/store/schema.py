@@ -188,3 +188,21 @@ admin_session_revocations = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False, doc="when the session would have expired anyway"),
 )
 sa.Index("ix_admin_session_revocations_expiry", admin_session_revocations.c.expires_at)
+
+mapping_versions = sa.Table(
+    "mapping_versions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, doc="the document: a mapping file's name, or directory:<name>"),
+    sa.Column("revision", sa.Integer, nullable=False, doc="1, 2, ... per document; the highest is live"),
+    sa.Column("version", sa.String(64), nullable=False, doc="the text's hash, as outbox.mapping_version records it"),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False, doc="file | edit | rollback | import"),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("diff", sa.Text, nullable=False, doc="unified diff from the previous revision"),
+    sa.Column("restores", sa.Integer, nullable=True, doc="a rollback: the revision whose text it restores"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("name", "revision", name="uq_mapping_versions_revision"),
+)
+sa.Index("ix_mapping_versions_version", mapping_versions.c.name, mapping_versions.c.version)

@@ -110,12 +110,14 @@ def test_hot_reload_of_dsl_maps_keeps_the_live_version_on_a_bad_edit(tmp_path: P
         assert len(first) == 12 and accounts.version != "accounts-1"
         path = mappings / "ticket-to-hook.yaml"
         path.write_text(FORWARD_MAP + "  source: {const: bridge}\n")
-        assert hook.fields is not None
-        hook.fields._checked = (0.0, 0.0)
+        assert hook.fields is not None and runtime.documents is not None
+        runtime.documents.watch_files()  # as the daemon does every second: the edited file becomes a version
+        hook.fields._checked = (0.0, 0.0)  # and the flow's once-a-second look at the store is due
         body = hook.reshape({"ticket": {"id": 1, "summary": "s", "status": "open"}})
         assert body["source"] == "bridge" and hook.version != first and hook.reload_error is None
         live = hook.version
         path.write_text(FORWARD_MAP + "  source: {const: bridge, from: x}\n")
+        runtime.documents.watch_files()
         hook.fields._checked = (0.0, 0.0)
         body = hook.reshape({"ticket": {"id": 1, "summary": "s", "status": "open"}})
         assert body["source"] == "bridge" and hook.version == live

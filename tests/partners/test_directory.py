@@ -7,11 +7,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from typer.testing import CliRunner
 
-from bridge.partners import LiveDirectory, load, load_partners
+from bridge.mappings.documents import CHECK_EVERY
+from bridge.partners import LiveDirectory, load_partners
+from tests.support.clock import StepClock
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "partners.yaml"
@@ -79,21 +80,22 @@ def _write(path: Path, data: dict[str, Any]) -> None:
     os.utime(path, (stamp, stamp))
 
 
-def test_an_edit_is_taken_without_a_restart_and_a_bad_one_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(load, "CHECK_EVERY", 0.0)
+def test_an_edit_is_taken_without_a_restart_and_a_bad_one_refused(tmp_path: Path) -> None:
     path = tmp_path / "partners.yaml"
     entry = {"key": "a", "name": "Desk A", "channel": "email", "target": "smtp", "email": "a@example.com"}
     _write(path, {"partners": [entry]})
-    live = LiveDirectory(path)
+    clock = StepClock()
+    live = LiveDirectory(path, clock=clock)
     first = live.version
     _write(path, {"partners": [{**entry, "name": "Desk A (renamed)"}]})
+    clock.advance(CHECK_EVERY)
     assert live.current()["a"].name == "Desk A (renamed)" and live.version != first
     _write(path, {"partners": [{**entry, "channel": "pigeon"}]})
+    clock.advance(CHECK_EVERY)
     assert live.current()["a"].name == "Desk A (renamed)", "the previous version stays live"
     assert live.reload_error and "channel" in live.reload_error
     _write(path, {"partners": [entry]})
+    clock.advance(CHECK_EVERY)
     assert live.current()["a"].name == "Desk A" and live.reload_error is None
 
 

@@ -350,10 +350,10 @@ def test_public_surface_is_pinned() -> None:
     expected = {
         "Action", "Alert", "AlertDecision", "AlertSchema", "AzureMappingConfig", "Create", "CreateLinked",
         "Criterion", "Ignore", "IncidentState", "InstanceState", "LogDetails", "MonitorCondition", "Note",
-        "Reopen", "Resolve", "alert_to_incident", "assignment_for", "build_description", "close_notes",
-        "dedupe_key", "derived_key", "flapping_note", "group_key", "load_azure_mapping", "match_route",
-        "middle_ellipsis", "occurrence_note", "parse_alert", "parse_azure_mapping", "parse_resource_id",
-        "plan_alert", "reopen_note", "resolve_note", "short_description",
+        "Reopen", "Resolve", "alert_to_incident", "assignment_for", "azure_mapping_from_text", "build_description",
+        "close_notes", "dedupe_key", "derived_key", "flapping_note", "group_key", "load_azure_mapping",
+        "match_route", "middle_ellipsis", "occurrence_note", "parse_alert", "parse_azure_mapping",
+        "parse_resource_id", "plan_alert", "reopen_note", "resolve_note", "short_description",
     }  # fmt: skip
     assert set(azure_alert.__all__) == expected
     assert all(hasattr(azure_alert, name) for name in expected)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+from dataclasses import replace
 from typing import Any
 
 from bridge.config import BridgeConfig, RouteSettings
@@ -47,6 +49,7 @@ from bridge.flows.partner import options as opts_
 from bridge.flows.partner import raise_maps as pm
 from bridge.flows.partner.pair import Pair, Setup
 from bridge.flows.partner.sync import plain
+from bridge.mappings.documents import DocumentSource
 from bridge.partners import Directory, LiveDirectory, Partner
 from bridge.store.inbox import InboxEvent
 from bridge.store.outbox import OUTCOME_SOURCE
@@ -59,15 +62,18 @@ FLOW = "partner-case"
 class PartnerCaseFlow(BaseFlow):
     reads_systems = True
 
-    def __init__(self, route: RouteSettings, config: BridgeConfig) -> None:
+    def __init__(self, route: RouteSettings, config: BridgeConfig, documents: DocumentSource | None = None) -> None:
         self.route = route
         self.opts = opts_.parse_options(route, config)
         kinds = {name: t.kind for name, t in config.targets.items()}
-        self.live = LiveDirectory(self.opts.partners, target_kinds=kinds, route=route.name)
+        self.live = LiveDirectory(self.opts.partners, target_kinds=kinds, route=route.name, source=documents)
         if self.opts.partner and self.directory.get(self.opts.partner) is None:
             raise ConfigError([f"routes.{route.name}.options.partner: {self.opts.partner!r} is not in the directory"])
         paths = pm.map_paths(config.mappings_dir, self.opts.mappings, self.directory)
-        self.raise_maps = pm.RaiseMaps(paths, route=route.name) if self.opts.side == "central" else None
+        central = self.opts.side == "central"
+        self.raise_maps = pm.RaiseMaps(paths, route=route.name, source=documents) if central else None
+        #: held while a plan runs: new versions of the directory and the maps are taken between plans
+        self.lock = threading.RLock()
         self.setup = Setup(
             route=route.name,
             opts=self.opts,
@@ -78,13 +84,16 @@ class PartnerCaseFlow(BaseFlow):
             options_version=version_of(route.options),
         )
         self.central = self.setup.central
-        #: the hash of the options and the directory; a raise records its field map's version instead
-        self.version = self.setup.base_version
+
+    @property
+    def version(self) -> str:
+        """The hash of the options and the directory; a raise records its field map's version instead."""
+        return self.setup.base_version
 
     @property
     def directory(self) -> Directory:
-        """The partner directory as it is live now (an edit of the file is taken without a restart)."""
-        return self.live.current()
+        """The partner directory as it is live now (a new version is taken without a restart, between plans)."""
+        return self.live.directory
 
     @property
     def partner(self) -> Partner | None:
@@ -103,10 +112,10 @@ class PartnerCaseFlow(BaseFlow):
         return "; ".join(e for e in errors if e) or None
 
     def reload_if_changed(self) -> None:
-        self.live.reload_if_changed()
-        self.version = self.setup.base_version
-        if self.raise_maps:
-            self.raise_maps.reload_if_changed()
+        with self.lock:
+            self.live.reload_if_changed()
+            if self.raise_maps:
+                self.raise_maps.reload_if_changed()
 
     @property
     def previewable(self) -> bool:
@@ -114,10 +123,18 @@ class PartnerCaseFlow(BaseFlow):
 
     def preview(self, sample: Any) -> dict[str, Any] | None:
         """What a raise sends for a case record (``{"record": {...}}``, as the central route receives it)."""
-        return pm.preview(self, json_object(sample)) if self.raise_maps is not None else None
+        with self.lock:
+            return pm.preview(self, json_object(sample)) if self.raise_maps is not None else None
 
     def plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
-        self.reload_if_changed()
+        """One version of the directory and of each raise map from start to end: a raise records its map's
+        version, every other operation the options' and the directory's."""
+        with self.lock:
+            self.reload_if_changed()
+            base = self.setup.base_version
+            return [p if p.version else replace(p, version=base) for p in self._plan(event, ctx)]
+
+    def _plan(self, event: InboxEvent, ctx: PlanContext) -> list[Planned]:
         if event.source == response.TICK_SOURCE:
             return response.tick(ctx, self.setup, central=self.opts.side == "central")
         if event.source == OUTCOME_SOURCE:
@@ -220,5 +237,5 @@ def _ended_with(stored: dict[str, Any] | None, key: str) -> bool:
     return any(h.get("partner") == key for h in (stored or {}).get("history", []))
 
 
-def build(route: RouteSettings, config: BridgeConfig) -> Flow:
-    return PartnerCaseFlow(route, config)
+def build(route: RouteSettings, config: BridgeConfig, documents: DocumentSource | None = None) -> Flow:
+    return PartnerCaseFlow(route, config, documents)

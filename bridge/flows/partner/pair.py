@@ -31,8 +31,8 @@ class Setup:
 
     @property
     def directory(self) -> Directory:
-        """The directory as it is live now (reloaded without a restart)."""
-        return self.live.current()
+        """The directory as it is live now (a new version is taken between plans, without a restart)."""
+        return self.live.directory
 
     @property
     def base_version(self) -> str:

@@ -1,9 +1,9 @@
 """The fields a raise sends to a partner's desk: DSL field maps, one per channel, with the identity enforced.
 
 ``config/mappings/case-to-partner-servicenow.yaml`` and ``case-to-partner-jira.yaml`` (or the files a central
-route names in ``options.mappings``) say what the new incident or Jira request holds; they are hot-reloaded
-(:class:`~bridge.mappings.dsl.LiveFieldMap`) and their version is recorded on the raise's operations. What the
-sync depends on is set here whatever a map says: the correlation (ServiceNow ``correlation_id`` /
+route names in ``options.mappings``) say what the new incident or Jira request holds; they are versioned in the
+store and hot-reloaded (:class:`~bridge.mappings.dsl.LiveFieldMap`), and their version is recorded on the raise's
+operations. What the sync depends on is set here whatever a map says: the correlation (ServiceNow ``correlation_id`` /
 ``correlation_display``; Jira ``external_ref`` and the ``bridge-<sys_id>`` label), the priority the two-way
 sync expects back, and the echo marker on a comment sent with the raise. Email partners use the email
 templates, not a field map.
@@ -21,6 +21,7 @@ from bridge.flows.partner import jira as pj
 from bridge.flows.partner import operations as po
 from bridge.flows.partner import sync
 from bridge.flows.partner.options import Options, RaiseMapNames
+from bridge.mappings.documents import DocumentSource, Kind
 from bridge.mappings.dsl import FieldMap, LiveFieldMap, apply_field_map
 from bridge.partners import Directory, Partner
 
@@ -41,8 +42,12 @@ def map_paths(mappings_dir: Path, names: RaiseMapNames, directory: Directory | N
 class RaiseMaps:
     """The live field maps of a central route, by channel."""
 
-    def __init__(self, paths: Mapping[str, Path], *, route: str) -> None:
-        self.live = {channel: LiveFieldMap(path, route=route) for channel, path in paths.items()}
+    def __init__(self, paths: Mapping[str, Path], *, route: str, source: DocumentSource | None = None) -> None:
+        kinds: dict[str, Kind] = {"servicenow": "partner-servicenow", "jira": "partner-jira"}
+        self.live = {
+            channel: LiveFieldMap(path, route=route, source=source, kind=kinds[channel])
+            for channel, path in paths.items()
+        }
 
     @property
     def reload_error(self) -> str | None:
@@ -55,7 +60,7 @@ class RaiseMaps:
             live.reload_if_changed()
 
     def version_of(self, channel: str) -> str | None:
-        """The live version (file hash) of the channel's map, recorded on the raise's operations."""
+        """The live version (a hash of its text) of the channel's map, recorded on the raise's operations."""
         live = self.live.get(channel)
         return live.version if live else None
 
@@ -64,7 +69,7 @@ class RaiseMaps:
         live = self.live.get(partner.kind)
         if live is None:
             raise ConfigError([f"no raise field map for channel {partner.channel!r} (partner {partner.key})"])
-        mapped = apply_field_map(live.current(), raise_source(partner, record, priority), label=live.label)
+        mapped = apply_field_map(live.field_map, raise_source(partner, record, priority), label=live.label)
         return with_identity(partner.kind, mapped, record, priority)
 
 
@@ -109,21 +114,39 @@ def raise_op(
     return po.on_partner(partner, central, sys_id, "create", {"fields": fields}, correlation=correlation)
 
 
-def preview(flow: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+def preview(
+    flow: Any,
+    data: Mapping[str, Any],
+    *,
+    directory: Directory | None = None,
+    field_maps: Mapping[str, FieldMap] | None = None,
+    channel: str | None = None,
+) -> dict[str, Any]:
     """What a central route would send for a case (``{"record": {...}}`` as the route receives it, or the
-    record itself): the partner from the route's assignment map, its value map, the live field map."""
+    record itself): the partner from the route's assignment map, its value map, the live field map. An admin's
+    edit is previewed by passing the edited ``directory`` or channel -> ``field_maps`` instead of the live ones
+    (with ``channel``, a case that goes to a desk of another channel is an input error)."""
     record = data.get("record", data)
     if not isinstance(record, Mapping) or not flow.opts.assignment:
         raise InputError("expected a case record as a JSON object", path="$.record")
+    directory = directory if directory is not None else flow.directory
     field = flow.opts.assignment.field
     key = flow.opts.assignment.values.get(sync.plain(record.get(field)))
-    partner = flow.directory.get(key or "")
+    partner = directory.get(key or "")
     if partner is None:
         raise InputError(f"{field} maps to no partner of the directory", path=f"$.record.{field}")
     priority = sync.plain(record.get("priority"))
     if partner.channel == "email":
         raise InputError(f"partner {partner.key} is an email desk: its raise is the case_raised email template")
-    return flow.raise_maps.fields(partner, record, partner.priority.outbound.get(priority, priority))
+    priority = partner.priority.outbound.get(priority, priority)
+    if channel is not None and partner.kind != channel:
+        wrong = f"the case goes to {partner.key}, a {partner.kind} desk; this map shapes {channel} raises"
+        raise InputError(wrong, path=f"$.record.{field}")
+    edited = (field_maps or {}).get(partner.kind)
+    if edited is None:
+        return flow.raise_maps.fields(partner, record, priority)
+    mapped = apply_field_map(edited, raise_source(partner, record, priority), label=f"{partner.kind} raise map")
+    return with_identity(partner.kind, mapped, record, priority)
 
 
 def check_problems(channel: str, field_map: FieldMap, *, path: Path, lines: Any) -> list[str]:

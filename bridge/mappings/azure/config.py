@@ -342,11 +342,17 @@ def load_azure_mapping(path: str | Path) -> AzureMappingConfig:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{source}: cannot read: {exc.strerror or exc}"]) from None
+    return azure_mapping_from_text(text, source=source)
+
+
+def azure_mapping_from_text(text: str, *, source: str) -> AzureMappingConfig:
+    """A mapping's YAML text (its file's, or one an admin is editing) validated and dry-run; ConfigError names
+    every problem as ``source:line: yaml.path: message``."""
     try:
         lines = index_lines(yaml.compose(text, Loader=yaml.SafeLoader))
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        at = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
-        raise ConfigError([f"{source}: {at}invalid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+        at = f"{source}:{mark.line + 1}: invalid YAML (line {mark.line + 1} column {mark.column + 1})" if mark else ""
+        raise ConfigError([f"{at or source + ':1: invalid YAML'}: {getattr(exc, 'problem', None) or exc}"]) from None
     return parse_azure_mapping(data, source=source, lines=lines)

@@ -4,7 +4,8 @@
   as ``file:line: key.path: message`` (:class:`~bridge.errors.ConfigError`).
 * :func:`apply_field_map` is the pure part: (map, source dict) -> target fields, or a
   :class:`~bridge.errors.MappingError` naming the field and path.
-* :class:`LiveFieldMap` is a file with hot reload (an invalid edit is refused, the previous version stays live).
+* :class:`LiveFieldMap` is a map's live version, hot-reloaded from its source (the store's versions, or the file)
+  (an invalid version is refused, the previous one stays live).
 
 No ``eval`` anywhere: paths are parsed, conditions are data, templates run in Jinja2's immutable sandbox, and
 transforms are the named functions in :data:`bridge.mappings.transforms.TRANSFORMS`.

@@ -29,13 +29,23 @@ def read_yaml(path: Path) -> tuple[Any, Lines, bytes]:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     try:
         text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}:1: invalid YAML: not UTF-8 ({exc.reason})"]) from None
+    data, lines = read_yaml_text(text, path)
+    return data, lines, raw
+
+
+def read_yaml_text(text: str, label: Path | str) -> tuple[Any, Lines]:
+    """A YAML text (a file's, or one an admin is editing) parsed, with its key-path -> line index; a syntax
+    error is a ConfigError at ``label:line``."""
+    try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        at = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        at = f"{label}:{mark.line + 1}" if mark is not None else f"{label}:1"
         raise ConfigError([f"{at}: invalid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
-    return data, index_lines(node), raw
+    return data, index_lines(node)
 
 
 def dotted(loc: tuple[int | str, ...]) -> str:
@@ -59,13 +69,23 @@ def located_problems(exc: ValidationError, path: Path, lines: Lines) -> list[str
 def validate_file(path: Path, model: type[ModelT]) -> tuple[ModelT, str]:
     """The file validated as ``model``, and its version (a hash of the bytes); ConfigError lists every problem."""
     data, lines, raw = read_yaml(path)
+    return validate_data(data, lines, path, model), file_version(raw)
+
+
+def validate_text(text: str, label: Path | str, model: type[ModelT]) -> ModelT:
+    """A YAML text validated as ``model``; ConfigError lists every problem as ``label:line: key.path: message``."""
+    data, lines = read_yaml_text(text, label)
+    return validate_data(data, lines, Path(label), model)
+
+
+def validate_data(data: Any, lines: Lines, path: Path, model: type[ModelT]) -> ModelT:
+    """Parsed YAML validated as ``model``, every problem located by ``lines`` in ``path``."""
     if not isinstance(data, dict):
         raise ConfigError([f"{path}:1: (top level): expected a mapping of keys, got {type(data).__name__}"])
     try:
-        parsed = model.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(located_problems(exc, path, lines)) from None
-    return parsed, file_version(raw)
 
 
 def file_version(raw: bytes) -> str:

@@ -116,7 +116,9 @@ def _overview_pages(router: APIRouter, pages: Renderer) -> None:
     def overview(request: Request, admin: PageAdmin) -> Response:
         with runtime.store.begin() as conn:
             health = routes.health(conn, runtime.routes)
-        for flow in runtime.flows.values():  # notice an edited mapping file even on a quiet route
+        if runtime.documents is not None:  # notice an edited mapping file even on a quiet route
+            runtime.documents.watch_files()
+        for flow in runtime.flows.values():
             flow.reload_if_changed()
         reload_errors = {name: flow.reload_error for name, flow in runtime.flows.items() if flow.reload_error}
         return pages.page(request, "overview.html", admin, routes=health, reload_errors=reload_errors)
