@@ -36,11 +36,13 @@ def test_a_killed_holder_passes_the_lock_on(pg_url: str) -> None:
         with survivor.singleton(NAME) as theirs:
             assert not theirs
         # what kill -9 of the holder does to its session: the server ends it, and the lock goes with it (only
-        # this test's own database: the server is shared)
+        # this test's own database: the server is shared); the timeout makes the call wait until the session has
+        # ended (PostgreSQL 14+), else it returns when the signal is sent and the lock may still be held
         with survivor.begin() as conn:
             ended = conn.execute(
                 sa.text(
-                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                    "SELECT pg_terminate_backend(l.pid, 10000) FROM pg_locks l "
+                    "JOIN pg_database d ON d.oid = l.database "
                     "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database() "
                     "AND l.pid <> pg_backend_pid()"
                 )
