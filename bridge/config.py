@@ -90,8 +90,52 @@ class AzureSettings(_Strict):
         return self
 
 
+ADMIN_NAME = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
+SHARED_ADMIN = "admin-api"
+RESERVED_ADMIN_NAMES = frozenset({"bridge", "scheduler", "cli"})  # actors the bridge itself writes
+
+
 class AdminSettings(_Strict):
-    tokens: list[SecretStr] = Field(default_factory=list, description="admin API and page tokens; none = disabled")
+    """Admin tokens, each named for the person who holds it (the audit records the name): ``{alice: token}``.
+    The older list form still works, every token in it shared and audited as ``admin-api``."""
+
+    tokens: dict[str, SecretStr] | list[SecretStr] = Field(
+        default_factory=dict, description="admin name -> token (or a list of shared tokens); none = disabled"
+    )
+
+    @field_validator("tokens", mode="before")
+    @classmethod
+    def _named_and_distinct(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [t for t in value if t != ""]  # `${VAR:-}` left empty: no token
+        if not isinstance(value, dict):
+            raise ValueError("give a mapping of admin name -> token, e.g. {alice: ${BRIDGE_ADMIN_TOKEN_ALICE}}")
+        for name in value:
+            if not (isinstance(name, str) and ADMIN_NAME.match(name)) or name in RESERVED_ADMIN_NAMES:
+                raise ValueError(
+                    f"{name!r} is not a usable admin name: lowercase letters, digits, '.', '_' and '-', starting with "
+                    f"a letter, at most 64 characters, and not {', '.join(sorted(RESERVED_ADMIN_NAMES))}"
+                )
+        named = {name: token for name, token in value.items() if token != ""}
+        holders: dict[Any, list[str]] = {}
+        for name, token in named.items():
+            if isinstance(token, str):  # anything else is pydantic's to refuse
+                holders.setdefault(token, []).append(name)
+        shared = [" and ".join(names) for names in holders.values() if len(names) > 1]
+        if shared:
+            raise ValueError(f"{'; '.join(shared)} have the same token: each admin needs their own")
+        return named
+
+    def named_tokens(self) -> list[tuple[str, str]]:
+        """(name, token) for every token; a list's tokens are all named ``admin-api``."""
+        if isinstance(self.tokens, list):
+            return [(SHARED_ADMIN, t.get_secret_value()) for t in self.tokens]
+        return [(name, t.get_secret_value()) for name, t in self.tokens.items()]
+
+    def secret_paths(self) -> list[tuple[str, str]]:
+        """(YAML path, token) for every token, for the secrets check and the log filter."""
+        items = enumerate(self.tokens) if isinstance(self.tokens, list) else self.tokens.items()
+        return [(f"admin.tokens.{key}", t.get_secret_value()) for key, t in items]
 
 
 class TargetSettings(BaseModel):
@@ -234,7 +278,15 @@ def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> None:
     if admin_token:
         admin = data.setdefault("admin", {}) or {}
         data["admin"] = admin
-        admin["tokens"] = [admin_token, *[t for t in (admin.get("tokens") or []) if t and t != admin_token]]
+        admin["tokens"] = _with_shared_token(admin.get("tokens"), admin_token)
+
+
+def _with_shared_token(tokens: Any, token: str) -> Any:
+    """`BRIDGE_ADMIN_TOKEN` added to `admin.tokens`: first in a list; named ``admin-api`` in a mapping (unless
+    the mapping names that token already)."""
+    if isinstance(tokens, dict):
+        return tokens if token in tokens.values() else {**tokens, SHARED_ADMIN: token}
+    return [token, *[t for t in (tokens or []) if t and t != token]]
 
 
 def _check_targets(data: dict[str, Any], problems: list[str], lines: dict[tuple[str, ...], int], path: Path) -> None:

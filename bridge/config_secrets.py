@@ -41,7 +41,7 @@ class Secret:
 def secrets_in(config: BridgeConfig) -> list[Secret]:
     """Every secret value, with its YAML path."""
     found = [Secret(f"azure.tokens.{i}", t.get_secret_value(), True) for i, t in enumerate(config.azure.tokens)]
-    found += [Secret(f"admin.tokens.{i}", t.get_secret_value(), True) for i, t in enumerate(config.admin.tokens)]
+    found += [Secret(path, value, True) for path, value in config.admin.secret_paths()]
     for name, target in config.targets.items():
         found += [Secret(f"targets.{name}.{p}", v, False) for p, v in _target_secrets(target.kind, target)]
     for index, route in enumerate(config.routes):
@@ -68,6 +68,21 @@ def too_short(config: BridgeConfig) -> tuple[list[str], list[str]]:
                 f"{secret.path} is shorter than {MIN_PRESENTED} characters, so the logs mask it only where it "
                 "stands as a value (after password= or in an Authorization header), not wherever it appears"
             )
+    return problems, warnings
+
+
+def review(config: BridgeConfig) -> tuple[list[str], list[str]]:
+    """(problems, warnings) for `bridge config check` and a starting bridge: :func:`too_short`, and shared admin
+    tokens, whose actions the audit cannot tell apart."""
+    from bridge.config import SHARED_ADMIN
+
+    problems, warnings = too_short(config)
+    if any(name == SHARED_ADMIN for name, _token in config.admin.named_tokens()):
+        warnings.append(
+            f"a shared admin token (admin.tokens as a list, or BRIDGE_ADMIN_TOKEN) is deprecated: what is done "
+            f"with it is audited as `{SHARED_ADMIN}`, not by who did it; name each person's token instead, "
+            "e.g. admin: {tokens: {alice: ${BRIDGE_ADMIN_TOKEN_ALICE}}}"
+        )
     return problems, warnings
 
 
@@ -113,4 +128,4 @@ def _option_secrets(options: Mapping[str, Any], path: str) -> Iterator[Secret]:
                     yield Secret(where if index is None else f"{where}.{index}", str(item), accepted)
 
 
-__all__ = ["MIN_ACCEPTED", "MIN_PRESENTED", "Secret", "secret_values", "secrets_in", "too_short"]
+__all__ = ["MIN_ACCEPTED", "MIN_PRESENTED", "Secret", "review", "secret_values", "secrets_in", "too_short"]

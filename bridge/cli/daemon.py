@@ -21,11 +21,11 @@ db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 
 
 def _setup_logs(config: BridgeConfig) -> None:
-    from bridge.config_secrets import too_short
+    from bridge.config_secrets import review
     from bridge.log import setup_logging
 
     setup_logging(config.log.level, secrets=config.secrets(), json_format=config.log.json_format)
-    problems, warnings = too_short(config)
+    problems, warnings = review(config)
     for problem in [*problems, *warnings]:  # `config check` refuses the first kind; a running bridge says so
         logging.getLogger("bridge.config").warning(problem)
 
@@ -33,11 +33,12 @@ def _setup_logs(config: BridgeConfig) -> None:
 @config_app.command("check")
 def config_check(config: Path | None = ConfigOption) -> None:
     """Validate the configuration; print every problem with file:line, or a one-line summary. Secrets callers
-    present that are too short to be safe are problems too; short credentials of other systems are warnings."""
-    from bridge.config_secrets import too_short
+    present that are too short to be safe are problems too; short credentials of other systems, and shared
+    (unnamed) admin tokens, are warnings."""
+    from bridge.config_secrets import review
 
     loaded = load_or_exit(config)
-    problems, warnings = too_short(loaded)
+    problems, warnings = review(loaded)
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
     for problem in problems:

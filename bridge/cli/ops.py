@@ -128,13 +128,19 @@ def dlq_retry(
 @dlq_app.command("discard")
 def dlq_discard(
     ids: list[int] = typer.Argument(..., help="Dead letter ids."),
+    reason: str = typer.Option(..., "--reason", help="Why nobody will retry them (kept with each, and audited)."),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Close dead letters nobody will retry (kept, marked discarded, audited)."""
+    """Close dead letters nobody will retry (kept, marked discarded with the reason, audited)."""
+    from bridge.errors import InputError
     from bridge.ops import dead_letters
 
+    try:
+        reason = dead_letters.discard_reason(reason)
+    except InputError as exc:
+        fail([exc.message])
     _loaded, store = open_store_or_exit(config)
-    _report(dead_letters.discard(store, ids, actor=actor()))
+    _report(dead_letters.discard(store, ids, actor=actor(), reason=reason))
 
 
 def _report(results: list[ActionResult]) -> None:

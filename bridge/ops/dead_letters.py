@@ -3,7 +3,9 @@
 A retried operation goes back to `retry` with its attempt count kept, so the dispatcher treats it as a possibly
 half-done create and looks the record up before creating it again. A retried event goes back to `pending`, so
 the processor plans it with the mapping live today. Every action is one guarded UPDATE per row (an admin and
-the CLI racing on one dead letter cannot both act on it) and leaves an audit row.
+the CLI racing on one dead letter cannot both act on it) and leaves an audit row naming who acted. A discard
+needs a reason (nothing will send the letter again, so the next person to look must learn why): it is kept on
+the dead letter and in the audit row.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.errors import InputError
 from bridge.ops.metrics import ADMIN_ACTIONS
 from bridge.store import Connection, Store, records
 from bridge.store import dead_letters as store_letters
 from bridge.store import inbox as ib
 
 STATUSES = ("open", "retried", "discarded")
+MAX_REASON = 1000
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class DeadLetter:
     created_at: float
     resolved_at: float | None
     resolved_by: str | None
+    resolution_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,16 +136,27 @@ def retry_route(store: Store, route: str, *, actor: str, batch: int = 500) -> li
         after = ids[-1]
 
 
-def discard(store: Store, ids: Iterable[int], *, actor: str) -> list[ActionResult]:
-    """Close dead letters nobody will retry; the operation or event itself is kept for the record."""
+def discard_reason(text: str | None) -> str:
+    """The reason given for a discard, trimmed; InputError if there is none or it is too long."""
+    reason = " ".join((text or "").split())
+    if not reason:
+        raise InputError("a reason is required to discard a dead letter (say why nobody will retry it)", path="reason")
+    if len(reason) > MAX_REASON:
+        raise InputError(f"the reason is longer than {MAX_REASON} characters", path="reason")
+    return reason
+
+
+def discard(store: Store, ids: Iterable[int], *, actor: str, reason: str) -> list[ActionResult]:
+    """Close dead letters nobody will retry, saying why; the operation or event itself is kept for the record."""
+    reason = discard_reason(reason)
     results: list[ActionResult] = []
     with store.begin() as conn:
         for letter_id in ids:
-            row = _claim(conn, letter_id, "discarded", actor=actor)
+            row = _claim(conn, letter_id, "discarded", actor=actor, note=reason)
             if isinstance(row, ActionResult):
                 results.append(row)
                 continue
-            _audit(conn, row, "dead_letter.discard", actor=actor)
+            _audit(conn, row, "dead_letter.discard", actor=actor, reason=reason)
             results.append(ActionResult(letter_id, True, f"dead letter {letter_id} discarded"))
     return results
 
@@ -170,18 +186,20 @@ def _requeue(conn: Connection, kind: str, ref_id: int) -> str | None:
     return f"{noun} {ref_id} no longer exists" if current is None else f"{noun} {ref_id} is {current}, not dead"
 
 
-def _claim(conn: Connection, letter_id: int, status: str, *, actor: str) -> Any:
+def _claim(conn: Connection, letter_id: int, status: str, *, actor: str, note: str | None = None) -> Any:
     """Move an open dead letter to ``status``; the row as it was before, or an ActionResult saying why not."""
     row = store_letters.letter(conn, letter_id)
     if row is None:
         return ActionResult(letter_id, False, f"no dead letter {letter_id}")
-    if not store_letters.close(conn, letter_id, status, actor=actor):
+    if not store_letters.close(conn, letter_id, status, actor=actor, note=note):
         return ActionResult(letter_id, False, f"dead letter {letter_id} is {row.status}, not open")
     return row
 
 
-def _audit(conn: Connection, row: Any, action: str, *, actor: str) -> None:
-    after = "retried" if action.endswith("retry") else "discarded"
+def _audit(conn: Connection, row: Any, action: str, *, actor: str, reason: str | None = None) -> None:
+    after: dict[str, Any] = {"status": "retried" if action.endswith("retry") else "discarded"}
+    if reason is not None:
+        after["reason"] = reason
     records.write_audit(
         conn,
         actor=actor,
@@ -189,7 +207,7 @@ def _audit(conn: Connection, row: Any, action: str, *, actor: str) -> None:
         subject=f"dead_letter:{row.id}",
         route=row.route,
         before={"status": row.status, "kind": row.kind, "ref_id": row.ref_id},
-        after={"status": after},
+        after=after,
     )
     ADMIN_ACTIONS.labels(action, row.route).inc()
 
@@ -205,6 +223,7 @@ def _letter(row: Any) -> DeadLetter:
         created_at=float(row.created_at),
         resolved_at=None if row.resolved_at is None else float(row.resolved_at),
         resolved_by=row.resolved_by,
+        resolution_note=row.resolution_note,
     )
 
 

@@ -44,7 +44,8 @@ def detail_lines(detail: DeadLetterDetail) -> list[str]:
         f"dead letter {d.id}: {d.kind} {d.ref_id} on route {d.route}, {d.status} (since {format_time(d.created_at)})",
     ]
     if d.resolved_by:
-        lines.append(f"{d.status} by {d.resolved_by} at {format_time(d.resolved_at)}")
+        why = f": {d.resolution_note}" if d.resolution_note else ""
+        lines.append(f"{d.status} by {d.resolved_by} at {format_time(d.resolved_at)}{why}")
     if detail.action:
         lines.append(f"operation: {detail.action} on {detail.target_system} record {detail.target_key}")
         lines.append(f"idempotency key: {detail.idempotency_key}  mapping version: {detail.mapping_version or '-'}")

@@ -44,12 +44,13 @@ def open_ids(conn: sa.Connection, route: str, *, after: int, limit: int) -> list
     return list(conn.execute(query).scalars())
 
 
-def close(conn: sa.Connection, letter_id: int, status: str, *, actor: str) -> bool:
-    """Move an open dead letter to ``status`` (retried, discarded); False if it was not open."""
+def close(conn: sa.Connection, letter_id: int, status: str, *, actor: str, note: str | None = None) -> bool:
+    """Move an open dead letter to ``status`` (retried, discarded), saying why (``note``); False if it was not
+    open."""
     changed = conn.execute(
         sa.update(dead_letters)
         .where(dead_letters.c.id == letter_id, dead_letters.c.status == "open")
-        .values(status=status, resolved_at=now(), resolved_by=actor)
+        .values(status=status, resolved_at=now(), resolved_by=actor, resolution_note=note)
     ).rowcount
     return bool(changed)
 
@@ -59,7 +60,7 @@ def reopen(conn: sa.Connection, letter_id: int) -> None:
     conn.execute(
         sa.update(dead_letters)
         .where(dead_letters.c.id == letter_id)
-        .values(status="open", resolved_at=None, resolved_by=None)
+        .values(status="open", resolved_at=None, resolved_by=None, resolution_note=None)
     )
 
 

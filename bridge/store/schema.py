@@ -169,6 +169,7 @@ dead_letters = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("resolved_at", sa.Float, nullable=True),
     sa.Column("resolved_by", sa.String(128), nullable=True),
+    sa.Column("resolution_note", sa.Text, nullable=True, doc="why it was closed: a discard's reason"),
 )
 sa.Index("ix_dead_letters_status", dead_letters.c.status, dead_letters.c.route)
 

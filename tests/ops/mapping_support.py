@@ -12,7 +12,13 @@ V1 = 'fields:\n  record: {from: record}\n  seq: {from: seq}\n  tag: {const: "v1"
 V2 = V1.replace('"v1"', '"v2"')
 
 
-def hook_config(tmp_path: Path, db_url: str, target_url: str = "http://127.0.0.1:9") -> tuple[Path, Path]:
+def hook_config(
+    tmp_path: Path,
+    db_url: str,
+    target_url: str = "http://127.0.0.1:9",
+    *,
+    admin_tokens: list[str] | dict[str, str] | None = None,
+) -> tuple[Path, Path]:
     mappings_dir = tmp_path / "mappings"
     mappings_dir.mkdir(parents=True, exist_ok=True)
     path = mappings_dir / "to-hook.yaml"
@@ -31,6 +37,6 @@ def hook_config(tmp_path: Path, db_url: str, target_url: str = "http://127.0.0.1
         "dispatcher": FAST_DISPATCH,
         "targets": {"sink": {"kind": "http", "base_url": target_url, "read_timeout": 2, "connect_timeout": 2}},
         "routes": [route],
-        "admin": {"tokens": [ADMIN_TOKEN]},
+        "admin": {"tokens": [ADMIN_TOKEN] if admin_tokens is None else admin_tokens},
     }
     return write_config(tmp_path, data), path

@@ -26,6 +26,9 @@ from tests.conftest import write_config
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "azure"
 ADMIN_TOKEN = "admin-t0ken-for-tests"
+ALICE_TOKEN = "alice-admin-t0ken-for-tests"
+BOB_TOKEN = "bob-admin-t0ken-for-the-tests"
+NAMED_ADMINS = {"alice": ALICE_TOKEN, "bob": BOB_TOKEN}  # admin.tokens naming who holds each
 AZURE_TOKEN = "azure-t0ken-for-tests"
 FORWARD_TOKEN = "t0k3n-for-tests"
 FAST_DISPATCH = {
@@ -56,7 +59,7 @@ def ops_config(
     db_url: str,
     target_url: str | None = None,
     servicenow_url: str | None = None,
-    admin_tokens: list[str] | None = None,
+    admin_tokens: list[str] | dict[str, str] | None = None,
 ) -> Path:
     """A configuration with a forward route (when ``target_url``) and an azure-alert route (when
     ``servicenow_url``, with its mapping copied into ``tmp_path/mappings`` so a test may edit it)."""

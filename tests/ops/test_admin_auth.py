@@ -113,11 +113,11 @@ def test_logout_ends_the_session(client: TestClient) -> None:
 
 
 def test_removing_a_token_ends_its_sessions() -> None:
-    cookie, _session = AdminAuth(["first", "second"]).open_session("first")
-    assert AdminAuth(["first"]).session(cookie) is not None, "sessions survive a restart"
-    assert AdminAuth(["second"]).session(cookie) is None
+    cookie, _session = AdminAuth([("ann", "first"), ("ben", "second")]).open_session("first")
+    assert AdminAuth([("ann", "first")]).session(cookie) is not None, "sessions survive a restart"
+    assert AdminAuth([("ben", "second")]).session(cookie) is None
     # tamper inside the signature: its last base64 character carries padding bits, so rewriting the tail could
     # leave the decoded signature unchanged (about 1 run in 1,000), while a middle character always changes it
     i = len(cookie) - 6
     tampered = cookie[:i] + ("A" if cookie[i] != "A" else "B") + cookie[i + 1 :]
-    assert AdminAuth(["first"]).session(tampered) is None
+    assert AdminAuth([("ann", "first")]).session(tampered) is None

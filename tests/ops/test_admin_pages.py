@@ -74,7 +74,8 @@ def test_pages_show_what_the_store_holds(tmp_path: Path, sqlite_url: str) -> Non
             runtime.stop()
     assert "fwd" in overview and "Pause" in overview
     assert "rec-199" in events and "post" in events
-    assert letters.count('action="/admin/dead-letters/') == 4  # two open dead letters, retry + discard each
+    assert letters.count('action="/admin/dead-letters/') == 2  # two open dead letters, a retry button each
+    assert letters.count("/discard?back=") == 2  # and a link to the page that asks before discarding
     assert "HTTP 400" in detail and "&#34;record&#34;" in detail  # the payload, escaped
     assert "src-42" in links and "dst-42" in links
     assert nothing.status_code == 404

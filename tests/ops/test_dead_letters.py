@@ -104,7 +104,7 @@ def test_retry_of_an_event_plans_it_again_and_discard_closes(world: World) -> No
     assert count(world.runtime.store, inbox, inbox.c.dedupe_key == "bad", inbox.c.status == "pending") == 1
     world.settle()  # still not JSON: dead-lettered again, as a new dead letter
     assert count(world.runtime.store, dead_letters, dead_letters.c.kind == "event") == 2
-    code, out, _ = world.cli("dlq", "discard", str(letters["operation"]), "999")
+    code, out, _ = world.cli("dlq", "discard", str(letters["operation"]), "999", "--reason", "sent by hand")
     assert code == 1 and "discarded" in out
     with world.runtime.store.begin() as conn:
         status = conn.execute(sa.select(dead_letters.c.status).where(dead_letters.c.id == letters["operation"]))
@@ -136,7 +136,9 @@ def test_api_list_show_retry_discard(world: World) -> None:
     retried = client.post(f"/admin/api/dead-letters/{letters['operation']}/retry", headers=AUTH)
     assert retried.status_code == 200 and retried.json()["ok"]
     assert client.post(f"/admin/api/dead-letters/{letters['operation']}/retry", headers=AUTH).status_code == 409
-    discarded = client.post(f"/admin/api/dead-letters/{letters['event']}/discard", headers=AUTH)
+    discarded = client.post(
+        f"/admin/api/dead-letters/{letters['event']}/discard", json={"reason": "not JSON, never will be"}, headers=AUTH
+    )
     assert discarded.status_code == 200
     world.settle()
     assert "fwd:1:0" in world.target.state.keys

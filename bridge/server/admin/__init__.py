@@ -2,8 +2,8 @@
 
 Mounted by :func:`add_routes` only when `admin.tokens` (or `BRIDGE_ADMIN_TOKEN`) names at least one token;
 without one every `/admin` URL answers 404, as if the surface did not exist. Modules: :mod:`.auth` (tokens,
-sessions, CSRF), :mod:`.api` (JSON), :mod:`.pages` and :mod:`.login` (HTML); the mapping editor's
-:mod:`.mappings_pages` and :mod:`.mappings_api`.
+sessions, CSRF), :mod:`.api` (JSON), :mod:`.pages`, :mod:`.dead_letter_pages` and :mod:`.login` (HTML); the
+mapping editor's :mod:`.mappings_pages` and :mod:`.mappings_api`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from bridge.ops.metrics import watch_routes
 from bridge.runtime import Runtime
-from bridge.server.admin import api, login, mappings_api, mappings_pages, pages
+from bridge.server.admin import api, dead_letter_pages, login, mappings_api, mappings_pages, pages
 from bridge.server.admin.auth import AdminAuth, gate
 from bridge.server.limits import add_gate
 
@@ -30,7 +30,7 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
         return
     app.state.admin_installed = True
     watch_routes(runtime.store)
-    auth = AdminAuth([t.get_secret_value() for t in runtime.config.admin.tokens], runtime.store)
+    auth = AdminAuth(runtime.config.admin.named_tokens(), runtime.store)
     app.state.admin_auth = auth
     if not auth.enabled:
         log.info("admin surface disabled: no admin.tokens configured")
@@ -43,6 +43,7 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(api.build_router(runtime))
     app.include_router(login.build_router(renderer))
     app.include_router(pages.build_router(runtime, env))
+    app.include_router(dead_letter_pages.build_router(renderer))
     app.include_router(mappings_api.build_router(runtime))
     app.include_router(mappings_pages.build_router(renderer))
     css = (pages.TEMPLATES / "admin.css").read_bytes()

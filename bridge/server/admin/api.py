@@ -3,7 +3,8 @@ partner response times.
 
 Each endpoint is a thin shell over :mod:`bridge.ops` (the CLI calls the same functions). Inputs are bounded by
 their declared types (ids fit a BIGINT, route names match the configuration's pattern), so malformed requests
-get 422 from validation, unknown things 404, and a dead letter that is no longer open 409.
+get 422 from validation, unknown things 404, and a dead letter that is no longer open 409. A discard without a
+reason gets 400. Every change is audited under the name of the admin whose token (or session) made it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
+from bridge.errors import InputError
 from bridge.ops import browse, clocks, dead_letters, partner_response, preview, routes
-from bridge.ops.dead_letters import ActionResult, DeadLetter, DeadLetterDetail
+from bridge.ops.dead_letters import MAX_REASON, ActionResult, DeadLetter, DeadLetterDetail
 from bridge.runtime import Runtime
 from bridge.server.admin.auth import Principal, api_principal
 
@@ -39,6 +41,14 @@ class RetryAllResult(BaseModel):
     retried: int
     failed: int
     results: list[ActionResult]
+
+
+class DiscardRequest(BaseModel):
+    reason: str | None = Field(
+        None,
+        description=f"Why nobody will retry it (required; at most {MAX_REASON} characters).",
+        examples=["a duplicate of INC0012345, fixed by hand"],
+    )
 
 
 class PreviewRequest(BaseModel):
@@ -117,9 +127,19 @@ def _dead_letter_endpoints(router: APIRouter, runtime: Runtime) -> None:
         _wake(runtime)
         return result
 
-    @router.post("/dead-letters/{letter_id}/discard", summary="Discard one dead letter", responses={404: {}, 409: {}})
-    def discard(letter_id: LetterId, admin: Admin) -> ActionResult:
-        return _one(dead_letters.discard(runtime.store, [letter_id], actor=admin.actor)[0])
+    @router.post(
+        "/dead-letters/{letter_id}/discard",
+        summary="Discard one dead letter, saying why",
+        responses={400: {"description": "no reason given"}, 404: {}, 409: {}},
+    )
+    def discard(
+        letter_id: LetterId, admin: Admin, body: Annotated[DiscardRequest | None, Body()] = None
+    ) -> ActionResult:
+        try:
+            reason = dead_letters.discard_reason(body.reason if body else None)
+        except InputError as exc:
+            raise HTTPException(400, {"error": exc.message, "path": exc.path}) from exc
+        return _one(dead_letters.discard(runtime.store, [letter_id], actor=admin.actor, reason=reason)[0])
 
 
 def _one(result: ActionResult) -> ActionResult:

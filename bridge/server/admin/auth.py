@@ -1,8 +1,11 @@
 """Who may use the admin surface: an admin token (`Authorization: Bearer`), or a browser session.
 
+Each token is named for the admin who holds it (`admin.tokens: {alice: ...}`), and that name is the
+:class:`Principal`'s actor, which the audit records; a token of the older list form is named ``admin-api``.
 The login form trades a token for a session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS) holding a
 signed session id and CSRF secret, never the token itself. Each token signs its own sessions with a key derived
-from it, so removing a token from `admin.tokens` ends every session it opened, and sessions survive restarts.
+from it, so removing a token from `admin.tokens` ends every session it opened, and sessions survive restarts. A
+session carries the token's fingerprint, so its actor is the name the configuration gives that token now.
 Logging out records the session id in the store (``admin_session_revocations``), so the session stays ended
 after a restart and in every other process sharing the store (issue 15), until it would have expired anyway.
 Form and API writes made with a session must carry its CSRF token (`csrf` form field, `X-CSRF-Token` header);
@@ -18,7 +21,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +39,6 @@ COOKIE = "bridge_admin"
 LOGIN_COOKIE = "bridge_admin_login"
 SESSION_SECONDS = 12 * 3600
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-ACTOR = "admin-api"
 
 bearer_scheme = HTTPBearer(
     auto_error=False, scheme_name="adminToken", description="An admin token from `admin.tokens`."
@@ -54,6 +56,7 @@ class Session:
     sid: str
     csrf: str
     fingerprint: str
+    actor: str
 
 
 @dataclass(frozen=True)
@@ -69,31 +72,35 @@ class Principal:
 
 
 class AdminAuth:
-    """The admin tokens, their session signers, and the store where ended sessions are remembered (None: only
-    in this process, for a test of the signatures alone)."""
+    """The admin tokens with their holders' names, their session signers, and the store where ended sessions are
+    remembered (None: only in this process, for a test of the signatures alone)."""
 
-    def __init__(self, tokens: Sequence[str], store: Store | None = None) -> None:
-        self.tokens = [t for t in tokens if t]
+    def __init__(self, named_tokens: Iterable[tuple[str, str]], store: Store | None = None) -> None:
+        self.tokens = [(name, token) for name, token in named_tokens if token]
         self.store = store
-        self._signers = {_fingerprint(t): _signer(t) for t in self.tokens}
+        self._signers = {_fingerprint(t): _signer(t) for _name, t in self.tokens}
+        self._names = {_fingerprint(t): name for name, t in self.tokens}
         self._revoked: set[str] = set()
 
     @property
     def enabled(self) -> bool:
         return bool(self.tokens)
 
-    def token_ok(self, presented: str | None) -> bool:
-        return bool(presented) and self.matching_token(str(presented)) is not None
+    def holder(self, presented: str | None) -> str | None:
+        """The name of the admin whose token was presented, or None."""
+        found = self.matching_token(str(presented)) if presented else None
+        return None if found is None else self._names[_fingerprint(found)]
 
     def open_session(self, token: str) -> tuple[str, Session]:
         """A new session for a caller who presented ``token``: the cookie value and the session."""
-        session = Session(secrets.token_urlsafe(16), secrets.token_urlsafe(24), _fingerprint(token))
-        signed = self._signers[session.fingerprint].dumps({"sid": session.sid, "csrf": session.csrf})
-        return f"{session.fingerprint}.{signed}", session
+        fingerprint = _fingerprint(token)
+        session = Session(secrets.token_urlsafe(16), secrets.token_urlsafe(24), fingerprint, self._names[fingerprint])
+        signed = self._signers[fingerprint].dumps({"sid": session.sid, "csrf": session.csrf})
+        return f"{fingerprint}.{signed}", session
 
     def matching_token(self, presented: str) -> str | None:
         found = None
-        for token in self.tokens:  # every token compared, in constant time each
+        for _name, token in self.tokens:  # every token compared, in constant time each
             if hmac.compare_digest(presented.encode(), token.encode()):
                 found = token
         return found
@@ -112,7 +119,7 @@ class AdminAuth:
             return None
         if not isinstance(data, dict) or self._ended(str(data.get("sid"))):
             return None
-        return Session(str(data.get("sid")), str(data.get("csrf")), fingerprint)
+        return Session(str(data.get("sid")), str(data.get("csrf")), fingerprint, self._names[fingerprint])
 
     def end(self, session: Session) -> None:
         """Log out: the session id is kept in the store until the session would have expired anyway."""
@@ -157,14 +164,15 @@ def api_principal(
     if isinstance(checked, Principal):  # :func:`gate` checked it already, before the body
         return checked
     auth = auth_of(request)
-    if bearer is not None and auth.token_ok(bearer.credentials):
-        return Principal(ACTOR, None)
+    name = auth.holder(bearer.credentials) if bearer is not None else None
+    if name is not None:
+        return Principal(name, None)
     session = auth.session(cookie)
     if session is None:
         raise refused(request, "admin", "admin token required", headers={"WWW-Authenticate": "Bearer"})
     if request.method not in SAFE_METHODS and not csrf_matches(request.headers.get("x-csrf-token"), session):
         raise HTTPException(403, {"error": "missing or wrong X-CSRF-Token"})
-    return Principal(ACTOR, session)
+    return Principal(session.actor, session)
 
 
 def page_principal(request: Request) -> Principal:
@@ -180,10 +188,11 @@ def page_principal(request: Request) -> Principal:
 
 def _principal(request: Request, auth: AdminAuth) -> Principal | None:
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer ") and auth.token_ok(header[7:].strip()):
-        return Principal(ACTOR, None)
+    name = auth.holder(header[7:].strip()) if header.lower().startswith("bearer ") else None
+    if name is not None:
+        return Principal(name, None)
     session = auth.session(request.cookies.get(COOKIE))
-    return None if session is None else Principal(ACTOR, session)
+    return None if session is None else Principal(session.actor, session)
 
 
 async def gate(scope: Scope) -> Response | None:

@@ -41,8 +41,8 @@ def build_router(pages: Renderer) -> APIRouter:
             response = _form(request, pages, error=error, status=denied.status_code)
             response.headers.update(denied.headers or {})
             return response
-        cookie, _session = auth.open_session(token)
-        response = redirect("/admin", "signed in")
+        cookie, session = auth.open_session(token)
+        response = redirect("/admin", f"signed in as {session.actor}")
         response.set_cookie(
             COOKIE,
             cookie,

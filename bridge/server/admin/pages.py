@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bridge.ops import browse, clocks, dead_letters, partner_response, preview, routes
+from bridge.ops import browse, clocks, partner_response, preview, routes
 from bridge.ops.times import format_iso, format_time
 from bridge.runtime import Runtime
 from bridge.server.admin.auth import Principal, check_form_csrf, page_principal
@@ -61,6 +61,7 @@ class Renderer:
         html = self.env.get_template(name).render(
             csrf=admin.csrf if admin else "",
             logged_in=bool(admin and admin.session),
+            admin_name=admin.actor if admin else "",
             flash=unquote(flash) if flash else "",
             path=request.url.path,
             **ctx,
@@ -104,7 +105,6 @@ def build_router(runtime: Runtime, env: jinja2.Environment) -> APIRouter:
     router = APIRouter(prefix="/admin", include_in_schema=False)
     pages = Renderer(runtime, env)
     _overview_pages(router, pages)
-    _dead_letter_pages(router, pages)
     _preview_pages(router, pages)
     return router
 
@@ -178,66 +178,6 @@ def _overview_pages(router: APIRouter, pages: Renderer) -> None:
 
 def _page_link(base: str, **params: Any) -> str:
     return f"{base}?{urlencode({k: v for k, v in params.items() if v is not None})}"
-
-
-def _dead_letter_pages(router: APIRouter, pages: Renderer) -> None:
-    runtime = pages.runtime
-
-    @router.get("/dead-letters")
-    def letters(
-        request: Request, admin: PageAdmin, route: str | None = None, status: str = "open", before: Before = None
-    ) -> Response:
-        route = route if route in runtime.routes else None
-        chosen = status if status in dead_letters.STATUSES else None
-        with runtime.store.begin() as conn:
-            rows = dead_letters.list_letters(conn, route=route, status=chosen, before=before, limit=50)
-        older = (
-            _page_link("/admin/dead-letters", route=route, status=status, before=rows[-1].id) if len(rows) == 50 else ""
-        )
-        return pages.page(
-            request,
-            "dead_letters.html",
-            admin,
-            letters=rows,
-            route=route,
-            status=status,
-            older=older,
-            route_names=list(runtime.routes),
-            back=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
-        )
-
-    @router.get("/dead-letters/{letter_id}")
-    def letter(request: Request, letter_id: int, admin: PageAdmin) -> Response:
-        with runtime.store.begin() as conn:
-            detail = dead_letters.get_detail(conn, letter_id) if 0 < letter_id <= MAX_ID else None
-        if detail is None:
-            return pages.page(request, "not_found.html", admin, code=404, what=f"dead letter {letter_id}")
-        return pages.page(request, "dead_letter.html", admin, d=detail, back=f"/admin/dead-letters/{letter_id}")
-
-    @router.post("/dead-letters/{letter_id}/{action}")
-    async def act(request: Request, letter_id: int, action: str, admin: PageAdmin) -> Response:
-        form = await read_form(request)
-        check_form_csrf(admin, form)
-        if action not in ("retry", "discard") or not 0 < letter_id <= MAX_ID:
-            raise HTTPException(404, "no such action")
-        do = dead_letters.retry if action == "retry" else dead_letters.discard
-        result = (await run_in_threadpool(do, runtime.store, [letter_id], actor=admin.actor))[0]
-        runtime.processor.wake()
-        runtime.dispatcher.wake()
-        return redirect(safe_back(form.get("back"), f"/admin/dead-letters/{letter_id}"), result.message)
-
-    @router.post("/dead-letters")
-    async def retry_route(request: Request, admin: PageAdmin) -> Response:
-        form = await read_form(request)
-        check_form_csrf(admin, form)
-        route = form.get("route", "")
-        if route not in runtime.routes:
-            return redirect("/admin/dead-letters", "choose a route to retry its open dead letters")
-        results = await run_in_threadpool(dead_letters.retry_route, runtime.store, route, actor=admin.actor)
-        runtime.processor.wake()
-        runtime.dispatcher.wake()
-        ok = sum(r.ok for r in results)
-        return redirect(f"/admin/dead-letters?route={quote(route)}", f"{ok} of {len(results)} dead letters retried")
 
 
 def _preview_pages(router: APIRouter, pages: Renderer) -> None:
