@@ -21,7 +21,7 @@ import requests
 
 from bridge_emulators.http_target import CountingTarget
 from bridge_emulators.servicenow import ServiceNowEmulator
-from tests.ops.support import ADMIN_TOKEN, FORWARD_TOKEN, ROOT, fixture, ops_config
+from tests.ops.support import ALICE_TOKEN, BOB_TOKEN, FORWARD_TOKEN, NAMED_ADMINS, ROOT, fixture, ops_config
 from tests.support.procs import free_port, terminate, wait_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,7 +48,7 @@ class Bridge:
     log: Path
 
     def api(self, path: str) -> Any:
-        response = requests.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=5)
+        response = requests.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {BOB_TOKEN}"}, timeout=5)
         response.raise_for_status()
         return response.json()
 
@@ -74,10 +74,13 @@ def _playwright() -> Any:
 
 @pytest.fixture
 def bridge(tmp_path: Path, sqlite_url: str) -> Iterator[Bridge]:
-    """`bridge run` with a forward route whose first delivery the target refuses (400) and an azure route."""
+    """`bridge run` with a forward route whose first two deliveries the target refuses (400) and an azure route;
+    Alice and Bob each hold an admin token."""
     with CountingTarget() as target, ServiceNowEmulator() as emulator:
-        target.state.script = {"fwd:1:0": [("status", 400)]}
-        config = ops_config(tmp_path, db_url=sqlite_url, target_url=target.url, servicenow_url=emulator.url)
+        target.state.script = {"fwd:1:0": [("status", 400)], "fwd:2:0": [("status", 400)]}
+        config = ops_config(
+            tmp_path, db_url=sqlite_url, target_url=target.url, servicenow_url=emulator.url, admin_tokens=NAMED_ADMINS
+        )
         port = free_port()
         log = tmp_path / "bridge.log"
         with log.open("ab") as out:
@@ -99,14 +102,15 @@ def test_sign_in_retry_a_dead_letter_and_preview_a_mapping(bridge: Bridge, tmp_p
     sync_playwright = _playwright()
     from playwright.sync_api import expect
 
-    sent = requests.post(
-        f"{bridge.url}/webhooks/forward/fwd",
-        json={"record": "a", "seq": 1},
-        headers={"Authorization": f"Bearer {FORWARD_TOKEN}"},
-        timeout=5,
-    )
-    assert sent.status_code == 202, sent.text
-    wait_for(lambda: len(bridge.api("/admin/api/dead-letters?status=open")) == 1, "the dead letter")
+    for seq, record in ((1, "a"), (2, "b")):  # one after the other: dead letter 1 is record a's
+        sent = requests.post(
+            f"{bridge.url}/webhooks/forward/fwd",
+            json={"record": record, "seq": seq},
+            headers={"Authorization": f"Bearer {FORWARD_TOKEN}"},
+            timeout=5,
+        )
+        assert sent.status_code == 202, sent.text
+        wait_for(lambda: len(bridge.api("/admin/api/dead-letters?status=open")) == seq, f"dead letter {seq}")  # noqa: B023
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -114,14 +118,15 @@ def test_sign_in_retry_a_dead_letter_and_preview_a_mapping(bridge: Bridge, tmp_p
             page = browser.new_page(viewport={"width": 1360, "height": 900})
             page.goto(f"{bridge.url}/admin")
             expect(page).to_have_url(re.compile(r"/admin/login$"))
-            page.fill("#token", ADMIN_TOKEN)
+            page.fill("#token", ALICE_TOKEN)
             page.click("button:has-text('Sign in')")
             expect(page.locator("h1")).to_have_text("Routes")
+            expect(page.locator("#whoami")).to_have_text("Signed in as alice")
             expect(page.locator("tbody")).to_contain_text("fwd")
             page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
             page.click("nav >> text=Dead letters")
-            row = page.locator("tbody tr").first
+            row = page.locator("tbody tr").last  # newest first: dead letter 1 is the last row
             expect(row).to_contain_text("HTTP 400")
             page.screenshot(path=str(tmp_path / "dead-letters.png"), full_page=True)
             row.get_by_role("button", name="Retry").click()
@@ -129,7 +134,9 @@ def test_sign_in_retry_a_dead_letter_and_preview_a_mapping(bridge: Bridge, tmp_p
             wait_for(lambda: "fwd:1:0" in bridge.target.state.keys, "the target to receive the retried operation")
             page.goto(f"{bridge.url}/admin/dead-letters?status=retried")
             expect(page.locator("tbody tr").first).to_contain_text("retried")
-            expect(page.locator("tbody tr").first).to_contain_text("by admin-api")
+            expect(page.locator("tbody tr").first).to_contain_text("by alice")
+            discard_the_other(page, tmp_path)
+            page.goto(f"{bridge.url}/admin/dead-letters?status=retried")
             page.locator("tbody tr").first.get_by_role("link", name="1").click()
             expect(page.locator("h1")).to_contain_text("Dead letter 1")
             expect(page.locator("main")).to_contain_text("scripted 400")  # the target's answer
@@ -156,6 +163,22 @@ def test_sign_in_retry_a_dead_letter_and_preview_a_mapping(bridge: Bridge, tmp_p
         finally:
             browser.close()
     assert bridge.target.state.per_key_raw["fwd:1:0"] == 2
+
+
+def discard_the_other(page: Any, shots: Path) -> None:
+    """Discard dead letter 2: the page asks for a reason first, and says who discarded it and why."""
+    from playwright.sync_api import expect
+
+    page.goto(page.url.split("/admin")[0] + "/admin/dead-letters/2")
+    page.get_by_role("link", name="Discard…").click()
+    expect(page.locator("h1")).to_have_text("Discard dead letter 2?")
+    page.screenshot(path=str(shots / "discard-confirm.png"), full_page=True)
+    page.fill("#reason", "record b was fixed by hand in the target")
+    page.get_by_role("button", name="Discard").click()
+    expect(page.locator(".flash")).to_contain_text("dead letter 2 discarded")
+    expect(page.locator("h1")).to_contain_text("Dead letter 2")
+    expect(page.locator("main")).to_contain_text("by alice")
+    expect(page.locator("#resolution-note")).to_have_text("record b was fixed by hand in the target")
 
 
 def test_a_missing_browser_fails_and_names_the_install_script(monkeypatch: pytest.MonkeyPatch) -> None:

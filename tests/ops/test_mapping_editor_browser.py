@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from bridge_emulators.servicenow import ServiceNowEmulator
-from tests.ops.support import ADMIN_TOKEN, AZURE_TOKEN, ROOT, fixture, ops_config
+from tests.ops.support import ALICE_TOKEN, AZURE_TOKEN, BOB_TOKEN, NAMED_ADMINS, ROOT, fixture, ops_config
 from tests.ops.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, _playwright, wait_for
 from tests.support.procs import free_port, terminate, wait_ready
 
@@ -39,7 +39,7 @@ class Daemon:
     shots: Path
 
     def api(self, path: str) -> Any:
-        response = requests.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=5)
+        response = requests.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {BOB_TOKEN}"}, timeout=5)
         response.raise_for_status()
         return response.json()
 
@@ -54,7 +54,7 @@ class Daemon:
 @pytest.fixture
 def daemon(tmp_path: Path, sqlite_url: str) -> Iterator[Daemon]:
     with ServiceNowEmulator() as emulator:
-        config = ops_config(tmp_path, db_url=sqlite_url, servicenow_url=emulator.url)
+        config = ops_config(tmp_path, db_url=sqlite_url, servicenow_url=emulator.url, admin_tokens=NAMED_ADMINS)
         port = free_port()
         log = tmp_path / "bridge.log"
         with log.open("ab") as out:
@@ -103,8 +103,9 @@ def test_edit_check_preview_save_use_roll_back_and_replay_in_a_browser(daemon: D
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             shot = _shooter(page, daemon.shots)
             page.goto(f"{daemon.url}/admin/login")
-            page.fill("#token", ADMIN_TOKEN)
+            page.fill("#token", ALICE_TOKEN)
             page.click("button:has-text('Sign in')")
+            expect(page.locator("#whoami")).to_have_text("Signed in as alice")
             page.click("nav >> text=Mappings")
             expect(page.locator("#documents")).to_contain_text(NAME)
             shot("mappings")
@@ -141,9 +142,11 @@ def test_edit_check_preview_save_use_roll_back_and_replay_in_a_browser(daemon: D
             page.click("button[value=save]")
             expect(page.locator(".flash")).to_contain_text("saved as revision 2")
             expect(page.locator("#versions tbody tr").first).to_contain_text("Prefix MHHS to Azure incident titles")
-            expect(page.locator("#versions tbody tr").first).to_contain_text("admin-api")
+            expect(page.locator("#versions tbody tr").first).to_contain_text("alice")  # the named admin saved it
             shot("saved")
-            v2 = daemon.api(f"/admin/api/mappings/{NAME}")["live"]["version"]
+            live = daemon.api(f"/admin/api/mappings/{NAME}")["live"]
+            assert live["actor"] == "alice", "the version's author is the admin who signed in, not `admin-api`"
+            v2 = live["version"]
 
             # the next alert is planned with the new version
             daemon.alert(_second_alert())

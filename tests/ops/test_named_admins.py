@@ -115,7 +115,8 @@ def test_each_admins_api_calls_are_audited_under_their_name(desk: Desk) -> None:
 def test_the_api_refuses_a_discard_without_a_reason(desk: Desk) -> None:
     client = desk.client()
     letter = desk.letters()[0]
-    for body in ({}, {"json": {}}, {"json": {"reason": "   "}}, {"json": {"reason": None}}):
+    bodies: list[dict[str, Any]] = [{}, {"json": {}}, {"json": {"reason": "   "}}, {"json": {"reason": None}}]
+    for body in bodies:
         refused = client.post(f"/admin/api/dead-letters/{letter}/discard", headers=ALICE, **body)
         assert refused.status_code == 400, (body, refused.text)
         assert refused.json()["detail"]["error"].startswith("a reason is required to discard a dead letter")
