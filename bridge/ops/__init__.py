@@ -2,7 +2,8 @@
 
 Plain functions over a :class:`~bridge.store.Store` (and the configured routes and flows), shared by the
 `bridge` CLI (:mod:`bridge.cli.ops`) and the admin API and page (:mod:`bridge.server.admin`), so both do
-exactly the same thing and audit it the same way. The actor is the CLI user (`$USER`) or `admin-api`.
+exactly the same thing and audit it the same way. The actor is the CLI user (`$USER`), or the name of the admin
+whose token the API call or page session used (`admin-api` for a shared token).
 """
 
 from __future__ import annotations
