@@ -91,9 +91,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     proc, out, err = start_demo(tmp_path, "--port", str(port), "--emulator-port", str(emulator_port))
     running = Demo(proc, tmp_path, out, err, port, emulator_port)
     try:
-        wait_for(
-            lambda: "bridge routes" in running.printed() or proc.poll() is not None, timeout=120, what="the guide"
-        )
+        wait_for(lambda: "bridge routes" in running.printed() or proc.poll() is not None, timeout=120, what="the guide")
         assert proc.poll() is None, err.read_text()[-3000:]
         yield running
     finally:
@@ -279,7 +277,11 @@ def test_the_example_raises_to_the_jira_emulator(emulators: dict[str, Any], monk
                 target_system="siemens-jira",
                 target_key="sn:CS0001001",
                 action="create",
-                payload={"summary": "DIP messages rejected", "description": "Impact: late", "external_ref": "CS0001001"},
+                payload={
+                    "summary": "DIP messages rejected",
+                    "description": "Impact: late",
+                    "external_ref": "CS0001001",
+                },
                 idempotency_key="ebond:CS0001001:1",
             )
         )
