@@ -156,9 +156,10 @@ def test_partners_check_reports_each_connection(
         and "table incident readable" in result.output
     )
     assert "      for dcc" in result.output
+    partner_url = emulators[1].url
     emulators[1].stop()
     failed = runner.invoke(app, ["partners", "check", "--config", str(tmp_path / "bridge.yaml")])
-    assert failed.exit_code == 1 and "FAIL  partner-sn" in failed.output and emulators[1].url in failed.output
+    assert failed.exit_code == 1 and "FAIL  partner-sn" in failed.output and partner_url in failed.output
     data: dict[str, Any] = yaml.safe_load((tmp_path / "partners.yaml").read_text())
     data["partners"][0]["target"] = "nowhere"
     (tmp_path / "partners.yaml").write_text(yaml.safe_dump(data))
