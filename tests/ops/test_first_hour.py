@@ -309,3 +309,51 @@ def test_partners_check_names_the_url_finds_a_wrong_request_type_and_says_each_e
     assert "for 26 desks: dcc-incident-management, dcc-switching" in checked.output
     assert [line for line in lines if line.startswith("ok    dcc-servicenow")], checked.output
     assert "2 of 3 connections failed" in checked.output and "--no-connect" in checked.output
+
+
+def test_the_readme_quick_start_in_a_browser(demo: Demo, tmp_path: Path) -> None:
+    """The quick start as a person follows it: the printed alert, the incident (the printed URL, opened in a
+    browser that asks for the emulator's user), the admin page signed in with the printed token."""
+    from tests.ops.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, _playwright
+
+    sync_playwright = _playwright()
+    from playwright.sync_api import expect
+
+    send, incidents, *_ = demo.commands("curl ")
+    assert curl(send, demo.cwd).status_code == 202
+    wait_for(lambda: "raised:" in demo.printed(), what="the demo's line for the incident")
+    number = re.search(r"incident (INC\d+) raised", demo.printed())
+    assert number is not None
+    incidents_url = shlex.split(incidents)[-1]
+    login_url = next(line for line in demo.printed().splitlines() if "The admin page:" in line).split()[-1]
+    token = re.search(r"admin token (\S+)", demo.printed())
+    assert token is not None
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            emulator = browser.new_context(
+                http_credentials={"username": "admin", "password": "admin"}, viewport={"width": 1360, "height": 500}
+            )
+            page = emulator.new_page()
+            page.goto(incidents_url)
+            expect(page.locator("body")).to_contain_text(number.group(1))
+            expect(page.locator("body")).to_contain_text("dip-message-rejections")
+            page.screenshot(path=str(shots / "1-incident.png"))
+
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            page.goto(login_url)
+            page.fill("#token", token.group(1))
+            page.click("button:has-text('Sign in')")
+            expect(page.locator("h1")).to_have_text("Routes")
+            expect(page.locator("tbody")).to_contain_text("azure-alerts")
+            page.screenshot(path=str(shots / "2-admin-routes.png"), full_page=True)
+            page.click("nav >> text=Events")
+            row = page.locator("tbody tr", has_text="azure-alerts").first
+            expect(row).to_contain_text("create")
+            expect(row).to_contain_text("done")
+            page.screenshot(path=str(shots / "3-admin-events.png"), full_page=True)
+        finally:
+            browser.close()
