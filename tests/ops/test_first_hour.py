@@ -357,3 +357,22 @@ def test_the_readme_quick_start_in_a_browser(demo: Demo, tmp_path: Path) -> None
             page.screenshot(path=str(shots / "3-admin-events.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_preview_against_an_unreachable_instance_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example's instance not running (a demo on another port, or stopped): one line naming it, exit 1."""
+    from typer.testing import CliRunner
+
+    from bridge.cli import app
+
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("SERVICENOW_URL", nowhere)
+    monkeypatch.chdir(ROOT)
+    alert = ROOT / "tests/fixtures/azure/common_metric_static_fired.json"
+    args = ["mappings", "preview", "azure-alerts", "--input", str(alert), "--config", "config/bridge.yaml"]
+    for record, said in (("0" * 32, "ConnectionError"), ("abc", "invalid sys_id 'abc'")):
+        result = CliRunner().invoke(app, [*args, "--record", record])
+        assert result.exit_code == 1, result.output
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith(f"error: cannot read incident {record} from servicenow ({nowhere}): "), line
+        assert said in result.stderr and "Traceback" not in result.output
