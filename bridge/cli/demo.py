@@ -21,6 +21,7 @@ from typing import Any
 import typer
 
 from bridge.cli.common import ConfigOption, fail, load_or_exit
+from bridge.config import BridgeConfig
 
 #: the demo's tokens on a loopback address: fixed, so that the README shows the very commands the demo prints
 #: (a demo listening on another address gets random ones)
@@ -40,7 +41,8 @@ def demo(
     """Run the bridge against the ServiceNow emulator (a child process) and print what to try: an alert to send,
     the incident it raises, the admin page and its token. The configuration it runs on is written to
     <data_dir>/demo.yaml for the other commands (`export BRIDGE_CONFIG=data/demo.yaml`); the emulator keeps its
-    records in <data_dir>/demo-servicenow.db. Demo tokens are fixed and printed: the demo only."""
+    records in <data_dir>/demo-servicenow.db. On 127.0.0.1 the tokens are fixed demo ones (random on any other
+    address), printed, and accepted by the demo only."""
     from bridge.cli.daemon import run
     from bridge.cli.emulator import EmulatorProcess
     from bridge.config import DEFAULT_CONFIG_PATH, load_config
@@ -61,6 +63,8 @@ def demo(
     try:
         demo_path = data_dir / "demo.yaml"
         tokens = demo_tokens(loaded.server.host)
+        demo_path.touch(mode=0o600)  # it holds the demo's tokens: readable by its owner only
+        demo_path.chmod(0o600)
         demo_path.write_text(
             demo_yaml(source, loaded, emulator_url=servicenow.url, port=listen, tokens=tokens), encoding="utf-8"
         )
@@ -99,7 +103,7 @@ def demo_tokens(host: str) -> tuple[str, str]:
     return f"demo-azure-{secrets.token_urlsafe(24)}", f"demo-admin-{secrets.token_urlsafe(24)}"
 
 
-def demo_yaml(source: Path, loaded: Any, *, emulator_url: str, port: int, tokens: tuple[str, str]) -> str:
+def demo_yaml(source: Path, loaded: BridgeConfig, *, emulator_url: str, port: int, tokens: tuple[str, str]) -> str:
     """The demo's configuration: ``source`` as written (``${ENV}`` references kept), with the ServiceNow targets
     the routes use pointed at the emulator, the demo's tokens, ``port``, readable logs and absolute paths."""
     import yaml
@@ -233,7 +237,7 @@ class Guide:
             return None
 
 
-def _polled_route(config: Any) -> str | None:
+def _polled_route(config: BridgeConfig) -> str | None:
     """A route `bridge resync` can read again (it has `options.poll`), to show in the guide."""
     return next((r.name for r in config.routes if r.options.get("poll")), None)
 

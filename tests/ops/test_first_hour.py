@@ -376,3 +376,11 @@ def test_preview_against_an_unreachable_instance_is_one_line(monkeypatch: pytest
         [line] = result.stderr.strip().splitlines()
         assert line.startswith(f"error: cannot read incident {record} from servicenow ({nowhere}): "), line
         assert said in result.stderr and "Traceback" not in result.output
+
+
+def test_fixed_demo_tokens_only_on_a_loopback_address() -> None:
+    from bridge.cli.demo import DEMO_ADMIN_TOKEN, DEMO_AZURE_TOKEN, demo_tokens
+
+    assert demo_tokens("127.0.0.1") == demo_tokens("localhost") == (DEMO_AZURE_TOKEN, DEMO_ADMIN_TOKEN)
+    azure, admin = demo_tokens("0.0.0.0")
+    assert DEMO_AZURE_TOKEN != azure != demo_tokens("0.0.0.0")[0] and len(azure) >= 24 and len(admin) >= 24
