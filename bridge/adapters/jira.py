@@ -107,11 +107,30 @@ class JiraAdapter:
         return keys[0] if keys else None
 
     def check(self) -> str:
-        """Who we are on the site, in which time zone it reads our JQL dates, and that the search API answers."""
+        """Who we are on the site, in which time zone it reads our JQL dates, that the service desk and request
+        type a create names exist (with our reference field on the request form), and that the search answers:
+        a reachable site with a wrong request type would refuse every raise."""
         me = self._json("GET", "/rest/api/2/myself", what="check")
+        desk, kind = path_key(self.settings.service_desk_id), path_key(self.settings.request_type_id)
+        self._json("GET", f"/rest/servicedeskapi/servicedesk/{desk}", what=f"check service desk {desk}")
+        form = self._json(
+            "GET",
+            f"/rest/servicedeskapi/servicedesk/{desk}/requesttype/{kind}/field",
+            what=f"check request type {kind} of service desk {desk}",
+        )
+        offered = {str(f.get("fieldId")) for f in form.get("requestTypeFields") or [] if isinstance(f, dict)}
+        if self.settings.external_ref_field not in offered:
+            raise PermanentError(
+                f"jira {self.name}: request type {kind} of service desk {desk} has no field "
+                f"{self.settings.external_ref_field} (external_ref_field) on its form, so no raise could carry our "
+                f"case reference (the form has: {', '.join(sorted(offered)) or 'nothing'})"
+            )
         project = jql_string(self.settings.project_key)
         next(self._search(f"project = {project} ORDER BY key DESC", ["created"]), None)
-        return f"jira {self.name}: {me.get('displayName')} on {self.settings.base_url} ({me.get('timeZone')})"
+        return (
+            f"jira {self.name}: {me.get('displayName')} on {self.settings.base_url} ({me.get('timeZone')}); "
+            f"service desk {desk}, request type {kind}"
+        )
 
     def close(self) -> None:
         self.session.close()

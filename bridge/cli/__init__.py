@@ -1,7 +1,7 @@
 """The `bridge` command. Each subcommand loads the configuration, reports problems clearly, and exits non-zero
 on failure; none of them builds anything at import time.
 
-One module per command group (:mod:`.daemon`: run, demo, worker, config, db; :mod:`.ops`: dead letters, replay,
+One module per command group (:mod:`.daemon`: run, worker, config, db; :mod:`.demo`; :mod:`.ops`: dead letters, replay,
 pause, resume, routes; :mod:`.resync`, :mod:`.accounts`, :mod:`.mappings`, :mod:`.partners`, :mod:`.emulator`),
 what they share in :mod:`.common`; this module only mounts them, in the order `bridge --help` lists them.
 """
@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from bridge.cli import accounts, daemon, emulator, mappings, ops, partners, resync
+from bridge.cli import accounts, daemon, demo, emulator, mappings, ops, partners, resync
 
 __all__ = ["app", "main"]
 
@@ -36,7 +36,7 @@ app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options"
     emulator.emulator
 )
 app.command()(daemon.run)
-app.command()(daemon.demo)
+app.command()(demo.demo)
 app.command()(daemon.worker)
 
 

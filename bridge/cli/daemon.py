@@ -1,4 +1,4 @@
-"""Running the bridge and looking after it: `bridge run`, `demo`, `worker`, `config check`, `db upgrade|status`."""
+"""Running the bridge and looking after it: `bridge run`, `worker`, `config check`, `db upgrade|status`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from types import FrameType
 import typer
 
 from bridge.cli.common import ConfigOption, fail, load_or_exit
-from bridge.cli.emulator import EmulatorProcess
 from bridge.config import BridgeConfig, summary
 from bridge.errors import ConfigError
 
@@ -115,36 +114,6 @@ def run(
         )
     )
     server.run()
-
-
-def demo(
-    config: Path | None = ConfigOption,
-    port: int | None = typer.Option(None, "--port", "-p", help="Bridge listen port (default server.port)."),
-    emulator_port: int = typer.Option(8081, help="Port of the ServiceNow emulator."),
-) -> None:
-    """Run the bridge on its embedded defaults against the ServiceNow emulator (a child process).
-
-    The emulator keeps its records in data/demo-servicenow.db; the Azure webhook token is BRIDGE_AZURE_TOKEN,
-    or `demo-token` when unset (demo only).
-    """
-    import os
-
-    os.environ.setdefault("BRIDGE_AZURE_TOKEN", "demo-token")
-    # the example configuration reads the instance from SERVICENOW_URL: point it at the emulator
-    os.environ.setdefault("SERVICENOW_URL", f"http://127.0.0.1:{emulator_port}")
-    loaded = load_or_exit(config)
-    loaded.data_dir.mkdir(parents=True, exist_ok=True)
-    servicenow = EmulatorProcess(port=emulator_port, db_path=loaded.data_dir / "demo-servicenow.db")
-    listen = loaded.server.port if port is None else port
-    typer.echo(f"ServiceNow emulator on {servicenow.url} (admin/admin); bridge on http://{loaded.server.host}:{listen}")
-    typer.echo(
-        f'try: curl -X POST "http://{loaded.server.host}:{listen}/webhooks/azure-monitor?token=$BRIDGE_AZURE_TOKEN" '
-        "-H 'Content-Type: application/json' -d @tests/fixtures/azure/common_metric_static_fired.json"
-    )
-    try:
-        run(config=config, port=port, host=None)
-    finally:
-        servicenow.stop()
 
 
 def _graceful_server_class() -> type:

@@ -101,11 +101,16 @@ def diff(current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
 
 def _current(config: Any, target: str, table: str, sys_id: str) -> dict[str, Any]:
     from bridge.adapters import build_adapter
+    from bridge.errors import DeliveryError
 
     settings = config.targets[target]
     adapter = build_adapter(target, settings.kind, {k: v for k, v in settings.model_dump().items() if k != "kind"})
     try:
         found = adapter.get(table, sys_id)  # type: ignore[attr-defined]
+    except DeliveryError as exc:  # unreachable, refused, or a sys_id it will not send: one line, no traceback
+        where = getattr(settings, "instance_url", "")
+        typer.echo(f"error: cannot read {table} {sys_id} from {target} ({where}): {exc}", err=True)
+        raise typer.Exit(1) from None
     finally:
         adapter.close()
     if found is None:

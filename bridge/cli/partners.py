@@ -29,7 +29,7 @@ def partners_path(config: BridgeConfig, given: Path | None) -> Path:
         if route.kind == "partner-case" and route.options.get("partners"):
             path = Path(str(route.options["partners"]))
             return path if path.is_absolute() or path.exists() else config.mappings_dir.parent.parent / path
-    return Path("config/partners.yaml")
+    return _beside_config(config, Path("config/partners.yaml"))
 
 
 def registry_path(config: BridgeConfig, given: Path | None) -> Path:
@@ -37,8 +37,17 @@ def registry_path(config: BridgeConfig, given: Path | None) -> Path:
         return given
     for route in config.routes:
         if route.kind == "account-sync" and route.options.get("registry"):
-            return Path(str(route.options["registry"]))
-    return Path("config/accounts.yaml")
+            return _beside_config(config, Path(str(route.options["registry"])))
+    return _beside_config(config, Path("config/accounts.yaml"))
+
+
+def _beside_config(config: BridgeConfig, path: Path) -> Path:
+    """``path`` from the working directory, else from the project whose mappings the configuration uses (so
+    `bridge demo`'s configuration, with absolute paths, works from any directory)."""
+    if path.is_absolute() or path.exists():
+        return path
+    beside = config.mappings_dir.parent.parent / path
+    return beside if beside.exists() else path
 
 
 @partners_app.command("check")
@@ -81,27 +90,26 @@ def check(
 
 
 def _connections_failed(loaded: BridgeConfig, bonded: list[Partner]) -> bool:
-    """Test each e-bonded partner's target (each target once), one line per partner; True if any failed."""
-    from bridge.adapters import build_adapter
+    """Test each endpoint the e-bonded partners use once: one line each, naming it and the desks that use it;
+    True if any failed."""
+    import textwrap
 
-    results: dict[str, tuple[bool, str]] = {}
-    for partner in bonded:
-        assert partner.target is not None and partner.channel is not None
-        if partner.target not in results:
-            target = loaded.targets[partner.target]
-            settings = target.model_dump()
-            settings.pop("kind", None)
-            try:
-                adapter = build_adapter(partner.target, target.kind, settings)
-                try:
-                    results[partner.target] = (True, adapter.check())
-                finally:
-                    adapter.close()
-            except Exception as exc:  # every failure is reported, the next partner still checked
-                results[partner.target] = (False, f"{type(exc).__name__}: {exc}")
-        ok, said = results[partner.target]
-        typer.echo(f"{'ok  ' if ok else 'FAIL'}  {partner.key:<20} {partner.channel:<10} {said}"[:400])
-    failed = [p for p in bonded if not results[str(p.target)][0]]
+    from bridge.ops.partner_check import check_connections
+
+    checks = check_connections(loaded, bonded)
+    for check in checks:
+        where = ", ".join([check.kind, check.endpoint, *([f"table {check.table}"] if check.table else [])])
+        typer.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.target} ({where}): {check.said}")
+        desks = ", ".join(check.partners)
+        used = f"for {desks}" if len(check.partners) == 1 else f"for {len(check.partners)} desks: {desks}"
+        typer.echo(textwrap.fill(used, width=118, initial_indent="      ", subsequent_indent="        "))
+    failed = [c for c in checks if not c.ok]
     if failed:
-        typer.echo(f"{len(failed)} of {len(bonded)} partner connections failed", err=True)
+        affected = sum(len(c.partners) for c in failed)
+        typer.echo(
+            f"{len(failed)} of {len(checks)} connections failed ({affected} of {len(bonded)} e-bonded desks use them): "
+            "fix the endpoint (or the ${ENV} variable it reads) in the configuration's targets, or check the "
+            "directory alone with `bridge partners check --no-connect`",
+            err=True,
+        )
     return bool(failed)

@@ -57,11 +57,26 @@ class ResyncSummary:
         return asdict(self)
 
 
-def not_refetchable_message(route: str) -> str:
+def not_refetchable_message(route: RouteSettings) -> str:
+    """Why ``route`` cannot be read again, naming what feeds it, and the command that does apply."""
+    name = route.name
+    if route.kind == "account-sync":
+        registry = route.options.get("registry") or "config/accounts.yaml"
+        return (
+            f"route {name} has no re-fetchable source: it is fed by the participant registry ({registry}), read "
+            f"whole at every sync, not by a source with changes to read again; to make ServiceNow's accounts equal "
+            f"to the registry again use `bridge accounts sync`"
+        )
+    replay = f"to run its stored events again through today's mapping use `bridge replay --route {name} --since T`"
+    if route.kind == "email-replies" or route.options.get("mailbox"):
+        return (
+            f"route {name} has no re-fetchable source: it is fed by its mailbox (IMAP), whose messages the bridge "
+            f"moves to its processed folder once read, and it has no options.poll; {replay}"
+        )
+    pushes = "Azure Monitor's webhook" if route.kind == "azure-alert" else "pushes (webhooks)"
     return (
-        f"route {route} has no re-fetchable source: it is fed only by pushes (webhooks), which keep no history "
-        f"the bridge could read again (it has no options.poll); to run its stored events again through today's "
-        f"mapping use `bridge replay --route {route} --since T`"
+        f"route {name} has no re-fetchable source: it is fed only by {pushes}, which keep no history the bridge "
+        f"could read again (it has no options.poll); {replay}"
     )
 
 
@@ -69,7 +84,7 @@ def poll_source_name(route: RouteSettings) -> str:
     """The target a polled route reads from (NotRefetchableError for a push-only route)."""
     raw = route.options.get("poll")
     if raw is None:
-        raise NotRefetchableError(not_refetchable_message(route.name))
+        raise NotRefetchableError(not_refetchable_message(route))
     return str(raw.get("source", "")) if isinstance(raw, dict) else ""
 
 

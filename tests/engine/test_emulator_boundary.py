@@ -93,7 +93,7 @@ def _azure_incidents(url: str) -> list[dict[str, object]]:
 
 
 def test_bridge_demo_runs_the_readme_example_end_to_end(tmp_path: Path) -> None:
-    """README, "Two commands": `bridge demo`, then the curl it prints makes an incident in the emulator."""
+    """README, "Quick start": `bridge demo`, then an alert makes an incident in the emulator."""
     port, emulator_port = free_port(), free_port()
     env = {"BRIDGE_DATA_DIR": str(tmp_path / "data"), "BRIDGE_AZURE_TOKEN": "demo-token", "BRIDGE_LOG_LEVEL": "WARNING"}
     env["SERVICENOW_URL"] = f"http://127.0.0.1:{emulator_port}"
@@ -124,7 +124,7 @@ def test_bridge_demo_runs_the_readme_example_end_to_end(tmp_path: Path) -> None:
     finally:
         exit_code = terminate(demo)  # type: ignore[arg-type]
     assert exit_code == 0, log.read_text()
-    assert "ServiceNow emulator on http://127.0.0.1:" in log.read_text()
+    assert "the ServiceNow emulator on http://127.0.0.1:" in log.read_text()
     assert _refused(emulator_port), "the demo stops its emulator when it stops"
     assert (tmp_path / "data" / "demo-servicenow.db").exists()
 

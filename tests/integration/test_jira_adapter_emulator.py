@@ -299,3 +299,14 @@ def test_a_webhook_from_the_emulator_verifies(clock: Clock) -> None:
         assert not JiraAdapter.verify_webhook(body, signature, "other-secret")
     resolved = json.loads(received[1][1])
     assert resolved["webhookEvent"] == "jira:issue_updated" and resolved["issue"]["key"] == key
+
+
+def test_check_finds_a_wrong_service_desk_or_request_type(emu: JiraEmulator) -> None:
+    """A reachable site with a request type it does not have would refuse every raise: the check says so first."""
+    assert "service desk 1, request type 10" in adapter_for(emu).check()
+    with pytest.raises(PermanentError, match=r"check request type 1 of service desk 1: .*'1' does not exist"):
+        adapter_for(emu, request_type_id="1").check()
+    with pytest.raises(PermanentError, match=r"check service desk 7: .*'7' does not exist"):
+        adapter_for(emu, service_desk_id="7").check()
+    with pytest.raises(PermanentError, match="request type 11 of service desk 1 has no field customfield_10050"):
+        adapter_for(emu, request_type_id="11").check()

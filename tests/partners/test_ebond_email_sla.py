@@ -151,10 +151,15 @@ def test_partners_check_reports_each_connection(
     runner = CliRunner()
     result = runner.invoke(app, ["partners", "check", "--config", str(tmp_path / "bridge.yaml")])
     assert result.exit_code == 0, result.output
-    assert "ok    dcc" in result.output
+    assert (
+        "ok    partner-sn (servicenow, http://127.0.0.1:" in result.output
+        and "table incident readable" in result.output
+    )
+    assert "      for dcc" in result.output
+    partner_url = emulators[1].url
     emulators[1].stop()
     failed = runner.invoke(app, ["partners", "check", "--config", str(tmp_path / "bridge.yaml")])
-    assert failed.exit_code == 1 and "FAIL  dcc" in failed.output
+    assert failed.exit_code == 1 and "FAIL  partner-sn" in failed.output and partner_url in failed.output
     data: dict[str, Any] = yaml.safe_load((tmp_path / "partners.yaml").read_text())
     data["partners"][0]["target"] = "nowhere"
     (tmp_path / "partners.yaml").write_text(yaml.safe_dump(data))

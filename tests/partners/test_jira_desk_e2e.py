@@ -161,10 +161,11 @@ def test_partners_check_tests_the_jira_desk(jenv: JiraEnv, tmp_path: Path) -> No
     config = tmp_path / "bridge.yaml"
     result = CliRunner().invoke(app, ["partners", "check", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    assert "ok    siemens" in result.output and "MHHS Bridge" in result.output
+    assert "ok    partner-jira (jira, http://127.0.0.1:" in result.output and "MHHS Bridge" in result.output
+    assert "request type 10" in result.output and "      for siemens" in result.output
     config.write_text(config.read_text().replace("jira-token", "wrong-token"))
     failed = CliRunner().invoke(app, ["partners", "check", "--config", str(config)])
-    assert failed.exit_code == 1 and "FAIL  siemens" in failed.output
+    assert failed.exit_code == 1 and "FAIL  partner-jira" in failed.output
     assert "wrong-token" not in failed.output
 
 

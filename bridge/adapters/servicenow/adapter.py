@@ -81,10 +81,12 @@ class ServiceNowAdapter:
         record = self.find_one(corr.get("table", ""), corr.get("field", ""), corr.get("value", ""), fields=["sys_id"])
         return None if record is None else str(record["sys_id"])
 
-    def check(self) -> str:
-        """One cheap authenticated read; raises DeliveryError subclasses when unreachable or refused."""
-        self._api.page("/table/sys_user", query="", fields=["sys_id"], limit=1, offset=0)
-        return f"ServiceNow {self.name} at {self.settings.instance_url}: reachable, {self.settings.auth.type} auth ok"
+    def check(self, table: str | None = None) -> str:
+        """One cheap authenticated read (of ``table``, the one the bridge writes, when given: a partner's account
+        may not read sys_user); raises DeliveryError subclasses when unreachable or refused."""
+        self._api.page(f"/table/{table or 'sys_user'}", query="", fields=["sys_id"], limit=1, offset=0)
+        what = f"table {table} readable" if table else "reachable"
+        return f"ServiceNow {self.name} at {self.settings.instance_url}: {what}, {self.settings.auth.type} auth ok"
 
     def close(self) -> None:
         """Close the HTTP session if this adapter made it (an injected one belongs to its owner)."""
