@@ -70,7 +70,9 @@ class DispatcherSettings(_Strict):
 
 class LogSettings(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    json_format: bool = Field(True, alias="json")
+    json_format: bool | Literal["auto"] = Field(
+        "auto", alias="json", description="auto: JSON lines unless stderr is a terminal (then readable lines)"
+    )
 
 
 class AzureSettings(_Strict):
