@@ -46,7 +46,8 @@ MIN_MASKED = 8  # shorter secrets are masked only where they stand as a secret's
 QUEUE_SIZE = 10_000
 DROPPED = Counter("bridge_log_records_dropped_total", "Log records dropped because the log queue was full")
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# uvicorn's `color_message` repeats the message with terminal colour codes: never a field of ours
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
 _MASKED_NAMES = (
     r"(?:password|passwd|pwd|secret|client_secret|push_secret|webhook_secret|token|tokens|access_token|"
     r"refresh_token|api_token|oauth2_token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|signature|"
@@ -296,6 +297,7 @@ def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = (), json_form
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("apscheduler").setLevel("WARNING")
+    logging.getLogger("alembic").setLevel("WARNING")  # "Context impl SQLiteImpl." says nothing to an operator
 
 
 def stop_logging() -> None:

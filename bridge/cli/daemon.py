@@ -5,16 +5,17 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+import socket
 import threading
 from pathlib import Path
 from types import FrameType
 
 import typer
 
-from bridge.cli.common import ConfigOption, fail, load_or_exit
+from bridge.cli.common import PORT_BUSY, ConfigOption, fail, load_or_exit, unreachable
 from bridge.cli.emulator import EmulatorProcess
 from bridge.config import BridgeConfig, summary
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, StoreUnreachable
 
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
@@ -49,24 +50,36 @@ def config_check(config: Path | None = ConfigOption) -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(config: Path | None = ConfigOption) -> None:
-    """Apply pending migrations to the configured store."""
+    """Apply pending migrations to the configured store (creating it when there is none)."""
     from bridge.store import open_store
 
     loaded = load_or_exit(config)
     store = open_store(loaded.database_url)
-    before, after = store.upgrade()
+    try:
+        before, after = store.upgrade()
+    except StoreUnreachable as exc:
+        unreachable(exc)
     typer.echo(f"database at revision {after} (was {before or 'empty'})")
 
 
 @db_app.command("status")
 def db_status(config: Path | None = ConfigOption) -> None:
-    """Say whether the store's schema is current."""
-    from bridge.store import migrate, open_store
+    """Say whether the store's schema is current (exit 0), behind or missing (1), or unreachable (3). It only
+    looks: a store that does not exist yet is not created."""
+    from bridge.store import masked_url, migrate, open_store, sqlite_file
 
     loaded = load_or_exit(config)
+    head = migrate.head_revision()
+    file = sqlite_file(loaded.database_url)
+    if file is not None and not file.exists():
+        typer.echo(f"no store yet at {file}: `bridge run` or `bridge db upgrade` creates it (code expects {head})")
+        raise typer.Exit(1)
     store = open_store(loaded.database_url)
-    state = store.migration_status()
-    typer.echo(f"{state}: at {store.revision() or 'empty'}, code expects {migrate.head_revision()}")
+    try:
+        state, revision = store.migration_status(), store.revision()
+    except StoreUnreachable as exc:
+        unreachable(exc)
+    typer.echo(f"{state}: {masked_url(loaded.database_url)} at {revision or 'empty'}, code expects {head}")
     raise typer.Exit(0 if state == "current" else 1)
 
 
@@ -75,10 +88,12 @@ def run(
     port: int | None = typer.Option(None, "--port", "-p", help="Listen port (overrides server.port)."),
     host: str | None = typer.Option(None, "--host", help="Listen address (overrides server.host)."),
 ) -> None:
-    """Run the daemon: webhooks, health and metrics, the scheduler, the processor and the dispatcher."""
+    """Run the daemon: webhooks, health and metrics, the scheduler, the processor and the dispatcher.
+
+    The listen address is bound first, so a busy port stops the bridge (exit 4) before it polls anything."""
     import uvicorn
 
-    from bridge.runtime import build_runtime
+    from bridge.runtime import build_runtime, startup_fields
     from bridge.server.app import create_app
     from bridge.server.connections import protocol_class
 
@@ -86,10 +101,13 @@ def run(
 
     loaded = load_or_exit(config)
     _setup_logs(loaded)
+    listen = _bind_or_exit(host or loaded.server.host, loaded.server.port if port is None else port)
     try:
         runtime = build_runtime(loaded)
     except ConfigError as exc:
         fail(exc.problems, code=1)
+    except StoreUnreachable as exc:
+        unreachable(exc)
     # long-lived objects built at start-up never need scanning again; fewer, cheaper collections keep the
     # webhook's tail latency down
     gc.collect()
@@ -101,11 +119,12 @@ def run(
         body_timeout=limits.body_timeout_seconds,
         max_connections=limits.max_connections,
     )
+    app = create_app(runtime)
     server = _GracefulServer(
         uvicorn.Config(
-            create_app(runtime),
-            host=host or loaded.server.host,
-            port=loaded.server.port if port is None else port,
+            app,
+            host=listen.getsockname()[0],
+            port=listen.getsockname()[1],
             log_config=None,
             access_log=True,
             timeout_graceful_shutdown=2,
@@ -113,7 +132,31 @@ def run(
             timeout_keep_alive=limits.keep_alive_seconds,
         )
     )
-    server.run()
+    admin = getattr(getattr(app.state, "admin_auth", None), "enabled", bool(loaded.admin.tokens))
+    fields = startup_fields(runtime, listen=_url(listen), admin=admin)
+    logging.getLogger("bridge").info(f"bridge running on {_url(listen)}", extra=fields)
+    server.run(sockets=[listen])
+
+
+def _bind_or_exit(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything starts; exit 4 with one line when the address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        why = exc.strerror or str(exc)
+        hint = "another bridge running? pick another with --port or server.port"
+        fail([f"cannot listen on {host}:{port}: {why} ({hint})"], code=PORT_BUSY)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def demo(
