@@ -33,8 +33,9 @@ def _setup_logs(config: BridgeConfig) -> None:
 
 @config_app.command("check")
 def config_check(config: Path | None = ConfigOption) -> None:
-    """Validate the configuration; print every problem with file:line, or a one-line summary. Secrets callers
-    present that are too short to be safe are problems too; short credentials of other systems are warnings."""
+    """Validate the configuration and the mapping files its routes use; print every problem with file:line (in
+    file order, with "did you mean" for a misspelt key), or a one-line summary. Secrets callers present that are
+    too short to be safe are problems too; short credentials of other systems are warnings."""
     from bridge.config_secrets import too_short
 
     loaded = load_or_exit(config)
@@ -43,9 +44,27 @@ def config_check(config: Path | None = ConfigOption) -> None:
         typer.echo(f"warning: {warning}", err=True)
     for problem in problems:
         typer.echo(f"error: {problem}", err=True)
-    if problems:
+    if _mapping_problems(loaded) or problems:
         raise typer.Exit(1)
     typer.echo(summary(loaded))
+
+
+def _mapping_problems(loaded: BridgeConfig) -> bool:
+    """Check each mapping file the routes use, once: its problems under one line naming the routes that use it.
+    A file that is not there is a warning (a running bridge plans with the store's version of it)."""
+    from bridge.ops import mapping_files
+
+    failed = False
+    for checked in mapping_files.check_files(mapping_files.route_mappings(loaded)):
+        if not checked.readable:
+            typer.echo(f"warning: {checked.path} (the mapping of {checked.used_by}) cannot be read", err=True)
+            continue
+        if checked.problems:
+            failed = True
+            typer.echo(f"{checked.path}, the mapping of {checked.used_by}:", err=True)
+        for problem in checked.problems:
+            typer.echo(f"error: {problem}", err=True)
+    return failed
 
 
 @db_app.command("upgrade")
