@@ -29,12 +29,13 @@ AZURE = "azure-monitor"
 SERVICENOW_REQUIRED = ("table", "sys_id", "sys_mod_count", "sys_updated_on")
 
 
-def azure_alert(route: str, value: Mapping[str, Any], text: str) -> ib.NewEvent:
-    """One alert as Azure posts it (``text``: the body as stored)."""
+def azure_alert(route: str, value: Mapping[str, Any], text: str, *, further: bool = False) -> ib.NewEvent:
+    """One alert as Azure posts it (``text``: the body as stored). On a ``further`` azure-alert route (not the
+    first in the file) the redelivery key is the route's own, so the same alert sent to two routes is two events,
+    one per route; the first route's keys stay as they always were."""
     alert = parse_alert(value)
-    return ib.NewEvent(
-        source=AZURE, route=route, dedupe_key=dedupe_key(alert), record_key=alert.correlation_key, payload=text
-    )
+    key = f"{route}/{dedupe_key(alert)}" if further else dedupe_key(alert)
+    return ib.NewEvent(source=AZURE, route=route, dedupe_key=key, record_key=alert.correlation_key, payload=text)
 
 
 def servicenow_change(route: str, change: Mapping[str, Any]) -> ib.NewEvent:
