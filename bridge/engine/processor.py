@@ -164,9 +164,10 @@ class Processor:
         ops = [_to_operation(event, route, flow, p, i) for i, p in enumerate(planned)]
         ob.enqueue(conn, self.store, ops)
         ib.mark(conn, event.id, "done")
-        if not ops:
+        if not ops:  # said at INFO when the flow said why; a clock tick that finds nothing due stays at DEBUG
             why = ctx.ignored or "the flow planned nothing for it"
-            log.info("ignored", extra={"route": event.route, "event_id": event.id, **_record(event), "reason": why})
+            fields = {"route": event.route, "event_id": event.id, **_record(event), "reason": why}
+            log.log(logging.INFO if ctx.ignored else logging.DEBUG, "ignored", extra=fields)
         metrics.EVENTS_PROCESSED.labels(event.route, "planned").inc()
         metrics.OPERATIONS_PLANNED.labels(event.route).inc(len(ops))
         return len(ops)
