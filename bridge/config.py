@@ -135,6 +135,13 @@ class BridgeConfig(_Strict):
             raise ValueError(f"route names must be unique; repeated: {', '.join(dupes)}")
         return routes
 
+    def keeps_own_keys(self, route: str) -> bool:
+        """True for an azure-alert route after the first one in the file: its flow state, links and redelivery
+        keys (of its alerts, and of the incident changes it polls or is pushed) are its own, so it never merges
+        into another route's incidents; the first keeps them as they always were (no migration)."""
+        names = [r.name for r in self.routes if r.kind == "azure-alert"]
+        return route in names[1:]
+
     @property
     def database_url(self) -> str:
         if self.store.url:

@@ -241,8 +241,7 @@ def _parse(document: Document) -> az.AzureMappingConfig:
 def build(route: RouteSettings, config: BridgeConfig, documents: DocumentSource | None = None) -> Flow:
     name = route.mapping or "azure-alert-to-incident"
     flow = AzureAlertFlow(route, config.mappings_dir / f"{name}.yaml", source=documents)
-    first = next((r for r in config.routes if r.kind == route.kind), route)
-    if first.name != route.name:  # a further azure-alert route: its own groups, never the first route's
+    if config.keeps_own_keys(route.name):  # a further azure-alert route: its own groups, never the first route's
         flow.state_namespace = _scoped(route.kind, route.name)
         flow.link_system = _scoped(SOURCE, route.name)
     target = config.targets.get(route.target)

@@ -46,7 +46,8 @@ def running(tmp_path: Path) -> Iterator[Running]:
             "instance_url": emulator.url,
             "auth": {"type": "basic", "username": "admin", "password": "admin"},
         }
-        routes = [{"name": n, "kind": "azure-alert", "target": "servicenow"} for n in ROUTES]
+        poll = {"source": "servicenow", "table": "incident", "interval_seconds": 0.3, "overlap_seconds": 1}
+        routes = [{"name": n, "kind": "azure-alert", "target": "servicenow", "options": {"poll": poll}} for n in ROUTES]
         config = write_config(
             tmp_path,
             {
@@ -76,15 +77,25 @@ def test_two_azure_routes_keep_their_alert_groups_apart(running: Running) -> Non
     wait_for(lambda: len(running.incidents()) == 2, what="route b's own incident")
     first, second = running.incidents()
     assert running.emulator.state.journal(first["sys_id"]) == []
-    # resolving on the second route resolves the second route's incident only
+    # a person resolves the second route's incident while its alert fires: that route's poll sees it (both poll
+    # the incident table) and tells the monitoring team on that incident
+    fixed = {"state": "6", "close_code": "Solved (Permanently)", "close_notes": "fixed by hand"}
+    running.emulator.state.update("incident", second["sys_id"], fixed, user="admin")
+    wait_for(lambda: _told(running, second["sys_id"]), what="route b's note on its own incident")
+    assert not _told(running, first["sys_id"])
+    # a Resolved on the first route resolves the first route's incident only
     resolved = _fired(guid, condition="Resolved", resolved="2026-11-20T10:20:00Z")
-    assert running.post("alerts-b", resolved) == 202
-    wait_for(lambda: running.incidents()[1]["state"] == "6", what="route b's incident resolved")
-    assert running.incidents()[0]["state"] != "6"
+    assert running.post("alerts-a", resolved) == 202
+    wait_for(lambda: running.incidents()[0]["state"] == "6", what="route a's incident resolved")
     # the delivered lines name the numbers a person searches for, each on its own route
-    wait_for(lambda: len(running.lines("delivered")) >= 3, what="three delivered lines")
-    creates = {e["route"]: e["number"] for e in running.lines("delivered") if e.get("attempt") == 1}
-    assert set(creates.values()) >= {first["number"], second["number"]}
+    wait_for(lambda: len(running.lines("delivered")) >= 4, what="four delivered lines")
+    numbers = {(e["route"], e.get("number")) for e in running.lines("delivered")}
+    assert {("alerts-a", first["number"]), ("alerts-b", second["number"])} <= numbers
+
+
+def _told(running: Running, sys_id: str) -> bool:
+    notes = [j["value"] for j in running.emulator.state.journal(sys_id) if j["element"] == "work_notes"]
+    return any("still firing" in n for n in notes)
 
 
 def test_an_ignored_alert_says_why_and_the_start_up_line_says_what_runs(running: Running) -> None:
