@@ -45,29 +45,30 @@ class Store:
                 conn.rollback()
 
     def upgrade(self) -> tuple[str | None, str]:
-        with self.reaching():
-            return migrate.upgrade(self.engine)
+        self.reach()
+        return migrate.upgrade(self.engine)
 
     def migration_status(self) -> str:
-        with self.reaching():
-            return migrate.status(self.engine)
+        self.reach()
+        return migrate.status(self.engine)
 
     def revision(self) -> str | None:
         """The migration the store is at (None: an empty store)."""
-        with self.reaching():
-            return migrate.current_revision(self.engine)
+        self.reach()
+        return migrate.current_revision(self.engine)
 
     @property
     def where(self) -> str:
         """The database URL with its password masked, for messages and the start-up line."""
         return masked_url(self.engine.url)
 
-    @contextmanager
-    def reaching(self) -> Iterator[None]:
-        """Turn "cannot connect" (refused, unknown host, bad password, unopenable file) into StoreUnreachable, a
-        one-line reason a command can print; other database errors stay as they are."""
+    def reach(self) -> None:
+        """Connect once, turning "cannot connect" (refused, unknown host, bad password, an unopenable file) into
+        StoreUnreachable, a one-line reason a command can print. Only the connecting is judged: an error in
+        what is done afterwards (a failing migration) stays what it is."""
         try:
-            yield
+            with self.engine.connect():
+                pass
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             raise StoreUnreachable(self.where, _reason(exc)) from exc
 
