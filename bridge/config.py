@@ -8,11 +8,13 @@ problem names its YAML path and, where the key exists in the file, `file:line`.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -70,7 +72,9 @@ class DispatcherSettings(_Strict):
 
 class LogSettings(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    json_format: bool = Field(True, alias="json")
+    json_format: bool | Literal["auto"] = Field(
+        "auto", alias="json", description="auto: JSON lines unless stderr is a terminal (then readable lines)"
+    )
 
 
 class AzureSettings(_Strict):
@@ -175,6 +179,13 @@ class BridgeConfig(_Strict):
             raise ValueError(f"route names must be unique; repeated: {', '.join(dupes)}")
         return routes
 
+    def keeps_own_keys(self, route: str) -> bool:
+        """True for an azure-alert route after the first one in the file: its flow state, links and redelivery
+        keys (of its alerts, and of the incident changes it polls or is pushed) are its own, so it never merges
+        into another route's incidents; the first keeps them as they always were (no migration)."""
+        names = [r.name for r in self.routes if r.kind == "azure-alert"]
+        return route in names[1:]
+
     @property
     def database_url(self) -> str:
         if self.store.url:
@@ -192,21 +203,42 @@ class BridgeConfig(_Strict):
 
 
 def load_config(path: Path | str | None = None, *, environ: Mapping[str, str] | None = None) -> BridgeConfig:
-    """Load and validate; raise ConfigError listing every problem with its file:line and key path."""
+    """Load and validate; raise ConfigError listing every problem with its file:line and key path, in the
+    order of the file. A key whose ``${VARIABLE}`` is unset gets that one problem, not a second one about the
+    empty value it then holds."""
     env = os.environ if environ is None else environ
     path = Path(path or env.get("BRIDGE_CONFIG") or DEFAULT_CONFIG_PATH)
     raw, lines = _read_yaml(path)
     problems: list[str] = []
-    data = _substitute(raw, env, (), problems, lines, path)
+    unset: set[tuple[str, ...]] = set()
+    data = _substitute(raw, env, (), problems, lines, path, unset)
     _apply_env_overrides(data, env)
-    _check_targets(data, problems, lines, path)
+    _check_targets(data, problems, lines, path, unset)
     try:
         config = BridgeConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_describe(err, lines, path) for err in exc.errors())
+        errors = [e for e in exc.errors() if not _knock_on(e["loc"], unset)]
+        problems.extend(_describe(err, lines, path) for err in errors)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(_in_file_order(problems, path))
     return _resolve_paths(config, path)
+
+
+def _knock_on(loc: tuple[Any, ...], unset: set[tuple[str, ...]]) -> bool:
+    """True for a problem at (or under) a key whose environment variable is unset: already reported."""
+    parts = tuple(str(p) for p in loc)
+    return any(parts[: len(u)] == u for u in unset)
+
+
+def _in_file_order(problems: list[str], path: Path) -> list[str]:
+    """Problems sorted by their line in ``path`` (those without a line last, in the order they came)."""
+    at = re.compile(rf"^{re.escape(str(path))}:(\d+):")
+
+    def line(problem: str) -> float:
+        found = at.match(problem)
+        return int(found.group(1)) if found else float("inf")
+
+    return sorted(problems, key=line)
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
@@ -239,11 +271,12 @@ def _substitute(
     problems: list[str],
     lines: dict[tuple[str, ...], int],
     path: Path,
+    unset: set[tuple[str, ...]],
 ) -> Any:
     if isinstance(value, dict):
-        return {k: _substitute(v, env, (*loc, str(k)), problems, lines, path) for k, v in value.items()}
+        return {k: _substitute(v, env, (*loc, str(k)), problems, lines, path, unset) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, env, (*loc, str(i)), problems, lines, path) for i, v in enumerate(value)]
+        return [_substitute(v, env, (*loc, str(i)), problems, lines, path, unset) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -254,6 +287,7 @@ def _substitute(
         if default is not None:
             return default
         problems.append(f"{_where(path, lines, loc)}: {'.'.join(loc)}: environment variable {name} is not set")
+        unset.add(loc)
         return ""
 
     return _ENV_REF.sub(replace, value)
@@ -289,7 +323,13 @@ def _with_shared_token(tokens: Any, token: str) -> Any:
     return [token, *[t for t in (tokens or []) if t and t != token]]
 
 
-def _check_targets(data: dict[str, Any], problems: list[str], lines: dict[tuple[str, ...], int], path: Path) -> None:
+def _check_targets(
+    data: dict[str, Any],
+    problems: list[str],
+    lines: dict[tuple[str, ...], int],
+    path: Path,
+    unset: set[tuple[str, ...]],
+) -> None:
     """Validate each target's settings with its adapter's own model, and each route's target name."""
     from bridge.adapters import settings_model
 
@@ -311,7 +351,8 @@ def _check_targets(data: dict[str, Any], problems: list[str], lines: dict[tuple[
         try:
             model.model_validate(body)
         except ValidationError as exc:
-            problems.extend(_describe(err, lines, path, prefix=loc) for err in exc.errors())
+            errors = [e for e in exc.errors() if not _knock_on((*loc, *e["loc"]), unset)]
+            problems.extend(_describe(err, lines, path, prefix=loc, model=model) for err in errors)
     for i, route in enumerate(data.get("routes") or []):
         if isinstance(route, dict) and route.get("target") and route["target"] not in targets:
             where = _where(path, lines, ("routes", str(i), "target"))
@@ -321,12 +362,59 @@ def _check_targets(data: dict[str, Any], problems: list[str], lines: dict[tuple[
             )
 
 
-def _describe(err: Any, lines: dict[tuple[str, ...], int], path: Path, prefix: tuple[str, ...] = ()) -> str:
+def _describe(
+    err: Any,
+    lines: dict[tuple[str, ...], int],
+    path: Path,
+    prefix: tuple[str, ...] = (),
+    model: type[BaseModel] | None = None,
+) -> str:
     loc = prefix + tuple(str(p) for p in err["loc"])
     dotted = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
-        return f"{_where(path, lines, loc)}: {dotted}: unknown key {loc[-1]!r}"
+        known = _keys_at(model or BridgeConfig, [str(p) for p in err["loc"][:-1]])
+        close = difflib.get_close_matches(loc[-1], known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{_where(path, lines, loc)}: {dotted}: unknown key {loc[-1]!r}{hint}"
     return f"{_where(path, lines, loc)}: {dotted}: {err['msg']}"
+
+
+def _keys_at(model: type[BaseModel], loc: list[str]) -> list[str]:
+    """The keys the settings at ``loc`` (a pydantic error's location, inside ``model``) may have."""
+    current: Any = model
+    parts = list(loc)
+    while True:
+        current = _model_in(current, parts)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if not parts:
+                return [f.alias or name for name, f in current.model_fields.items()]
+            name = parts.pop(0)
+            fields = current.model_fields
+            field = fields.get(name) or next((f for f in fields.values() if f.alias == name), None)
+            if field is None:
+                return []
+            current = field.annotation
+        elif get_origin(current) in (list, dict) and parts:
+            parts.pop(0)  # a list index or a mapping's key
+            current = get_args(current)[-1]
+        else:
+            return []
+
+
+def _model_in(annotation: Any, parts: list[str]) -> Any:
+    """The settings model inside ``X | None`` or a tagged union (pydantic puts the tag in the location: it is
+    taken from ``parts``), or the annotation as it is."""
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return annotation
+    models = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+    if len(models) <= 1 or not parts or any(parts[0] in m.model_fields for m in models):
+        return models[0] if models else annotation
+    tag = parts.pop(0)
+    for member in models:
+        for field in member.model_fields.values():
+            if get_origin(field.annotation) is Literal and tag in get_args(field.annotation):
+                return member
+    return annotation
 
 
 def _resolve_paths(config: BridgeConfig, path: Path) -> BridgeConfig:

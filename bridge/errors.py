@@ -4,6 +4,7 @@
     ├── ConfigError            bad configuration: report every problem, refuse to start
     ├── InputError             bad inbound data (webhook body, registry file): 4xx / exit 1, nothing stored
     ├── MappingError           a mapping could not turn an event into operations: the event is dead-lettered
+    ├── StoreUnreachable       the database cannot be reached: say where and why in one line, exit 3
     └── DeliveryError          talking to a target failed
         ├── TransientError     worth retrying: timeouts, resets, 408, 5xx, a hibernating instance
         │   └── RateLimitedError   429 or a budget exhausted; carries the target's Retry-After
@@ -95,3 +96,13 @@ __all__ = [
     "RateLimitedError",
     "TransientError",
 ]
+
+
+class StoreUnreachable(BridgeError):
+    """The store's database cannot be reached; ``where`` is its URL with the password masked, ``reason`` the
+    driver's one-line answer (refused, unknown host, authentication failed)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(f"cannot reach the store at {where}: {reason}")

@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line, with route/record ids, and secrets and MPANs masked before output.
+"""Structured logs: one JSON object per line (or one readable line at a terminal), with route/record ids, and
+secrets and MPANs masked before output.
 
 Why it is built this way (issue 15):
 
@@ -17,6 +18,9 @@ Why it is built this way (issue 15):
   ``int``; a secret can sit in an exception's text or a dict).
 - **A line stays a line**: JSON escapes control characters, and U+2028, U+2029 and NEL are escaped as well,
   which ``json.dumps`` leaves raw and some log shippers split on.
+- **A person at a terminal reads a line, a shipper parses JSON** (``log.json: auto``, the default): when stderr
+  is a terminal each record is ``time LEVEL message key=value ...`` (:class:`ReadableFormatter`), otherwise JSON;
+  ``true``/``false`` force one or the other. Both pass through the same masking filter.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ MIN_MASKED = 8  # shorter secrets are masked only where they stand as a secret's
 QUEUE_SIZE = 10_000
 DROPPED = Counter("bridge_log_records_dropped_total", "Log records dropped because the log queue was full")
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# uvicorn's `color_message` repeats the message with terminal colour codes: never a field of ours
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
 _MASKED_NAMES = (
     r"(?:password|passwd|pwd|secret|client_secret|push_secret|webhook_secret|token|tokens|access_token|"
     r"refresh_token|api_token|oauth2_token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|signature|"
@@ -147,6 +152,54 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False).translate(_LINE_BREAKING)
 
 
+class ReadableFormatter(logging.Formatter):
+    """`2026-05-01T09:30:00Z INFO  delivered route=azure number=INC0010001 ...`: for a person at a terminal.
+
+    Every ``extra=`` field is kept as ``key=value`` (quoted when it has spaces), so nothing the JSON line says
+    is lost; a traceback follows on its own lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created))
+        parts = [when, f"{record.levelname:<7}", _one_line(record.getMessage())]
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                parts.append(f"{key}={_readable(value)}")
+        line = " ".join(parts)
+        exc = self.formatException(record.exc_info) if record.exc_info else record.exc_text
+        if exc:
+            line += "\n" + exc
+        if record.stack_info:
+            line += "\n" + record.stack_info
+        return line
+
+
+_BARE = re.compile(r"[^\s\"'=\x00-\x1f\x7f\u2028\u2029\x85]+")
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+
+
+def _readable(value: Any) -> str:
+    """A value as a key=value line shows it: bare when it can be, else JSON-quoted (escapes control chars)."""
+    text = value if isinstance(value, str) else _as_text(value)
+    if text and _BARE.fullmatch(text):
+        return text
+    return json.dumps(text, ensure_ascii=False).translate(_LINE_BREAKING)
+
+
+def _one_line(text: str) -> str:
+    """The message with its line breaks and control characters escaped, so one record stays one line."""
+    if not _BREAKS.search(text):
+        return text
+    return json.dumps(text, ensure_ascii=False)[1:-1].translate(_LINE_BREAKING)
+
+
+def use_json(setting: bool | str, stream: Any) -> bool:
+    """``log.json``: true/false force it; ``auto`` means JSON unless ``stream`` is a terminal."""
+    if isinstance(setting, bool):
+        return setting
+    isatty = getattr(stream, "isatty", None)
+    return not (callable(isatty) and isatty())
+
+
 class CuttingQueueHandler(logging.Handler):
     """Puts a bounded copy of each record on the writer's queue; the caller never masks, scans or waits."""
 
@@ -226,12 +279,13 @@ def _message(record: logging.LogRecord) -> str:
 _writer: LogWriter | None = None
 
 
-def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = (), json_format: bool = True) -> None:
-    """Route every logger through one queue to one masking, formatting thread writing to stderr."""
+def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = (), json_format: bool | str = "auto") -> None:
+    """Route every logger through one queue to one masking, formatting thread writing to stderr: JSON lines, or
+    readable lines (``json_format`` false, or ``auto`` with stderr a terminal)."""
     global _writer
     stop_logging()
     output = logging.StreamHandler(sys.stderr)
-    output.setFormatter(JsonFormatter() if json_format else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    output.setFormatter(JsonFormatter() if use_json(json_format, sys.stderr) else ReadableFormatter())
     output.addFilter(SecretFilter(secrets))
     _writer = LogWriter(output)
     _writer.start()
@@ -243,6 +297,7 @@ def setup_logging(level: str = "INFO", *, secrets: Iterable[str] = (), json_form
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("apscheduler").setLevel("WARNING")
+    logging.getLogger("alembic").setLevel("WARNING")  # "Context impl SQLiteImpl." says nothing to an operator
 
 
 def stop_logging() -> None:

@@ -106,8 +106,13 @@ class Runtime:
         self.started = False
 
 
-def prepare_store(config: BridgeConfig, *, migrate: bool) -> Store:
-    """Open the store and make sure its schema is current: upgrade it, or refuse with a clear message."""
+def prepare_store(config: BridgeConfig, *, migrate: bool, create: bool = False) -> Store:
+    """Open the store and make sure its schema is current: upgrade it, or refuse with a clear message.
+
+    ``migrate`` upgrades any store that is behind (the daemon with ``store.auto_migrate``); ``create`` makes only
+    an empty one (a command on a data directory where the bridge never ran: it finds the store the daemon would
+    have made, with nothing in it, instead of an error). Raises StoreUnreachable when the database cannot be
+    reached."""
     store = open_store(config.database_url, pool_size=config.store.pool_size)
     status = store.migration_status()
     if status == "unknown":
@@ -115,7 +120,7 @@ def prepare_store(config: BridgeConfig, *, migrate: bool) -> Store:
             ["the database was migrated by a newer bridge version than this one; upgrade the bridge first"]
         )
     if status == "behind":
-        if not migrate:
+        if not (migrate or (create and store.revision() is None)):
             raise ConfigError(["the database schema is not current: run `bridge db upgrade` first"])
         before, after = store.upgrade()
         log.info("database migrated", extra={"from": before or "empty", "to": after})
@@ -139,6 +144,23 @@ def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: s
     jobs = [*scheduled_jobs(config, store, runtime.ingest), ("mapping-files", CHECK_EVERY, documents.watch_files)]
     runtime.scheduler = Scheduler(build_pollers(config, store, adapters, runtime.ingest), jobs)
     return runtime
+
+
+def startup_fields(runtime: Runtime, *, listen: str, admin: bool) -> dict[str, str]:
+    """What the start-up line says runs: each route (name, kind -> target, paused/disabled), where the bridge
+    listens, the admin page, and the store (its URL with the password masked)."""
+    config = runtime.config
+    base = (config.server.public_url or listen).rstrip("/")
+    return {
+        "routes": ", ".join(_route_line(r) for r in config.routes) or "none",
+        "listen": listen,
+        "admin": f"{base}/admin" if admin else "disabled (no admin.tokens)",
+        "store": runtime.store.where,
+    }
+
+
+def _route_line(route: RouteSettings) -> str:
+    return f"{route.name} ({route.kind} -> {route.target}{'' if route.enabled else ', disabled'})"
 
 
 def target_adapter(config: BridgeConfig, name: str) -> Adapter:

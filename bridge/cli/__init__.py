@@ -13,11 +13,14 @@ import sys
 import typer
 
 from bridge.cli import accounts, daemon, demo, emulator, mappings, ops, partners, resync
+from bridge.cli.common import EXIT_CODES, STORE_UNREACHABLE, unreachable_message
+from bridge.errors import StoreUnreachable
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     help="MHHS bridge: ServiceNow integration middleware and sync daemon.",
+    epilog="Exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()) + ".",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -45,3 +48,6 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except StoreUnreachable as exc:  # the database went away after the command opened it: still one line
+        print(f"error: {unreachable_message(exc)}", file=sys.stderr)
+        sys.exit(STORE_UNREACHABLE)

@@ -1,5 +1,5 @@
 """What every `bridge` command shares: the --config option, loading the configuration, opening the store, the
-acting user, and printing problems before a non-zero exit (1: something failed; 2: a usage problem)."""
+acting user, and printing problems before a non-zero exit (the codes: :data:`EXIT_CODES`)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,21 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from bridge.config import BridgeConfig, load_config
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, StoreUnreachable
 
 if TYPE_CHECKING:
     from bridge.config import RouteSettings
     from bridge.store import Store
+
+#: what each exit code means (`bridge --help` and docs/operations.md list them too)
+OK, FAILED, USAGE, STORE_UNREACHABLE, PORT_BUSY = 0, 1, 2, 3, 4
+EXIT_CODES = {
+    OK: "done",
+    FAILED: "the configuration is invalid, or something could not be done (the message says what)",
+    USAGE: "a usage problem: an unknown option, route or command, an unreadable time",
+    STORE_UNREACHABLE: "the store's database cannot be reached (the message names it, password masked)",
+    PORT_BUSY: "`bridge run`: the listen address is in use or cannot be bound",
+}
 
 ConfigOption = typer.Option(None, "--config", "-c", help="Path to bridge.yaml (default config/bridge.yaml).")
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
@@ -48,14 +58,27 @@ def actor() -> str:
 
 
 def open_store_or_exit(config: Path | None) -> tuple[BridgeConfig, Store]:
-    """The configuration and its store, as it is: a command never migrates it (that is `bridge db upgrade`)."""
+    """The configuration and its store. A command never migrates a store with data (that is `bridge db
+    upgrade`); a store that does not exist yet it creates as the daemon would (with ``store.auto_migrate``), so
+    a fresh data directory reads as empty. Exit 3 when the database cannot be reached."""
     from bridge.runtime import prepare_store
 
     loaded = load_or_exit(config)
     try:
-        return loaded, prepare_store(loaded, migrate=False)
+        return loaded, prepare_store(loaded, migrate=False, create=loaded.store.auto_migrate)
     except ConfigError as exc:
-        fail(exc.problems, code=1)
+        fail(exc.problems, code=FAILED)
+    except StoreUnreachable as exc:
+        unreachable(exc)
+
+
+def unreachable(exc: StoreUnreachable) -> NoReturn:
+    """One line: which store, why, what to do; exit 3."""
+    fail([unreachable_message(exc)], code=STORE_UNREACHABLE)
+
+
+def unreachable_message(exc: StoreUnreachable) -> str:
+    return f"{exc} (is the database running, and store.url or BRIDGE_DATABASE_URL right?)"
 
 
 def route_or_exit(loaded: BridgeConfig, name: str) -> RouteSettings:

@@ -30,14 +30,14 @@ def check(config: Path | None = ConfigOption) -> None:
     loaded = load_or_exit(config)
     used = mapping_files.route_mappings(loaded)
     failed = False
-    for mapping in used:
-        problems = mapping_files.check(mapping)
-        for problem in problems:
-            typer.echo(f"error: {problem}", err=True)
-        if problems:
+    for checked in mapping_files.check_files(used):
+        if checked.problems:
             failed = True
-        else:
-            typer.echo(f"ok: {mapping.path} (route {mapping.route.name})")
+            typer.echo(f"{checked.path}, the mapping of {checked.used_by}:", err=True)
+        for problem in checked.problems:
+            typer.echo(f"error: {problem}", err=True)
+        if not checked.problems:
+            typer.echo(f"ok: {checked.path} ({checked.used_by})")
     for path in mapping_files.unused_files(loaded, used):
         typer.echo(f"note: {path} is used by no route (not checked)")
     raise typer.Exit(1 if failed else 0)

@@ -224,7 +224,8 @@ class Dispatcher:
     def _done(self, item: ob.Claimed, result: DeliveryResult) -> ob.Outcome:
         op = item.op
         link = (item.link_system, item.link_id, op.target_system) if item.link_system and item.link_id else None
-        log.info("delivered", extra=_ids(op, result.target_id))
+        number = result.detail.get("number")  # the INC/CS number a person searches for (ServiceNow answers it)
+        log.info("delivered", extra={**_ids(op, result.target_id), **({"number": number} if number else {})})
         return ob.Outcome(
             op_id=op.id,
             attempt=op.attempts,

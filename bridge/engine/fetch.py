@@ -22,7 +22,7 @@ from typing import Any
 
 from bridge import metrics
 from bridge.config import DispatcherSettings, RouteSettings
-from bridge.engine.flows import Flow, PlanContext, event_time
+from bridge.engine.flows import Flow, PlanContext, event_time, state_namespace
 from bridge.engine.reads import Recording
 from bridge.failures import backoff_seconds, decide
 from bridge.store import Store, now, records
@@ -64,7 +64,7 @@ def fetch_reads(
             conn=conn,
             store=store,
             route=route,
-            flow_name=route.kind,
+            flow_name=state_namespace(flow, route),
             reads=recording,
             now=event_time(event),
             replay=replay,

@@ -67,6 +67,14 @@ class PlanContext:
     _links: dict[tuple[str, str, str], str] = field(default_factory=dict)
     _audits: list[dict[str, Any]] = field(default_factory=list)
     _effects: list[Callable[[], None]] = field(default_factory=list)
+    #: why the plan sends nothing (see :meth:`ignore`), for the processor's `ignored` log line
+    ignored: str | None = None
+
+    def ignore(self, reason: str) -> list[Planned]:
+        """Say why this event plans nothing (a Resolved for an alert never seen, a change with nothing to sync);
+        the processor logs it with the event. Returns an empty plan, so a flow can ``return ctx.ignore(...)``."""
+        self.ignored = reason
+        return []
 
     def state(self, key: str) -> dict[str, Any] | None:
         if key in self._writes:
@@ -160,11 +168,19 @@ class Flow(Protocol):
         map."""
 
 
+def state_namespace(flow: Flow, route: RouteSettings) -> str:
+    """Where a route's flow keeps its state: the flow's own ``state_namespace`` when it has one (a second route
+    of a kind that must not share the first one's state), else the route's kind (routes of one kind that work
+    together, such as the partner-case sides, share it)."""
+    return getattr(flow, "state_namespace", None) or route.kind
+
+
 class BaseFlow:
-    """Defaults for the optional parts of :class:`Flow`: no systems read, nothing to reload or preview (a flow
-    says its ``version`` itself)."""
+    """Defaults for the optional parts of :class:`Flow`: no systems read, nothing to reload or preview, state
+    kept under the route's kind (a flow says its ``version`` itself)."""
 
     reads_systems = False
+    state_namespace: str | None = None
 
     @property
     def previewable(self) -> bool:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from bridge import metrics
 from bridge.config import RouteSettings
 from bridge.engine.fetch import Fetcher
-from bridge.engine.flows import Flow, PlanContext, Planned, event_time
+from bridge.engine.flows import Flow, PlanContext, Planned, event_time, state_namespace
 from bridge.engine.ingest import IngestPressure
 from bridge.engine.reads import NO_READS, NotFetched, Reads, Replay
 from bridge.store import Store, records
@@ -146,7 +146,12 @@ class Processor:
         if reads is None:
             return None
         ctx = PlanContext(
-            conn=conn, store=self.store, route=route, flow_name=route.kind, reads=reads, now=event_time(event)
+            conn=conn,
+            store=self.store,
+            route=route,
+            flow_name=state_namespace(flow, route),
+            reads=reads,
+            now=event_time(event),
         )
         try:
             planned = flow.plan(event, ctx)
@@ -159,6 +164,10 @@ class Processor:
         ops = [_to_operation(event, route, flow, p, i) for i, p in enumerate(planned)]
         ob.enqueue(conn, self.store, ops)
         ib.mark(conn, event.id, "done")
+        if not ops:  # said at INFO when the flow said why; a clock tick that finds nothing due stays at DEBUG
+            why = ctx.ignored or "the flow planned nothing for it"
+            fields = {"route": event.route, "event_id": event.id, **_record(event), "reason": why}
+            log.log(logging.INFO if ctx.ignored else logging.DEBUG, "ignored", extra=fields)
         metrics.EVENTS_PROCESSED.labels(event.route, "planned").inc()
         metrics.OPERATIONS_PLANNED.labels(event.route).inc(len(ops))
         return len(ops)
@@ -182,6 +191,10 @@ class Processor:
         records.add_dead_letter(conn, kind="event", ref_id=event.id, route=event.route, reason=reason)
         metrics.EVENTS_PROCESSED.labels(event.route, "dead").inc()
         metrics.DEAD_LETTERS.labels(event.route, "event").inc()
+
+
+def _record(event: ib.InboxEvent) -> dict[str, str]:
+    return {"record": event.record_key} if event.record_key else {}
 
 
 def _to_operation(

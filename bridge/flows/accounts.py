@@ -108,6 +108,8 @@ class AccountSyncFlow(BaseFlow):
                 ctx.put_link(SYSTEM, _link_id(step.table, step.key), self.route.target, step.sys_id)
         after = {"run": run_id, "steps": len(plan.steps), "counts": _counts(plan)}
         ctx.audit(actor=str(request.get("actor") or "bridge"), action="accounts-sync", after=after)
+        if not plan.steps:
+            return ctx.ignore(f"account sync {run_id}: ServiceNow already matches the registry, nothing to sync")
         roots = _roots(plan)
         version = f"{run_id}@{map_version}"
         return [_planned(self.options, step, roots, version=version) for step in plan.steps]

@@ -81,6 +81,43 @@ def unused_files(config: BridgeConfig, used: list[RouteMapping]) -> list[Path]:
     return sorted(p for p in config.mappings_dir.glob("*.yaml") if p.resolve() not in names)
 
 
+@dataclass
+class FileCheck:
+    """One mapping file checked once, however many routes use it (each problem printed once, the routes named
+    once)."""
+
+    path: Path
+    routes: list[str]
+    problems: list[str]
+    readable: bool = True
+
+    @property
+    def used_by(self) -> str:
+        return f"route{'s' if len(self.routes) > 1 else ''} {', '.join(self.routes)}"
+
+
+def check_files(used: list[RouteMapping]) -> list[FileCheck]:
+    """Each mapping file the routes use, checked once for every kind of use, in configuration order."""
+    found: dict[tuple[Path, str], FileCheck] = {}
+    by_path: dict[Path, FileCheck] = {}
+    for mapping in used:
+        key = (mapping.path.resolve(), mapping.kind)
+        if key in found:
+            if mapping.route.name not in found[key].routes:
+                found[key].routes.append(mapping.route.name)
+            continue
+        problems = check(mapping)
+        same = by_path.get(key[0])  # the same file used as another kind: one entry, every problem once
+        if same is not None:
+            same.problems += [p for p in problems if p not in same.problems]
+            same.routes += [mapping.route.name] if mapping.route.name not in same.routes else []
+            found[key] = same
+            continue
+        entry = FileCheck(mapping.path, [mapping.route.name], problems, readable=mapping.path.is_file())
+        found[key] = by_path[key[0]] = entry
+    return list(by_path.values())
+
+
 def check(mapping: RouteMapping) -> list[str]:
     """Every problem of the route's mapping file as ``file:line: key.path: message``; [] when it is valid."""
     try:

@@ -24,7 +24,7 @@ from typing import Any
 
 from bridge.config import RouteSettings
 from bridge.engine.fetch import FetchFailed, fetch_reads
-from bridge.engine.flows import Flow, PlanContext, event_time
+from bridge.engine.flows import Flow, PlanContext, event_time, state_namespace
 from bridge.engine.processor import _to_operation
 from bridge.engine.reads import NO_READS, Reads, Replay
 from bridge.ops.metrics import ADMIN_ACTIONS, REPLAYED_OPERATIONS
@@ -179,7 +179,8 @@ def _plan_one(
     reads: Reads | Exception,
 ) -> list[ob.NewOperation]:
     summary.events += 1
-    ctx = PlanContext(conn=conn, store=store, route=route, flow_name=route.kind, replay=True, now=event_time(event))
+    name = state_namespace(flow, route)
+    ctx = PlanContext(conn=conn, store=store, route=route, flow_name=name, replay=True, now=event_time(event))
     try:
         if isinstance(reads, Exception):
             raise reads

@@ -93,6 +93,7 @@ def poller_for(config: BridgeConfig, route: RouteSettings, store: Store, adapter
     poll_source_name(route)
     only = config.model_copy(update={"routes": [route]})
     [poller] = build_pollers(only, store, dict(adapters), partial(ib.add_events, store))
+    poller.own_keys = config.keeps_own_keys(route.name)  # judged among every route, as the daemon does
     return poller
 
 

@@ -45,24 +45,26 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
     async def azure_monitor(request: Request) -> JSONResponse:
         if not await _authenticated(request, runtime.config.azure):  # first: route names are not for strangers
             raise auth_failed(request, "missing or wrong token", source=SOURCE)
-        target_route = _route_name(runtime, request.query_params.get("route"))
+        target_route, own_keys = _route_name(runtime, request.query_params.get("route"))
         body = await read_body(request, limit=runtime.config.server.max_body_bytes, source=SOURCE)
         decoded = json_object(body, source=SOURCE)
-        event = as_event(SOURCE, lambda: webhooks.azure_alert(target_route, decoded.value, decoded.text))
+        event = as_event(
+            SOURCE, lambda: webhooks.azure_alert(target_route, decoded.value, decoded.text, own_keys=own_keys)
+        )
         accepted = (await asyncio.wrap_future(runtime.ingest_future([event])))[0]
         return accepted_response(accepted)
 
     app.router.add_route("/webhooks/azure-monitor", azure_monitor, methods=["POST"], include_in_schema=False)
 
 
-def _route_name(runtime: Runtime, requested: str | None) -> str:
-    routes = [r for r in runtime.routes.values() if r.kind == "azure-alert"]
-    if requested:
-        routes = [r for r in routes if r.name == requested]
+def _route_name(runtime: Runtime, requested: str | None) -> tuple[str, bool]:
+    """The route an alert is for, and whether it keeps its own redelivery keys (a further azure-alert route)."""
+    every = [r for r in runtime.routes.values() if r.kind == "azure-alert"]
+    routes = [r for r in every if r.name == requested] if requested else every
     if not routes:
         wanted = f" named {requested!r}" if requested else ""
         raise reject(404, f"no azure-alert route{wanted} is configured", source=SOURCE, reason="route")
-    return routes[0].name
+    return routes[0].name, runtime.config.keeps_own_keys(routes[0].name)
 
 
 async def _authenticated(request: Request, settings: AzureSettings) -> bool:

@@ -43,7 +43,8 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
         if not secret or not signature_ok(body, header, secret):
             raise auth_failed(request, "missing or wrong X-Bridge-Signature", source=SOURCE)
         change = json_object(body, source=SOURCE).value
-        event = as_event(SOURCE, lambda: webhooks.servicenow_change(route, change))
+        own = runtime.config.keeps_own_keys(route)
+        event = as_event(SOURCE, lambda: webhooks.servicenow_change(route, change, own_keys=own))
         accepted = (await asyncio.wrap_future(runtime.ingest_future([event])))[0]
         return accepted_response(accepted)
 

@@ -62,13 +62,15 @@ class ChangePage:
     newest: str
 
 
-def change_event(route: str, table: str, record: dict[str, Any]) -> ib.NewEvent:
-    """One ServiceNow change as an inbox event; push and poll both use this, so they dedupe to one."""
+def change_event(route: str, table: str, record: dict[str, Any], *, own_keys: bool = False) -> ib.NewEvent:
+    """One ServiceNow change as an inbox event; push and poll both use this, so they dedupe to one. A route that
+    keeps its own keys (``BridgeConfig.keeps_own_keys``) gets its own event for a change another route also saw."""
     sys_id = _value(record.get("sys_id"))
+    key = f"{sys_id}:{_value(record.get('sys_mod_count'))}"
     return ib.NewEvent(
         source=f"servicenow:{table}",
         route=route,
-        dedupe_key=f"{sys_id}:{_value(record.get('sys_mod_count'))}",
+        dedupe_key=f"{route}/{key}" if own_keys else key,
         record_key=sys_id,
         payload=json.dumps({"table": table, "record": record}, separators=(",", ":")),
     )
@@ -86,6 +88,8 @@ class WatermarkPoller(ABC):
     #: the source returns pages in change order, so the watermark may move after each page; otherwise (Jira
     #: pages by creation) it moves only once the whole scan is durable
     pages_in_change_order = True
+    #: the route's events get its own redelivery keys (a further azure-alert route: ``keeps_own_keys``)
+    own_keys = False
 
     def __init__(
         self,
@@ -166,7 +170,7 @@ class ServiceNowPoller(WatermarkPoller):
     def read_pages(self, since: datetime, *, overlap: timedelta = timedelta(0)) -> Iterator[ChangePage]:
         changes = self.source.iter_changes(self.settings.table, since, fields=self.settings.fields, overlap=overlap)
         while page := list(islice(changes, self.settings.page_size)):
-            events = [change_event(self.route, self.settings.table, r) for r in page]
+            events = [change_event(self.route, self.settings.table, r, own_keys=self.own_keys) for r in page]
             yield ChangePage(events, max(_value(r.get("sys_updated_on")) for r in page))
 
     def parse_watermark(self, watermark: str) -> datetime:

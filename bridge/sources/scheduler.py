@@ -58,7 +58,9 @@ def build_pollers(
                 f"routes.{route.name}.options.poll.source: {settings.source!r} is not a servicenow or jira target"
             )
             continue
-        pollers.append(ServiceNowPoller(store, source, route=route.name, settings=settings, ingest=ingest))
+        poller = ServiceNowPoller(store, source, route=route.name, settings=settings, ingest=ingest)
+        poller.own_keys = config.keeps_own_keys(route.name)
+        pollers.append(poller)
     if problems:
         raise ConfigError(problems)
     return pollers

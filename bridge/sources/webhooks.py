@@ -29,15 +29,16 @@ AZURE = "azure-monitor"
 SERVICENOW_REQUIRED = ("table", "sys_id", "sys_mod_count", "sys_updated_on")
 
 
-def azure_alert(route: str, value: Mapping[str, Any], text: str) -> ib.NewEvent:
-    """One alert as Azure posts it (``text``: the body as stored)."""
+def azure_alert(route: str, value: Mapping[str, Any], text: str, *, own_keys: bool = False) -> ib.NewEvent:
+    """One alert as Azure posts it (``text``: the body as stored). On a route that keeps its own keys (a further
+    azure-alert route, ``BridgeConfig.keeps_own_keys``) the redelivery key is the route's own, so the same alert
+    sent to two routes is two events, one per route; the first route's keys stay as they always were."""
     alert = parse_alert(value)
-    return ib.NewEvent(
-        source=AZURE, route=route, dedupe_key=dedupe_key(alert), record_key=alert.correlation_key, payload=text
-    )
+    key = f"{route}/{dedupe_key(alert)}" if own_keys else dedupe_key(alert)
+    return ib.NewEvent(source=AZURE, route=route, dedupe_key=key, record_key=alert.correlation_key, payload=text)
 
 
-def servicenow_change(route: str, change: Mapping[str, Any]) -> ib.NewEvent:
+def servicenow_change(route: str, change: Mapping[str, Any], *, own_keys: bool = False) -> ib.NewEvent:
     """A change a business rule pushed: ``table``, ``sys_id``, ``sys_mod_count``, ``sys_updated_on``, ``record``."""
     for key in SERVICENOW_REQUIRED:
         if not isinstance(change.get(key), str | int) or str(change[key]) == "":
@@ -45,7 +46,7 @@ def servicenow_change(route: str, change: Mapping[str, Any]) -> ib.NewEvent:
     if not isinstance(change.get("record", {}), dict):
         raise InputError("record must be an object of field values", path="$.record")
     record = {**change.get("record", {}), **{k: str(change[k]) for k in SERVICENOW_REQUIRED if k != "table"}}
-    return change_event(route, str(change["table"]), record)
+    return change_event(route, str(change["table"]), record, own_keys=own_keys)
 
 
 def jira_issue_event(route: str, source: str, data: Mapping[str, Any]) -> ib.NewEvent:

@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from bridge.errors import StoreUnreachable
 from bridge.store import migrate
 
 #: a transaction's connection, as the layers above the store hold and pass one (they never import SQLAlchemy)
@@ -44,14 +45,32 @@ class Store:
                 conn.rollback()
 
     def upgrade(self) -> tuple[str | None, str]:
+        self.reach()
         return migrate.upgrade(self.engine)
 
     def migration_status(self) -> str:
+        self.reach()
         return migrate.status(self.engine)
 
     def revision(self) -> str | None:
         """The migration the store is at (None: an empty store)."""
+        self.reach()
         return migrate.current_revision(self.engine)
+
+    @property
+    def where(self) -> str:
+        """The database URL with its password masked, for messages and the start-up line."""
+        return masked_url(self.engine.url)
+
+    def reach(self) -> None:
+        """Connect once, turning "cannot connect" (refused, unknown host, bad password, an unopenable file) into
+        StoreUnreachable, a one-line reason a command can print. Only the connecting is judged: an error in
+        what is done afterwards (a failing migration) stays what it is."""
+        try:
+            with self.engine.connect():
+                pass
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            raise StoreUnreachable(self.where, _reason(exc)) from exc
 
     def ping(self) -> bool:
         try:
@@ -86,6 +105,29 @@ class Store:
         self.engine.dispose()
 
 
+def masked_url(url: str | sa.URL) -> str:
+    """A database URL as it may be shown: the password replaced by ``***``."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(an unreadable database URL)"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None for another database or an in-memory one)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    """The driver's first line, without SQLAlchemy's statement and link (libpq adds a hint line)."""
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc.orig or exc).__name__
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> sa.Engine:
     """Create the engine with the settings each backend needs for durability and concurrency."""
     if url.startswith(("postgresql://", "postgres://")):
@@ -97,7 +139,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> sa.Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # a host that drops packets answers nothing: give up connecting after 10 s instead of the OS's minutes
+    return sa.create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args={"connect_timeout": 10}
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
