@@ -39,9 +39,7 @@ def sample(conn: sa.Connection, store: Store, routes: Sequence[str], *, now: flo
     current = slot_of(now)
     pending = views.pending_by_route(conn)
     ops = views.outbox_by_route(conn, QUEUED)
-    rows = [
-        {"slot": current, "route": r, "queued": pending.get(r, 0) + sum(ops.get(r, {}).values())} for r in routes
-    ]
+    rows = [{"slot": current, "route": r, "queued": pending.get(r, 0) + sum(ops.get(r, {}).values())} for r in routes]
     if rows:
         conn.execute(insert_ignore(store, activity_samples).on_conflict_do_nothing(), rows)
     finished = current if now - current >= LAG_SECONDS else current - SLOT_SECONDS
