@@ -52,7 +52,8 @@ def last_day(conn: Connection, *, now: float) -> Day:
     """The 24 whole hours up to and including the current one."""
     first = (int(now // HOUR) - HOURS + 1) * HOUR
     buckets = [Bucket(start=float(first + i * HOUR)) for i in range(HOURS)]
-    for slot, queued, delivered, retried, dead in activity.slots_since(conn, float(first)):
+    for row in activity.slots_since(conn, float(first)):
+        slot, queued, delivered, retried, dead = tuple(row)
         index = int((float(slot) - first) // HOUR)
         if not 0 <= index < HOURS:
             continue
