@@ -152,7 +152,7 @@ def overview(
         view.breaches_by_week[desk.name] = _by_week(desk.breaches, weeks, lambda b: b.breached_at)
     view.breaches_by_week["Service desk (own clocks)"] = _by_week(clock_view.breached, weeks, lambda r: r.breached)
     view.late_cases = view.late_cases[:LISTED]
-    open_breached = [r for r in clock_view.due_next if r.breached]
+    open_breached = [r for r in clock_view.breached if r.state != "done"]  # a breach stays until resolved
     warned = [r for r in clock_view.due_next if r.warned and not r.breached]
     view.sla_counts = {"open": len(clock_view.due_next), "warned": len(warned), "breached": len(open_breached)}
     view.sla_warned = [_clock_record(links, r, "warned " + (r.warned or "")) for r in warned[:LISTED]]
