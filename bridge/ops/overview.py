@@ -23,6 +23,7 @@ BACKLOG_SECONDS = 300
 WEEKS = 8
 #: records listed under each heading of the overview (the full lists are a click away)
 LISTED = 10
+OWN_DESK = "Service desk (own clocks)"
 DEFAULT_TABLE = {"partner-case": "sn_customerservice_case", "service-desk": "incident"}
 
 
@@ -70,6 +71,7 @@ class Overview:
     day: activity.Day = field(default_factory=activity.Day)
     weeks: list[str] = field(default_factory=list)
     breaches_by_week: dict[str, Counter[str]] = field(default_factory=dict)
+    has_desk: bool = False
 
 
 class RecordLinks:
@@ -105,7 +107,8 @@ def week_of(moment: datetime) -> datetime:
 
 
 def week_label(start: datetime) -> str:
-    return f"w/c {start:%d %b}"
+    """The week by its Monday, as the breaches chart heads its columns: ``16 Nov``."""
+    return f"{start.day} {start:%b}"
 
 
 def overview(
@@ -150,7 +153,9 @@ def overview(
                     Record(w.number or w.sys_id, w.sys_id, links.url(partner_route, w.sys_id), detail)
                 )
         view.breaches_by_week[desk.name] = _by_week(desk.breaches, weeks, lambda b: b.breached_at)
-    view.breaches_by_week["Service desk (own clocks)"] = _by_week(clock_view.breached, weeks, lambda r: r.breached)
+    view.has_desk = any(r.kind == "service-desk" for r in config.routes)
+    if view.has_desk:
+        view.breaches_by_week[OWN_DESK] = _by_week(clock_view.breached, weeks, lambda r: r.breached)
     view.late_cases = view.late_cases[:LISTED]
     open_breached = [r for r in clock_view.breached if r.state != "done"]  # a breach stays until resolved
     warned = [r for r in clock_view.due_next if r.warned and not r.breached]

@@ -50,7 +50,7 @@ def _svg(name: str, label: str, width: int, height: int, cls: str, parts: list[M
     return head + Markup("").join(parts) + Markup("</svg>")
 
 
-def _text(x: float, y: float, text: object, *, anchor: str = "start", size: int = 10, fill: str = MUTED) -> Markup:
+def _text(x: float, y: float, text: object, *, anchor: str = "start", size: int = 11, fill: str = MUTED) -> Markup:
     return Markup('<text x="{:.1f}" y="{:.1f}" text-anchor="{}" font-size="{}" fill="{}">{}</text>').format(
         x, y, anchor, size, fill, text
     )
@@ -86,13 +86,13 @@ def hourly_bars(name: str, label: str, starts: Sequence[float], values: Sequence
             h = plot_h * value / top
             parts.append(bar.format(int(start), value, x, base - h, slot - 2, h, colour, f"{when}: {value} {unit}"))
         if i % 6 == 0:
-            parts.append(_text(x, HEIGHT - 6, _hour(start)))
+            parts.append(_text(x, HEIGHT - 5, _hour(start)))
     return _svg(name, f"{label}, by hour, last 24 hours", WIDTH, HEIGHT, "chart", parts)
 
 
 def heatmap(name: str, label: str, rows: Sequence[str], columns: Sequence[str], cells: Sequence[Cell]) -> Markup:
     """A grid of counts (rows by columns), each cell shaded by its count and showing it; empty cells blank."""
-    cell_w, cell_h, head, side = 52, 22, 18, 170
+    cell_w, cell_h, head, side = 56, 22, 18, 180
     width, height = side + cell_w * len(columns) + 4, head + cell_h * len(rows) + 4
     found = {(c.row, c.column): c for c in cells}
     peak = max((c.value for c in cells), default=0) or 1
@@ -103,7 +103,7 @@ def heatmap(name: str, label: str, rows: Sequence[str], columns: Sequence[str], 
     )
     for i, row in enumerate(rows):
         y = head + i * cell_h
-        parts.append(_text(side - 6, y + 15, row[:28], anchor="end", size=11, fill="#1d2330"))
+        parts.append(_text(side - 6, y + 15, row[:30], anchor="end", size=11, fill="#1d2330"))
         for j, column in enumerate(columns):
             x = side + j * cell_w
             cell = found.get((row, column))
