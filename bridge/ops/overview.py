@@ -15,6 +15,7 @@ from typing import Any
 
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.ops import activity, clocks, partner_response, routes
+from bridge.ops.times import format_iso
 from bridge.store import Store, views
 
 #: unfinished work older than this makes a route "backlogged"
@@ -160,8 +161,8 @@ def overview(
     open_breached = [r for r in clock_view.breached if r.state != "done"]  # a breach stays until resolved
     warned = [r for r in clock_view.due_next if r.warned and not r.breached]
     view.sla_counts = {"open": len(clock_view.due_next), "warned": len(warned), "breached": len(open_breached)}
-    view.sla_warned = [_clock_record(links, r, "warned " + (r.warned or "")) for r in warned[:LISTED]]
-    view.sla_breached = [_clock_record(links, r, "breached " + (r.breached or "")) for r in open_breached[:LISTED]]
+    view.sla_warned = [_clock_record(links, r, "warned " + format_iso(r.warned)) for r in warned[:LISTED]]
+    view.sla_breached = [_clock_record(links, r, "breached " + format_iso(r.breached)) for r in open_breached[:LISTED]]
     view.trouble = troubles(view.routes, waiting_since, now=moment.timestamp())
     return view
 
@@ -197,11 +198,11 @@ def troubles(health: list[routes.RouteHealth], waiting_since: Mapping[str, float
         if r.paused:
             reasons.append(f"paused by {r.paused_by or '?'}")
         if r.dead_letters_open:
-            reasons.append(f"{r.dead_letters_open} dead letters open")
+            reasons.append(_plural(r.dead_letters_open, "dead letter") + " open")
         if r.outbox.get("retry"):
-            reasons.append(f"failing: {r.outbox['retry']} operations retrying")
+            reasons.append(f"failing: {_plural(r.outbox['retry'], 'operation')} retrying")
         if r.outbox.get("dead") and not r.dead_letters_open:
-            reasons.append(f"{r.outbox['dead']} operations dead")
+            reasons.append(_plural(r.outbox["dead"], "operation") + " dead")
         since = waiting_since.get(r.name)
         if since is not None and now - since > BACKLOG_SECONDS:
             backlog = r.inbox_pending + r.outbox.get("pending", 0) + r.outbox.get("retry", 0)
@@ -209,6 +210,10 @@ def troubles(health: list[routes.RouteHealth], waiting_since: Mapping[str, float
         if reasons:
             found.append(RouteTrouble(r.name, reasons))
     return found
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _span(seconds: float) -> str:

@@ -213,7 +213,7 @@ def test_the_overview_fits_800_pixels_and_shows_its_charts(bridge: Bridge, sqlit
             page.fill("#token", ADMIN_TOKEN)
             page.click("button:has-text('Sign in')")
             expect(page.locator("h1")).to_have_text("Overview")
-            expect(page.locator("#route-trouble")).to_contain_text("1 dead letters open")
+            expect(page.locator("#route-trouble")).to_contain_text("1 dead letter open")
             for name in ("queued", "delivered", "retried", "dead"):
                 chart = page.locator(f"#chart-{name}")
                 expect(chart).to_be_visible()

@@ -103,12 +103,13 @@ def test_overview_shows_partner_breaches_desk_sla_and_a_route_in_trouble(
         env.rt.stop()
     assert page.status_code == 200
     html = page.text
+    (tmp_path / "overview.html").write_text(html)  # to look at: tests/ops/test_admin_browser.py shows how it draws
     assert '<meta http-equiv="refresh" content="30">' in html
 
     desks = section(html, "partner-desks")
-    row = desks.split("Switching Service Desk (DCC)", 1)[1].split("</tr>", 1)[0]
-    figures = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row)]
-    assert figures == [1, 1, 0, 1], "waiting, late, not raised, breaches this week"
+    row = section(html, "desk-count-dcc").split("</li>", 1)[0]
+    figures = dict(re.findall(r'data-count="([a-z-]+)"[^>]*>(\d+)<', row))
+    assert figures == {"waiting": "1", "late": "1", "breaches": "1"}, "waiting, late, breaches this week"
     case_url = f"{central.url}/nav_to.do?uri=sn_customerservice_case.do?sys_id={late['sys_id']}"
     assert f'href="{case_url}"' in desks and f">{late['number']}</a>" in desks
     assert (

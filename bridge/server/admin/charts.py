@@ -87,6 +87,8 @@ def hourly_bars(name: str, label: str, starts: Sequence[float], values: Sequence
             parts.append(bar.format(int(start), value, x, base - h, slot - 2, h, colour, f"{when}: {value} {unit}"))
         if i % 6 == 0:
             parts.append(_text(x, HEIGHT - 5, _hour(start)))
+    if all(v is None for v in values):
+        parts.append(_text(LEFT + plot_w / 2, TOP + plot_h / 2, "not sampled yet", anchor="middle", size=13))
     return _svg(name, f"{label}, by hour, last 24 hours", WIDTH, HEIGHT, "chart", parts)
 
 
