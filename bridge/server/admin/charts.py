@@ -2,8 +2,8 @@
 fetched by the browser. Colours and sizes are SVG attributes, not ``style``, which the CSP also refuses.
 
 Each bar and cell carries its figure in ``data-value`` and a ``<title>`` (the browser's tooltip), so a test or a
-screen reader reads the same numbers a person sees. Every piece is a :class:`Markup` template whose values
-``format`` escapes.
+screen reader reads the same numbers a person sees. Every text that is not a number of ours goes through
+:func:`escape` (f-strings rather than ``Markup.format``: five charts cost a tenth of a millisecond, not ten).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 480, 160
 LEFT, RIGHT, TOP, BOTTOM = 36, 8, 10, 22
@@ -42,17 +42,17 @@ def nice_top(peak: int) -> int:
         step *= 10
 
 
-def _svg(name: str, label: str, width: int, height: int, cls: str, parts: list[Markup]) -> Markup:
-    head = Markup(
-        '<svg class="{}" id="chart-{}" viewBox="0 0 {} {}" role="img" aria-label="{}" '
-        'xmlns="http://www.w3.org/2000/svg">'
-    ).format(cls, name, width, height, label)
-    return head + Markup("").join(parts) + Markup("</svg>")
+def _svg(name: str, label: str, width: int, height: int, cls: str, parts: list[str]) -> Markup:
+    head = (
+        f'<svg class="{cls}" id="chart-{escape(name)}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
+    )
+    return Markup(head + "".join(parts) + "</svg>")  # noqa: S704 (every text in it escaped above)
 
 
-def _text(x: float, y: float, text: object, *, anchor: str = "start", size: int = 11, fill: str = MUTED) -> Markup:
-    return Markup('<text x="{:.1f}" y="{:.1f}" text-anchor="{}" font-size="{}" fill="{}">{}</text>').format(
-        x, y, anchor, size, fill, text
+def _text(x: float, y: float, text: object, *, anchor: str = "start", size: int = 11, fill: str = MUTED) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{fill}">{escape(text)}</text>'
     )
 
 
@@ -63,28 +63,28 @@ def hourly_bars(name: str, label: str, starts: Sequence[float], values: Sequence
     base = TOP + plot_h
     slot = plot_w / max(len(values), 1)
     colour = COLOURS.get(name, "#0b5cad")
-    line = Markup('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>')
+    unit = str(escape(unit))
     parts = [
-        line.format(LEFT, base, WIDTH - RIGHT, base, "#9aa3b2"),
-        line.format(LEFT, TOP, WIDTH - RIGHT, TOP, "#e3e6eb"),
+        f'<line x1="{LEFT}" y1="{base}" x2="{WIDTH - RIGHT}" y2="{base}" stroke="#9aa3b2"/>',
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{WIDTH - RIGHT}" y2="{TOP}" stroke="#e3e6eb"/>',
         _text(LEFT - 4, TOP + 4, top, anchor="end"),
         _text(LEFT - 4, base, 0, anchor="end"),
     ]
-    gap = Markup(
-        '<rect class="gap" x="{:.1f}" y="{}" width="{:.1f}" height="2" fill="#c5cad3"><title>{}</title></rect>'
-    )
-    bar = Markup(
-        '<rect class="bar" data-start="{}" data-value="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" '
-        'fill="{}"><title>{}</title></rect>'
-    )
     for i, (start, value) in enumerate(zip(starts, values, strict=True)):
         x = LEFT + i * slot + 1
         when = f"{_hour(start)}-{_hour(start + 3600)} UTC"
         if value is None:
-            parts.append(gap.format(x, base - 2, slot - 2, f"{when}: not sampled"))
+            parts.append(
+                f'<rect class="gap" x="{x:.1f}" y="{base - 2}" width="{slot - 2:.1f}" height="2" fill="#c5cad3">'
+                f"<title>{when}: not sampled</title></rect>"
+            )
         else:
-            h = plot_h * value / top
-            parts.append(bar.format(int(start), value, x, base - h, slot - 2, h, colour, f"{when}: {value} {unit}"))
+            h = plot_h * int(value) / top
+            parts.append(
+                f'<rect class="bar" data-start="{int(start)}" data-value="{int(value)}" x="{x:.1f}" '
+                f'y="{base - h:.1f}" width="{slot - 2:.1f}" height="{h:.1f}" fill="{colour}">'
+                f"<title>{when}: {int(value)} {unit}</title></rect>"
+            )
         if i % 6 == 0:
             parts.append(_text(x, HEIGHT - 5, _hour(start)))
     if all(v is None for v in values):
@@ -99,20 +99,20 @@ def heatmap(name: str, label: str, rows: Sequence[str], columns: Sequence[str], 
     found = {(c.row, c.column): c for c in cells}
     peak = max((c.value for c in cells), default=0) or 1
     parts = [_text(side + j * cell_w + cell_w / 2, 12, column, anchor="middle") for j, column in enumerate(columns)]
-    rect = Markup(
-        '<rect class="cell" data-row="{}" data-column="{}" data-value="{}" x="{}" y="{}" width="{}" height="{}" '
-        'fill="{}"><title>{}</title></rect>'
-    )
     for i, row in enumerate(rows):
         y = head + i * cell_h
         parts.append(_text(side - 6, y + 15, row[:30], anchor="end", size=11, fill="#1d2330"))
         for j, column in enumerate(columns):
             x = side + j * cell_w
             cell = found.get((row, column))
-            value = cell.value if cell else 0
+            value = int(cell.value) if cell else 0
             shade = _red(value / peak) if value else "#f3f5f8"
             tip = cell.title if cell else f"{row}, {column}: none"
-            parts.append(rect.format(row, column, value, x + 1, y + 1, cell_w - 2, cell_h - 2, shade, tip))
+            parts.append(
+                f'<rect class="cell" data-row="{escape(row)}" data-column="{escape(column)}" data-value="{value}" '
+                f'x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{shade}">'
+                f"<title>{escape(tip)}</title></rect>"
+            )
             if value:
                 ink = "#fff" if value / peak > 0.5 else "#1d2330"
                 parts.append(_text(x + cell_w / 2, y + 15, value, anchor="middle", size=11, fill=ink))
