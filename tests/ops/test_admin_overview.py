@@ -13,6 +13,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+import requests
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -99,6 +100,8 @@ def test_overview_shows_partner_breaches_desk_sla_and_a_route_in_trouble(
         page = client.get("/admin", headers=AUTH)
         partners = client.get("/admin/partners", headers=AUTH).text
         clocks = client.get("/admin/clocks", headers=AUTH).text
+        case_link = f"{central.url}/nav_to.do?uri=sn_customerservice_case.do?sys_id={late['sys_id']}"
+        opened = requests.get(case_link, auth=("admin", "admin"), timeout=5)  # the emulator's record page
     finally:
         env.rt.stop()
     assert page.status_code == 200
@@ -112,6 +115,7 @@ def test_overview_shows_partner_breaches_desk_sla_and_a_route_in_trouble(
     assert figures == {"waiting": "1", "late": "1", "breaches": "1"}, "waiting, late, breaches this week"
     case_url = f"{central.url}/nav_to.do?uri=sn_customerservice_case.do?sys_id={late['sys_id']}"
     assert f'href="{case_url}"' in desks and f">{late['number']}</a>" in desks
+    assert late["number"] in opened.text and opened.headers["content-type"].startswith("text/html")
     assert (
         "2 of 3 desks: nothing waiting" in desks and "Quiet desk" not in desks
     )  # the other desks are summed up, not listed
