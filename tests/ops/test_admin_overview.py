@@ -148,11 +148,11 @@ def _slot_rows(store: Store) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(sa.select(activity_samples).order_by(activity_samples.c.slot))]
 
 
-def test_charts_draw_the_sampled_hours(tmp_path: Path, sqlite_url: str) -> None:
+def test_charts_draw_the_sampled_hours(tmp_path: Path, store_url: str) -> None:
     """Deliveries, retries and dead letters seeded at known times, sampled as the scheduler's job does (an
     injected clock), come out of the page's SVG in their hours; sampling a slot twice counts it once."""
     with CountingTarget() as target:
-        runtime = ops_runtime(tmp_path, db_url=sqlite_url, target_url=target.url)
+        runtime = ops_runtime(tmp_path, db_url=store_url, target_url=target.url)
         try:
             store = runtime.store
             now = time.time()
@@ -200,7 +200,9 @@ def test_charts_draw_the_sampled_hours(tmp_path: Path, sqlite_url: str) -> None:
     assert bars(html, "queued")[hour(one)] == 4
     assert len(svg(html, "delivered").findall(f"{SVG}rect")) == 24, "one bar or gap per hour"
     assert "8 in 24 h" in html  # the deliveries' total
-    assert len(statements) > 6 and full_scans(store, statements) == []
+    assert len(statements) > 6
+    if not store.is_postgres:  # the plans are SQLite's
+        assert full_scans(store, statements) == []
 
 
 def _op(i: int, t: float) -> dict[str, object]:
