@@ -106,7 +106,8 @@ def test_overview_shows_partner_breaches_desk_sla_and_a_route_in_trouble(
         env.rt.stop()
     assert page.status_code == 200
     html = page.text
-    (tmp_path / "overview.html").write_text(html)  # to look at: tests/ops/test_admin_browser.py shows how it draws
+    (tmp_path / "overview.html").write_text(html)  # to look at (the browser test draws a page like it)
+    (tmp_path / "partners.html").write_text(partners)
     assert '<meta http-equiv="refresh" content="30">' in html
 
     desks = section(html, "partner-desks")
