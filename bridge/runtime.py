@@ -20,6 +20,7 @@ from bridge.engine.processor import Processor
 from bridge.errors import ConfigError
 from bridge.flows import build_flows
 from bridge.mappings.documents import CHECK_EVERY
+from bridge.ops import activity
 from bridge.ops.documents import StoreDocuments
 from bridge.sources.scheduler import Scheduler, build_pollers, scheduled_jobs
 from bridge.store import Store, open_store, outbox
@@ -141,7 +142,11 @@ def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: s
     metrics.watch_store(store)
     runtime = Runtime(config, store, routes, flows, adapters, dispatcher, processor, InboxWriter(store), pressure)
     runtime.documents = documents
-    jobs = [*scheduled_jobs(config, store, runtime.ingest), ("mapping-files", CHECK_EVERY, documents.watch_files)]
+    jobs = [
+        *scheduled_jobs(config, store, runtime.ingest),
+        ("mapping-files", CHECK_EVERY, documents.watch_files),
+        ("activity-samples", activity.SAMPLE_SECONDS, activity.sample_job(store, list(routes))),  # overview charts
+    ]
     runtime.scheduler = Scheduler(build_pollers(config, store, adapters, runtime.ingest), jobs)
     return runtime
 

@@ -6,6 +6,7 @@ same on a store of a hundred events or a million.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +45,11 @@ def recent_events(
     status: str | None = None,
     before: int | None = None,
     limit: int = 50,
+    hide_sources: Sequence[str] = (),
 ) -> list[EventSummary]:
-    """The newest events (older pages through ``before``), each with the operations planned from it."""
-    rows = views.recent_events(conn, route=route, status=status, before=before, limit=limit)
+    """The newest events (older pages through ``before``), each with the operations planned from it; events
+    from ``hide_sources`` (the scheduled ticks, on the admin page) left out."""
+    rows = views.recent_events(conn, route=route, status=status, before=before, limit=limit, hide_sources=hide_sources)
     ops = _operations_of(conn, [(row.route, int(row.id)) for row in rows])
     return [
         EventSummary(

@@ -84,6 +84,7 @@ attempts = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("worker", sa.String(128), nullable=True),
 )
+sa.Index("ix_outbox_attempts_at", attempts.c.at)
 
 links = sa.Table(
     "links",
@@ -172,6 +173,7 @@ dead_letters = sa.Table(
     sa.Column("resolution_note", sa.Text, nullable=True, doc="why it was closed: a discard's reason"),
 )
 sa.Index("ix_dead_letters_status", dead_letters.c.status, dead_letters.c.route)
+sa.Index("ix_dead_letters_created", dead_letters.c.created_at)
 
 route_state = sa.Table(
     "route_state",
@@ -207,3 +209,14 @@ mapping_versions = sa.Table(
     sa.UniqueConstraint("name", "revision", name="uq_mapping_versions_revision"),
 )
 sa.Index("ix_mapping_versions_version", mapping_versions.c.name, mapping_versions.c.version)
+
+activity_samples = sa.Table(
+    "activity_samples",
+    metadata,
+    sa.Column("slot", sa.Float, primary_key=True, doc="the five-minute slot's start"),
+    sa.Column("route", sa.String(64), primary_key=True),
+    sa.Column("queued", sa.Integer, nullable=True, doc="inbox pending + outbox pending/retry/inflight, sampled"),
+    sa.Column("delivered", sa.Integer, nullable=True, doc="done attempts in the slot (NULL: not counted yet)"),
+    sa.Column("retried", sa.Integer, nullable=True, doc="retry attempts in the slot"),
+    sa.Column("dead", sa.Integer, nullable=True, doc="dead letters created in the slot"),
+)

@@ -16,11 +16,20 @@ from bridge.store.schema import flow_state, inbox, outbox, state_field_sql
 
 
 def recent_events(
-    conn: sa.Connection, *, route: str | None, status: str | None, before: int | None, limit: int
+    conn: sa.Connection,
+    *,
+    route: str | None,
+    status: str | None,
+    before: int | None,
+    limit: int,
+    hide_sources: Sequence[str] = (),
 ) -> list[sa.Row[Any]]:
-    """The newest events (older pages through ``before``), in the order of the index that serves the filter."""
+    """The newest events (older pages through ``before``), in the order of the index that serves the filter;
+    events of ``hide_sources`` (the scheduled ticks) are skipped as the index walk meets them."""
     columns = [inbox.c.id, inbox.c.route, inbox.c.source, inbox.c.record_key, inbox.c.received_at]
     query = sa.select(*columns, inbox.c.status, inbox.c.error).limit(limit)
+    if hide_sources:
+        query = query.where(inbox.c.source.not_in(list(hide_sources)))
     if status is not None:  # the (status, id) index gives the order
         query = query.where(inbox.c.status == status).order_by(inbox.c.id.desc())
         if route is not None:
@@ -78,6 +87,21 @@ def pending_by_route(conn: sa.Connection) -> dict[str, int]:
     """Pending inbox events per route (the status index narrows them to the unprocessed ones)."""
     query = sa.select(inbox.c.route, sa.func.count()).where(inbox.c.status == "pending").group_by(inbox.c.route)
     return {route: int(count) for route, count in conn.execute(query)}
+
+
+def oldest_waiting(conn: sa.Connection) -> dict[str, float]:
+    """Per route, since when its oldest unfinished work has waited: the oldest pending inbox event or the oldest
+    operation pending, retrying or in flight (each narrowed by its status index to the unfinished rows)."""
+    found: dict[str, float] = {}
+    events = sa.select(inbox.c.route, sa.func.min(inbox.c.received_at)).where(inbox.c.status == "pending")
+    ops = sa.select(outbox.c.route, sa.func.min(outbox.c.created_at)).where(
+        outbox.c.status.in_(["pending", "retry", "inflight"])
+    )
+    for query in (events.group_by(inbox.c.route), ops.group_by(outbox.c.route)):
+        for route, at in conn.execute(query):
+            if at is not None:
+                found[route] = min(found.get(route, float(at)), float(at))
+    return found
 
 
 def outbox_by_route(conn: sa.Connection, statuses: Sequence[str]) -> dict[str, dict[str, int]]:

@@ -127,3 +127,31 @@ def test_planning_an_alert_lifecycle_uses_indexes(tmp_path: Path) -> None:
     finally:
         runtime.writer.close()
         runtime.store.dispose()
+
+
+def test_the_overview_and_its_sampler_use_indexes(tmp_path: Path) -> None:
+    """The admin overview (route health, oldest waiting work, the day's activity slots, partner and desk clocks)
+    and the activity sampler's counts of a finished slot (attempts and dead letters by time) search indexes."""
+    from fastapi.testclient import TestClient
+
+    from bridge.ops import activity
+    from bridge_emulators.http_target import CountingTarget
+    from tests.ops.support import ADMIN_TOKEN, admin_app, ops_runtime, seed
+
+    with CountingTarget() as target:
+        runtime = ops_runtime(tmp_path, db_url=f"sqlite:///{tmp_path / 'overview.db'}", target_url=target.url)
+        try:
+            seed(runtime.store, events=500, dead_every=7)
+            client = TestClient(admin_app(runtime))
+            seen = capture(runtime.store)
+            assert client.get("/admin", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 200
+            now = [1_800_000_000.0]
+            job = activity.sample_job(runtime.store, ["fwd"], clock=lambda: now[0])
+            job()
+            now[0] += 400  # the slot is over: this sample counts it
+            job()
+            statements = [(sql, params) for sql, params in seen if "sqlite_master" not in sql]
+            assert any("outbox_attempts" in sql for sql, _ in statements), "the capture saw the slot's count"
+            assert full_scans(runtime.store, statements) == []
+        finally:
+            runtime.stop()

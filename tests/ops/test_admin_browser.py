@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import insert
 
 from bridge_emulators.http_target import CountingTarget
 from bridge_emulators.servicenow import ServiceNowEmulator
@@ -120,7 +121,7 @@ def test_sign_in_retry_a_dead_letter_and_preview_a_mapping(bridge: Bridge, tmp_p
             expect(page).to_have_url(re.compile(r"/admin/login$"))
             page.fill("#token", ALICE_TOKEN)
             page.click("button:has-text('Sign in')")
-            expect(page.locator("h1")).to_have_text("Routes")
+            expect(page.locator("h1")).to_have_text("Overview")
             expect(page.locator("#whoami")).to_have_text("Signed in as alice")
             expect(page.locator("tbody")).to_contain_text("fwd")
             page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
@@ -179,6 +180,82 @@ def discard_the_other(page: Any, shots: Path) -> None:
     expect(page.locator("h1")).to_contain_text("Dead letter 2")
     expect(page.locator("main")).to_contain_text("by alice")
     expect(page.locator("#resolution-note")).to_have_text("record b was fixed by hand in the target")
+
+
+def _seed_day(db_url: str) -> None:
+    """A day of activity samples (as the sampler job writes them) in the running bridge's store, so the charts
+    have something to draw: a queue that builds and drains, deliveries, a few retries and dead letters."""
+    from bridge.store import activity, open_store
+    from bridge.store.schema import activity_samples
+
+    store = open_store(db_url)
+    now = time.time()
+    rows = []
+    for i in range(1, 24 * 12):
+        slot = activity.slot_of(now - i * activity.SLOT_SECONDS)
+        hour = int(slot // 3600) % 24
+        rows.append(
+            {
+                "slot": slot,
+                "route": "azure",
+                "queued": (hour * 7) % 40,
+                "delivered": 20 + (hour * 13) % 30,
+                "retried": hour % 5,
+                "dead": 1 if hour % 7 == 0 and i % 12 == 0 else 0,
+            }
+        )
+    try:
+        with store.begin() as conn:
+            conn.execute(insert(activity_samples), rows)
+    finally:
+        store.dispose()
+
+
+def test_the_overview_fits_800_pixels_and_shows_its_charts(bridge: Bridge, sqlite_url: str, tmp_path: Path) -> None:
+    """At 800 px wide the page never scrolls sideways (a wide table scrolls inside itself) and the charts are
+    drawn; the screenshots are in the test's tmp_path to look at."""
+    sync_playwright = _playwright()
+    from playwright.sync_api import expect
+
+    _seed_day(sqlite_url)
+    sent = requests.post(
+        f"{bridge.url}/webhooks/forward/fwd",
+        json={"record": "a", "seq": 1},
+        headers={"Authorization": f"Bearer {FORWARD_TOKEN}"},
+        timeout=5,
+    )
+    assert sent.status_code == 202, sent.text
+    wait_for(lambda: len(bridge.api("/admin/api/dead-letters?status=open")) == 1, "the dead letter")
+    overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 1000})
+            page.goto(f"{bridge.url}/admin/login")
+            page.fill("#token", ALICE_TOKEN)
+            page.click("button:has-text('Sign in')")
+            expect(page.locator("h1")).to_have_text("Overview")
+            expect(page.locator("#route-trouble")).to_contain_text("1 dead letter open")
+            for name in ("queued", "delivered", "retried", "dead"):
+                chart = page.locator(f"#chart-{name}")
+                expect(chart).to_be_visible()
+                box = chart.bounding_box()
+                assert box is not None and box["width"] > 200 and box["height"] > 40, (name, box)
+                assert box["x"] + box["width"] <= 800, (name, box)
+            assert page.locator("#chart-delivered rect.bar").count() >= 23
+            expect(page.locator("main")).to_contain_text("No partner-case or service-desk route is configured")
+            assert page.evaluate(overflow) == 0, "the overview scrolls sideways at 800 px"
+            page.screenshot(path=str(tmp_path / "overview-800.png"), full_page=True)
+            for name in ("events", "partners", "dead-letters", "clocks"):
+                page.goto(f"{bridge.url}/admin/{name}")
+                assert page.evaluate(overflow) == 0, f"/admin/{name} scrolls sideways at 800 px"
+                page.screenshot(path=str(tmp_path / f"{name}-800.png"), full_page=True)
+            page.set_viewport_size({"width": 1360, "height": 900})
+            page.goto(f"{bridge.url}/admin")
+            page.screenshot(path=str(tmp_path / "overview-1360.png"), full_page=True)
+        finally:
+            browser.close()
 
 
 def test_a_missing_browser_fails_and_names_the_install_script(monkeypatch: pytest.MonkeyPatch) -> None:

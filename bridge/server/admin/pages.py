@@ -17,9 +17,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bridge.ops import browse, clocks, partner_response, preview, routes
+from bridge.ops import browse, clocks, overview, partner_response, preview, routes
 from bridge.ops.times import format_iso, format_time
 from bridge.runtime import Runtime
+from bridge.server.admin import charts
 from bridge.server.admin.auth import Principal, check_form_csrf, page_principal
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "admin"
@@ -113,15 +114,23 @@ def _overview_pages(router: APIRouter, pages: Renderer) -> None:
     runtime = pages.runtime
 
     @router.get("")
-    def overview(request: Request, admin: PageAdmin) -> Response:
-        with runtime.store.begin() as conn:
-            health = routes.health(conn, runtime.routes)
+    def overview_page(request: Request, admin: PageAdmin) -> Response:
+        view = overview.overview(runtime.store, runtime.config, runtime.routes, runtime.flows.values())
         if runtime.documents is not None:  # notice an edited mapping file even on a quiet route
             runtime.documents.watch_files()
         for flow in runtime.flows.values():
             flow.reload_if_changed()
         reload_errors = {name: flow.reload_error for name, flow in runtime.flows.items() if flow.reload_error}
-        return pages.page(request, "overview.html", admin, routes=health, reload_errors=reload_errors)
+        return pages.page(
+            request,
+            "overview.html",
+            admin,
+            view=view,
+            routes=view.routes,
+            charts=_overview_charts(view),
+            reload_errors=reload_errors,
+            refresh=REFRESH_SECONDS,
+        )
 
     @router.post("/routes/{route}/{action}")
     async def pause_resume(request: Request, route: str, action: str, admin: PageAdmin) -> Response:
@@ -138,13 +147,24 @@ def _overview_pages(router: APIRouter, pages: Renderer) -> None:
 
     @router.get("/events")
     def events(
-        request: Request, admin: PageAdmin, route: str | None = None, status: str | None = None, before: Before = None
+        request: Request,
+        admin: PageAdmin,
+        route: str | None = None,
+        status: str | None = None,
+        before: Before = None,
+        ticks: bool = False,
     ) -> Response:
         route = route if route in runtime.routes else None
         status = status if status in ("pending", "done", "dead") else None
+        hide = () if ticks else TICK_SOURCES
         with runtime.store.begin() as conn:
-            rows = browse.recent_events(conn, route=route, status=status, before=before, limit=50)
-        older = _page_link("/admin/events", route=route, status=status, before=rows[-1].id) if len(rows) == 50 else ""
+            rows = browse.recent_events(conn, route=route, status=status, before=before, limit=50, hide_sources=hide)
+        shown = 1 if ticks else None
+        older = (
+            _page_link("/admin/events", route=route, status=status, ticks=shown, before=rows[-1].id)
+            if len(rows) == 50
+            else ""
+        )
         return pages.page(
             request,
             "events.html",
@@ -155,6 +175,10 @@ def _overview_pages(router: APIRouter, pages: Renderer) -> None:
             older=older,
             route_names=list(runtime.routes),
             first_page=before is None,
+            ticks=ticks,
+            newest=_page_link("/admin/events", route=route, status=status, ticks=shown),
+            toggle_ticks=_page_link("/admin/events", route=route, status=status, ticks=None if ticks else 1),
+            refresh=REFRESH_SECONDS if before is None else None,
         )
 
     @router.get("/links")
@@ -167,17 +191,64 @@ def _overview_pages(router: APIRouter, pages: Renderer) -> None:
         return pages.page(request, "links.html", admin, record_id=record_id, links=found)
 
     @router.get("/partners")
-    def partner_desks(request: Request, admin: PageAdmin) -> Response:
+    def partner_desks(request: Request, admin: PageAdmin, desk: str = "") -> Response:
         desks = partner_response.desks_for(runtime.store, runtime.flows.values())
-        return pages.page(request, "partner_response.html", admin, desks=desks)
+        links = overview.RecordLinks(runtime.config)
+        central = links.partner_route()
+        return pages.page(
+            request,
+            "partner_response.html",
+            admin,
+            desks=desks,
+            chosen=desk[:64],
+            case_url=lambda sys_id: links.url(central, sys_id),
+        )
 
     @router.get("/clocks")
     def desk_clocks(request: Request, admin: PageAdmin) -> Response:
-        return pages.page(request, "clocks.html", admin, view=clocks.desk_clocks(runtime.store))
+        links = overview.RecordLinks(runtime.config)
+        return pages.page(request, "clocks.html", admin, view=clocks.desk_clocks(runtime.store), record_url=links.url)
+
+
+#: the scheduled clock ticks (bridge/sources/ticks.py): one per route per minute, hidden on the events page unless
+#: asked for, so the events people sent are not lost among them
+TICK_SOURCES = ("partner-case:tick", "service-desk:tick")
+#: the overview and the events page reload themselves this often (a meta refresh; forms never do)
+REFRESH_SECONDS = 30
 
 
 def _page_link(base: str, **params: Any) -> str:
-    return f"{base}?{urlencode({k: v for k, v in params.items() if v is not None})}"
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{base}?{query}" if query else base
+
+
+def _overview_charts(view: overview.Overview) -> dict[str, Any]:
+    """The overview's SVG charts: four hourly bar charts of the last day, and breaches per desk per week."""
+    starts = [b.start for b in view.day.buckets]
+    day = [
+        ("queued", "Queue depth", "waiting at most (sampled every 5 minutes)", "waiting"),
+        ("delivered", "Deliveries", "operations delivered", "delivered"),
+        ("retried", "Retries", "attempts that will be retried", "retries"),
+        ("dead", "Dead letters", "dead letters created", "dead letters"),
+    ]
+    hourly = [
+        {
+            "name": name,
+            "title": title,
+            "hint": hint,
+            "total": sum(v or 0 for v in view.day.series(name)),
+            "svg": charts.hourly_bars(name, title, starts, view.day.series(name), unit),
+        }
+        for name, title, hint, unit in day
+    ]
+    rows = list(view.breaches_by_week)
+    cells = [
+        charts.Cell(row, week, n, f"{row}, {week}: {n} breaches")
+        for row, counts in view.breaches_by_week.items()
+        for week, n in counts.items()
+    ]
+    weekly = charts.heatmap("breaches", "Breaches per desk per week", rows, view.weeks, cells)
+    return {"hourly": hourly, "breaches": weekly, "breach_total": sum(c.value for c in cells)}
 
 
 def _preview_pages(router: APIRouter, pages: Renderer) -> None:

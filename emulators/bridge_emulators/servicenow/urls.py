@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .._base.server import is_admin as is_admin
-from . import admin_api, attachment_api, batch_api, table_api
+from . import admin_api, attachment_api, batch_api, record_page, table_api
 from .messages import Request, Response
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ API_ROUTES: tuple[Route, ...] = (
     _route(_NOW + rf"/attachment/{_SYS_ID}/file/?$", {"GET": attachment_api.get_file}, "attachment"),
     _route(_NOW + r"/batch/?$", {"POST": batch_api.batch}, "batch"),
     _route(r"^/oauth_token\.do$", {"POST": admin_api.oauth_token}, "oauth", auth=False),
+    _route(r"^/nav_to\.do$", {"GET": record_page.record_page}, "record_page"),
 )
 
 ADMIN_ROUTES: tuple[Route, ...] = (
