@@ -7,7 +7,8 @@
 
 Each move is one guarded UPDATE. A row is claimable only when no earlier row for the same target record
 (target_system + target_key) is still unfinished, which is what keeps per-record order across workers and
-processes; PostgreSQL workers skip each other's locked rows (FOR UPDATE SKIP LOCKED).
+processes, and, when it names an ``after_key`` (a child's parent), no earlier row of that record either;
+PostgreSQL workers skip each other's locked rows (FOR UPDATE SKIP LOCKED).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class NewOperation:
     delay: float = 0.0
     #: its outcome (done or dead) comes back to its route as an inbox event (see :func:`finish`)
     report: bool = False
+    #: another record's ``target_key``: this operation waits until that record's earlier operations finish
+    after_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> i
             "route": op.route,
             "target_system": op.target_system,
             "target_key": op.target_key[:255],
+            "after_key": op.after_key[:255] if op.after_key else None,
             "action": op.action,
             "payload": dumps(op.payload),
             "correlation": dumps(op.correlation) if op.correlation else None,
@@ -121,6 +125,10 @@ _CLAIM_SQL = """
               SELECT 1 FROM outbox p
               WHERE p.target_system = o.target_system AND p.target_key = o.target_key
                 AND p.id < o.id AND p.status IN ('pending', 'retry', 'inflight'))
+          AND (o.after_key IS NULL OR NOT EXISTS (
+              SELECT 1 FROM outbox a
+              WHERE a.target_system = o.target_system AND a.target_key = o.after_key
+                AND a.id < o.id AND a.status IN ('pending', 'retry', 'inflight')))
           __PAUSED__
         ORDER BY o.id
         LIMIT :limit
