@@ -113,7 +113,7 @@ def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> i
     return len(conn.execute(stmt, rows).all())
 
 
-# Only the two markers are replaced, by constant fragments; every value is a bound parameter.
+# Only the markers are replaced, by constant fragments; every value is a bound parameter.
 _CLAIM_SQL = """
     UPDATE outbox SET status = 'inflight', lease_until = :lease, lease_owner = :owner,
            attempts = attempts + 1, updated_at = :now
@@ -130,6 +130,7 @@ _CLAIM_SQL = """
               WHERE a.target_system = o.target_system AND a.target_key = o.after_key
                 AND a.id < o.id AND a.status IN ('pending', 'retry', 'inflight')))
           __PAUSED__
+          __ONLY__
         ORDER BY o.id
         LIMIT :limit
         __LOCK__)
@@ -138,8 +139,17 @@ _CLAIM_SQL = """
 """
 
 
-def claim(store: Store, *, owner: str, limit: int, lease_seconds: float, paused: Sequence[str] = ()) -> list[Claimed]:
-    """Lease up to ``limit`` claimable operations to ``owner``; resolve each one's target id from the links."""
+def claim(
+    store: Store,
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    paused: Sequence[str] = (),
+    only: tuple[str, Sequence[str]] | None = None,
+) -> list[Claimed]:
+    """Lease up to ``limit`` claimable operations to ``owner``; resolve each one's target id from the links.
+    ``only`` = (target system, actions) claims just those (the dispatcher filling a batch for one target)."""
     t = now()
     params: dict[str, Any] = {"now": t, "lease": t + lease_seconds, "owner": owner, "limit": limit}
     sql = _CLAIM_SQL.replace("__LOCK__", "FOR UPDATE SKIP LOCKED" if store.is_postgres else "")
@@ -149,6 +159,13 @@ def claim(store: Store, *, owner: str, limit: int, lease_seconds: float, paused:
         params.update({f"paused{i}": name for i, name in enumerate(paused)})
     else:
         sql = sql.replace("__PAUSED__", "")
+    if only is not None:
+        system, actions = only
+        names = ", ".join(f":only{i}" for i in range(len(actions)))
+        sql = sql.replace("__ONLY__", f"AND o.target_system = :only_system AND o.action IN ({names})")
+        params.update({"only_system": system, **{f"only{i}": action for i, action in enumerate(actions)}})
+    else:
+        sql = sql.replace("__ONLY__", "")
     with store.begin() as conn:
         rows = list(conn.execute(sa.text(sql), params))
         known = _target_ids(conn, rows)

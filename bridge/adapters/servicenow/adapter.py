@@ -1,5 +1,6 @@
 """The ServiceNow adapter: the dispatcher's writes, the lookup after an uncertain create, and the reads
-pollers and flows use. Each write is one API call; nothing reads before it writes."""
+pollers and flows use. Each write is one API call, or one item of a Batch API call when the dispatcher hands
+over many records' writes at once; nothing reads before it writes."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from . import queries as q
 from . import writes
 from .api import JSON, TableApi, make_token_fetch
 from .auth import BasicCredentials, Credentials, OAuthCredentials
+from .batch import BATCHABLE, BatchWriter
 from .limits import TokenBucket
 from .reads import KEY_FIELDS, Pager, only_match
 from .schema import FieldCatalog
@@ -53,6 +55,9 @@ class ServiceNowAdapter:
         self._catalog = FieldCatalog(
             self._api, page_size=settings.page_size, ttl=settings.schema_cache_seconds, clock=clock
         )
+        self._batch = BatchWriter(
+            self._transport, instance_url=settings.instance_url, resend_rounds=settings.batch.resend_rounds
+        )
         self._writers: dict[str, Callable[[Operation], DeliveryResult]] = {
             "create": self._create,
             "update": self._update,
@@ -74,6 +79,26 @@ class ServiceNowAdapter:
             offered = ", ".join(sorted(self._writers))
             raise PermanentError(f"ServiceNow adapter does not offer {op.action!r} (offers: {offered})")
         return writer(op)
+
+    # -- batching (the dispatcher groups; the adapter only sends) --------------------------------------
+
+    @property
+    def batch_size(self) -> int:
+        """The most writes one Batch API call carries; 0 when batching is switched off."""
+        return self.settings.batch.max_requests if self.settings.batch.enabled else 0
+
+    @property
+    def batch_actions(self) -> frozenset[str]:
+        """What may go as a batch item: Table API creates, updates and upserts."""
+        return BATCHABLE
+
+    def deliver_batch(self, ops: Sequence[Operation]) -> list[DeliveryResult | BaseException]:
+        """Perform several records' writes in as few Batch API calls as the instance serves; one outcome
+        per op, in order: its result, or the error the same write alone would have raised."""
+        outcomes: list[DeliveryResult | BaseException] = []
+        for start in range(0, len(ops), max(1, self.batch_size)):
+            outcomes += self._batch.write(ops[start : start + max(1, self.batch_size)])
+        return outcomes
 
     def lookup(self, op: Operation) -> str | None:
         """The sys_id an earlier uncertain create made, by ``op.correlation = {table, field, value}``."""
