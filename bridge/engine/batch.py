@@ -144,15 +144,16 @@ class Batcher:
         ready: list[tuple[ob.Claimed, Operation]] = []
         failed: list[tuple[ob.Claimed, ob.Outcome]] = []
         with self._d.store.begin() as conn:
-            for item in group:
-                try:
-                    op = _resolved(conn, item.op)
-                except PermanentError as exc:
-                    failed.append((item, self._d._failed(item, decide(exc))))
-                    continue
-                if op.action == "create" and op.target_id is not None:
-                    op = replace(op, action="update")
-                ready.append((item, op))
+            known = _known_links(conn, [item.op for item in group])
+        for item in group:
+            try:
+                op = _resolved(item.op, known)
+            except PermanentError as exc:
+                failed.append((item, self._d._failed(item, decide(exc))))
+                continue
+            if op.action == "create" and op.target_id is not None:
+                op = replace(op, action="update")
+            ready.append((item, op))
         return ready, failed
 
 
@@ -177,13 +178,30 @@ def _needs_lookup(item: ob.Claimed) -> bool:
     return op.target_id is None and op.action not in CREATE_ACTIONS
 
 
-def _resolved(conn: sa.Connection, op: Operation) -> Operation:
+Links = dict[tuple[str, str, str], str]
+
+
+def _known_links(conn: sa.Connection, ops: Sequence[Operation]) -> Links:
+    """The target ids of every record the group's operations name by link, one query per system pair."""
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for op in ops:
+        for system, record_id in (op.payload.get("resolve") or {}).values():
+            wanted.setdefault((system, op.target_system), []).append(record_id)
+    known: Links = {}
+    for (system, other), ids in wanted.items():
+        known.update(
+            {(system, mine, other): theirs for mine, theirs in links.find_links(conn, system, ids, other).items()}
+        )
+    return known
+
+
+def _resolved(op: Operation, known: Links) -> Operation:
     """``op`` with the fields that name another record by its link filled in (a child's parent)."""
     if "resolve" not in op.payload:
         return op
     resolved: dict[str, str] = {}
     for field, (system, record_id) in op.payload["resolve"].items():
-        target_id = links.find_link(conn, system, record_id, op.target_system)
+        target_id = known.get((system, record_id, op.target_system))
         if target_id is None:
             raise PermanentError(f"{field}: {system}:{record_id} has no record on {op.target_system} (yet)")
         resolved[field] = target_id
