@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -38,6 +38,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("bridge.dispatcher")
 
 CREATE_ACTIONS = ("create", "upsert")
+#: the longest a part-filled call waits for more work while the target has other calls in flight
+HOLD_SECONDS = 0.5
+
+
+@dataclass
+class Group:
+    """One batch call's operations, and any that must follow one of them alone (defensive: the claim never
+    hands out two operations of one record, so ``after`` stays empty)."""
+
+    items: list[ob.Claimed]
+    after: list[ob.Claimed] = field(default_factory=list)
+
+
+Plan = tuple[list[Group], list[ob.Claimed]]
 
 
 class Batcher:
@@ -50,59 +64,89 @@ class Batcher:
             for name, adapter in dispatcher.adapters.items()
             if isinstance(adapter, BatchingAdapter) and adapter.batch_size > 1
         }
-        #: op ids in flight inside batches (the dispatcher's per-operation capacity does not count them)
-        self.ops: set[int] = set()
+        #: op id -> target of operations sent in batches whose outcomes are not yet recorded (the dispatcher's
+        #: per-operation capacity does not count them; a target with any is still busy)
+        self.ops: dict[int, str] = {}
         self._running: dict[str, set[Future[None]]] = {name: set() for name in self.adapters}
+        self._held: dict[str, list[ob.Claimed]] = {}
+        self._held_since: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    # --- claiming (the dispatcher's loop thread) ------------------------------------------------------
+    # --- claiming and grouping (the dispatcher's loop thread) ----------------------------------------
 
-    def top_up(self, claimed: Sequence[ob.Claimed], *, paused: list[str]) -> list[ob.Claimed]:
-        """More claimable operations for each batching target the claim showed work for, to fill its calls."""
-        extra: list[ob.Claimed] = []
+    def collect(self, claimed: Sequence[ob.Claimed], *, paused: list[str]) -> tuple[list[Group], list[ob.Claimed]]:
+        """(groups to send as batches now, operations to deliver alone), topping up each batching target's
+        claim to fill its calls and holding back a part-filled call while that target has calls in flight."""
+        singles, pools = self._sort(claimed)
+        groups: list[Group] = []
         for name, adapter in self.adapters.items():
-            wanted = sum(1 for c in claimed if c.op.target_system == name and c.op.action in adapter.batch_actions)
-            if not wanted:
+            pool = self._held.pop(name, []) + pools.get(name, [])
+            if not pool:
+                self._held_since.pop(name, None)
                 continue
-            room = self._d.settings.workers - self._in_flight(name)
-            limit = room * adapter.batch_size - wanted
-            if limit > 0:
-                extra += ob.claim(
-                    self._d.store,
-                    owner=self._d.owner,
-                    limit=limit,
-                    lease_seconds=self._d.settings.lease_seconds,
-                    paused=paused,
-                    only=(name, sorted(adapter.batch_actions)),
-                )
-        return extra
+            running = self._in_flight(name)
+            room = self._d.settings.workers - running
+            running = running or any(target == name for target in self.ops.values())
+            if room > 0 and room * adapter.batch_size > len(pool):
+                alone, more = self._sort(self._claim(name, adapter, room * adapter.batch_size - len(pool), paused))
+                singles += alone
+                pool += more.get(name, [])
+            send, held = self._plan_calls(name, pool, room=room, size=adapter.batch_size, running=running)
+            groups += send
+            if held:
+                self._held[name] = held
+                self._held_since.setdefault(name, time.monotonic())
+            else:
+                self._held_since.pop(name, None)
+        return groups, singles
 
-    def split(self, claimed: Sequence[ob.Claimed]) -> tuple[list[list[ob.Claimed]], list[ob.Claimed]]:
-        """(groups to send as batches, operations to deliver alone)."""
+    def held_ids(self) -> list[int]:
+        """The operations claimed and held back for a fuller call (given back at shutdown)."""
+        return [item.op.id for items in self._held.values() for item in items]
+
+    def _plan_calls(self, name: str, pool: list[ob.Claimed], *, room: int, size: int, running: int) -> Plan:
+        """Full calls up to ``room``; a part-filled last call waits while other calls of the target are in
+        flight (their records' children join it), at most ``HOLD_SECONDS``."""
+        first, later = one_per_record(pool)
+        chunks = [first[i : i + size] for i in range(0, len(first), size)]
+        send, held = chunks[: max(room, 0)], [item for chunk in chunks[max(room, 0) :] for item in chunk]
+        overdue = time.monotonic() - self._held_since.get(name, time.monotonic()) > HOLD_SECONDS
+        if send and len(send[-1]) < size and (running or len(send) > 1) and not overdue:
+            held = send.pop() + held
+        groups = [Group(chunk) for chunk in send]
+        if groups:
+            groups[-1].after = later  # another operation of a record already in the call: after it, alone
+        else:
+            held += later
+        return groups, held
+
+    def _claim(self, name: str, adapter: BatchingAdapter, limit: int, paused: list[str]) -> list[ob.Claimed]:
+        return ob.claim(
+            self._d.store,
+            owner=self._d.owner,
+            limit=limit,
+            lease_seconds=self._d.settings.lease_seconds,
+            paused=paused,
+            only=(name, sorted(adapter.batch_actions)),
+        )
+
+    def _sort(self, claimed: Sequence[ob.Claimed]) -> tuple[list[ob.Claimed], dict[str, list[ob.Claimed]]]:
+        """(operations to deliver alone, batchable operations by target)."""
         singles: list[ob.Claimed] = []
-        by_target: dict[str, list[ob.Claimed]] = {}
+        pools: dict[str, list[ob.Claimed]] = {}
         for item in claimed:
             adapter = self.adapters.get(item.op.target_system)
             if adapter is not None and item.op.action in adapter.batch_actions and not _needs_lookup(item):
-                by_target.setdefault(item.op.target_system, []).append(item)
+                pools.setdefault(item.op.target_system, []).append(item)
             else:
                 singles.append(item)
-        groups: list[list[ob.Claimed]] = []
-        for name, items in by_target.items():
-            items, held = one_per_record(items)
-            singles += held  # cannot happen (the claim hands out heads only); alone, they stay correct
-            if len(items) < 2:
-                singles += items
-                continue
-            size = self.adapters[name].batch_size
-            groups += [items[i : i + size] for i in range(0, len(items), size)]
-        return groups, singles
+        return singles, pools
 
-    def started(self, group: Sequence[ob.Claimed], future: Future[None]) -> None:
-        name = group[0].op.target_system
+    def started(self, group: Group, future: Future[None]) -> None:
+        name = group.items[0].op.target_system
         with self._lock:
             self._running[name].add(future)
-        self.ops.update(item.op.id for item in group)
+        self.ops.update((item.op.id, name) for item in group.items)
         future.add_done_callback(lambda f: self._ended(name, f))
 
     def _ended(self, name: str, future: Future[None]) -> None:
@@ -115,8 +159,13 @@ class Batcher:
 
     # --- delivering (a pool thread) -------------------------------------------------------------------
 
-    def deliver(self, group: Sequence[ob.Claimed]) -> None:
-        """Send one group and record one outcome per operation."""
+    def deliver(self, group: Group) -> None:
+        """Send one group, record one outcome per operation, then deliver its ``after`` operations alone."""
+        self._send(group.items)
+        for item in group.after:
+            self._d._deliver(item)
+
+    def _send(self, group: Sequence[ob.Claimed]) -> None:
         started = time.perf_counter()
         adapter = self.adapters[group[0].op.target_system]
         ready, outcomes = self._prepare(group)
@@ -200,11 +249,11 @@ def _resolved(op: Operation, known: Links) -> Operation:
     if "resolve" not in op.payload:
         return op
     resolved: dict[str, str] = {}
-    for field, (system, record_id) in op.payload["resolve"].items():
+    for name, (system, record_id) in op.payload["resolve"].items():
         target_id = known.get((system, record_id, op.target_system))
         if target_id is None:
-            raise PermanentError(f"{field}: {system}:{record_id} has no record on {op.target_system} (yet)")
-        resolved[field] = target_id
+            raise PermanentError(f"{name}: {system}:{record_id} has no record on {op.target_system} (yet)")
+        resolved[name] = target_id
     payload = {k: v for k, v in op.payload.items() if k != "resolve"}
     payload["fields"] = {**payload.get("fields", {}), **resolved}
     return replace(op, payload=payload)

@@ -87,7 +87,7 @@ class Dispatcher:
             self._thread.join(grace)
         futures.wait(list(self._inflight.values()), timeout=grace)
         self._flush()
-        unfinished = [op_id for op_id, f in self._inflight.items() if not f.done()]
+        unfinished = [op_id for op_id, f in self._inflight.items() if not f.done()] + self._batcher.held_ids()
         released = ob.release(self.store, owner=self.owner, op_ids=unfinished)
         if released:
             log.warning("released unfinished operations at shutdown", extra={"count": released})
@@ -144,22 +144,20 @@ class Dispatcher:
             lease_seconds=self.settings.lease_seconds,
             paused=paused,
         )
-        if claimed and self._batcher.adapters:
-            claimed += self._batcher.top_up(claimed, paused=paused)
-        self._submit(claimed)
-        return flushed > 0 or bool(claimed)
+        return self._submit(claimed, paused) or flushed > 0
 
-    def _submit(self, claimed: list[ob.Claimed]) -> None:
-        """Independent records for a batching target go together (see :mod:`bridge.engine.batch`), the rest
-        one by one."""
-        groups, singles = self._batcher.split(claimed) if self._batcher.adapters else ([], claimed)
+    def _submit(self, claimed: list[ob.Claimed], paused: list[str]) -> bool:
+        """Independent records' writes for a batching target go together (:mod:`bridge.engine.batch`), the
+        rest one by one. True if anything was handed to the pool."""
+        groups, singles = self._batcher.collect(claimed, paused=paused) if self._batcher.adapters else ([], claimed)
         for group in groups:
             future = self._pool.submit(self._batcher.deliver, group)
             self._batcher.started(group, future)
-            for item in group:
+            for item in [*group.items, *group.after]:
                 self._inflight[item.op.id] = future
         for item in singles:
             self._inflight[item.op.id] = self._pool.submit(self._deliver, item)
+        return bool(groups or singles)
 
     def _flush(self) -> int:
         batch: list[ob.Outcome] = []
@@ -172,7 +170,7 @@ class Dispatcher:
             ob.finish(self.store, batch, owner=self.owner)
             for outcome in batch:
                 self._inflight.pop(outcome.op_id, None)
-                self._batcher.ops.discard(outcome.op_id)
+                self._batcher.ops.pop(outcome.op_id, None)
         return len(batch)
 
     def _paused_routes(self) -> list[str]:

@@ -44,6 +44,35 @@ def put_link(
     )
 
 
+def put_links(
+    conn: sa.Connection, store: Store, rows: Sequence[tuple[tuple[str, str, str], str, str | None]], *, t: float
+) -> None:
+    """:func:`put_link` for many (link, target id, version) rows in one executemany: a batch's worth of creates
+    costs one statement, not one per record."""
+    latest = {link: (link, target_id, version) for link, target_id, version in rows}  # one row per pair
+    if not latest:
+        return
+    stmt = insert_ignore(store, links)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["system_a", "id_a", "system_b"],
+        set_={"version_b": stmt.excluded.version_b, "updated_at": stmt.excluded.updated_at},
+    )
+    values = [
+        {
+            "system_a": system_a,
+            "id_a": id_a,
+            "system_b": system_b,
+            "id_b": target_id,
+            "version_b": version,
+            "info": None,
+            "created_at": t,
+            "updated_at": t,
+        }
+        for (system_a, id_a, system_b), target_id, version in latest.values()
+    ]
+    conn.execute(stmt, values)
+
+
 def find_link(conn: sa.Connection, system: str, record_id: str, other_system: str) -> str | None:
     """The id on ``other_system`` linked to (system, record_id), looked up from either side."""
     forward = conn.execute(

@@ -228,8 +228,12 @@ def finish(store: Store, outcomes: Sequence[Outcome], *, owner: str) -> None:
         if bulk:
             conn.execute(_GUARDED_FINISH, [_finish_params(o, owner, t) for o in bulk])
             conn.execute(sa.insert(attempts), [_attempt_row(o, owner, t) for o in bulk])
+            done = [
+                (o.link, o.result_id, o.result_version) for o in bulk if o.status == "done" and o.link and o.result_id
+            ]
+            links_.put_links(conn, store, done, t=t)
             for outcome in bulk:
-                _record_side_effects(conn, store, outcome, t=t)
+                _record_side_effects(conn, store, outcome, t=t, link=False)
         for outcome in outcomes:
             if outcome.status != "dead" and not outcome.report:
                 continue
@@ -287,7 +291,8 @@ def _attempt_row(o: Outcome, owner: str, t: float) -> dict[str, Any]:
     }
 
 
-def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: float) -> None:
+def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: float, link: bool = True) -> None:
+    """The dead letter, the link (unless written in bulk) and the audit entries of one outcome."""
     if o.status == "dead":
         conn.execute(
             sa.insert(dead_letters).values(
@@ -300,7 +305,7 @@ def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: fl
                 created_at=t,
             )
         )
-    if o.status == "done" and o.link and o.result_id:
+    if link and o.status == "done" and o.link and o.result_id:
         links_.put_link(conn, store, o.link, o.result_id, version_b=o.result_version, t=t)
     for entry in o.audit:
         conn.execute(

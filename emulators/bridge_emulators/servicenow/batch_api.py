@@ -43,9 +43,7 @@ def batch(app: ServiceNowApp, request: Request, args: Mapping[str, str]) -> Resp
     if not isinstance(items, list):
         raise BadRequest("rest_requests is required", "The batch body must carry a rest_requests array")
     serviced, unserviced = _run(app, request, items)
-    app.stats.batch_items(len(items))
-    if unserviced:
-        app.stats.fault("batch_unserviced")
+    app.stats.batch_items(len(items), len(unserviced))
     payload = {
         "batch_request_id": str(body.get("batch_request_id", "")) if isinstance(body, dict) else "",
         "serviced_requests": serviced,
