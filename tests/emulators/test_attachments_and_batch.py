@@ -199,16 +199,16 @@ def test_a_planted_failure_fails_its_batch_item_alone_and_a_direct_write_too(
 
 
 def test_batch_items_draw_faults_of_their_own(api: Api, emulator: ServiceNowEmulator) -> None:
-    """A drawn 500/503 answers that item only; a drawn drop or stall cuts the batch short (the rest are
-    unserviced). Every item is accounted for exactly once."""
-    emulator.set_faults(fault_rate=0.3, fault_kinds="500,503,drop", seed=4)
+    """A drawn 500/503 answers that item only; a drawn stall cuts the batch short (the rest are unserviced).
+    Every item is accounted for exactly once."""
+    emulator.set_faults(fault_rate=0.3, fault_kinds="500,503,stall", stall_seconds=0.1, seed=4)
     outcomes: dict[str, int] = {}
     for n in range(10):
         items = [_item(f"{n}-{i}", "GET", "/api/now/table/incident?sysparm_limit=1") for i in range(20)]
         try:
             response = api.post("/api/now/v1/batch", json={"rest_requests": items})
         except requests.ConnectionError:
-            continue  # the batch call itself drew a drop
+            continue  # the batch call itself drew a stall
         if response.status_code != 200:
             continue  # the batch call itself drew the fault
         body = response.json()

@@ -10,8 +10,8 @@ handlers as a direct call; authentication and the rate limit apply once, to the 
 Limits: when a batch reaches a size or processing limit the platform cancels the rest and lists them as
 unserviced. Here that happens after ``batch_limit`` items (a fault knob; 0 = none), once the batch has run
 ``batch_time_budget`` seconds (the REST Batch API request timeout quota, 30 s), and when an item draws a
-"drop" or "stall" fault (the transaction is cut short). An item that draws "500" or "503" gets that answer
-alone; the others run.
+"stall" fault (it holds the batch past its quota). An item that draws "500" or "503" gets that answer alone;
+the others run. "drop" is a connection fault: it is drawn for the whole call only.
 """
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ def _run(app: ServiceNowApp, outer: Request, items: list[object]) -> tuple[list[
             time.perf_counter() - started >= config.batch_time_budget
         )
         fault = None if over else app.faults.draw()
-        if over or fault in ("drop", "stall"):
+        if over or fault == "stall":  # a stalled item holds the batch past its quota: the rest are cancelled
             return serviced, [_item_id(rest) for rest in items[index:]]
+        fault = None if fault == "drop" else fault  # a connection fault is the whole call's, drawn for it
         if fault is not None:
             app.stats.fault(f"batch_item_{fault}")
         serviced.append(_serve(app, outer, item, fault))
