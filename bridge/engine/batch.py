@@ -92,7 +92,8 @@ class Batcher:
                 singles += alone
                 pool += more.get(name, [])
             send, held = self._plan_calls(name, pool, room=room, size=adapter.batch_size, running=running)
-            groups += send
+            groups += [group for group in send if len(group.items) > 1 or group.after]
+            singles += [group.items[0] for group in send if len(group.items) == 1 and not group.after]  # alone
             if held:
                 self._held[name] = held
                 self._held_since.setdefault(name, time.monotonic())

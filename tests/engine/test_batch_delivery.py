@@ -237,3 +237,17 @@ def test_account_sync_writes_parents_before_children(
     assert all(c["account"] in by_sys_id for c in contacts)
     if not faults:
         assert emulator.stats()["by_method_table"].get("POST customer_account", 0) == 0
+
+
+def test_a_lone_write_goes_as_a_plain_call_and_batching_can_be_switched_off(
+    store: Store, emulator: ServiceNowEmulator
+) -> None:
+    dispatcher, adapter = _dispatcher(store, emulator.url)
+    _enqueue(store, [_create("rec-alone", "alone")])
+    assert dispatcher.drain(timeout=30)
+    assert emulator.stats()["by_method_table"] == {"POST incident": 1} and adapter.calls == []
+    emulator.reset_stats()
+    off, off_adapter = _dispatcher(store, emulator.url, enabled=False)
+    _enqueue(store, [_create(f"rec-{i}", f"record {i}") for i in range(5)])
+    assert off.drain(timeout=30)
+    assert emulator.stats()["by_method_table"] == {"POST incident": 5} and off_adapter.calls == []
