@@ -81,7 +81,8 @@ class Batcher:
         groups: list[Group] = []
         for name, adapter in self.adapters.items():
             pool = self._held.pop(name, []) + pools.get(name, [])
-            if not pool:
+            if not pool or adapter.batch_size < 2:  # nothing to send, or batching refused since start-up
+                singles += pool
                 self._held_since.pop(name, None)
                 continue
             running = self._in_flight(name)

@@ -119,3 +119,17 @@ def test_a_malformed_payload_fails_its_own_operation_only(rsps: responses.Reques
     outcomes = make_adapter().deliver_batch([bad, create(1)])
     assert isinstance(outcomes[0], PermanentError) and isinstance(outcomes[1], DeliveryResult)
     assert [i["id"] for i in json.loads(rsps.calls[0].request.body or b"")["rest_requests"]] == ["1"]
+
+
+def test_an_instance_refusing_the_batch_api_gets_one_call_per_write(rsps: responses.RequestsMock) -> None:
+    rsps.post(BATCH, status=403, json={"error": {"message": "User Not Authorized"}})
+    rsps.post(f"{BASE}/api/now/table/incident", status=201, json=record(1))
+    adapter = make_adapter()
+    outcomes = adapter.deliver_batch([create(0), create(1)])
+    assert all(isinstance(o, DeliveryResult) for o in outcomes)
+    assert [c.request.url.split("?")[0] for c in rsps.calls] == [
+        BATCH,
+        f"{BASE}/api/now/table/incident",
+        f"{BASE}/api/now/table/incident",
+    ]
+    assert adapter.batch_size == 0, "the dispatcher stops grouping for it"

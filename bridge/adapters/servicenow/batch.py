@@ -25,7 +25,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from bridge.adapters.base import DeliveryResult, Operation
-from bridge.errors import TransientError
+from bridge.errors import PermanentError, TransientError
 
 from . import writes
 from .transport import Transport
@@ -36,6 +36,13 @@ _QUERY = urlencode({"sysparm_fields": ",".join(writes.RETURNED), "sysparm_exclud
 _HEADERS = [{"name": "Content-Type", "value": "application/json"}, {"name": "Accept", "value": "application/json"}]
 
 Outcome = DeliveryResult | BaseException
+#: answers to the batch call itself that mean "no Batch API here" (an access policy, an old or locked-down
+#: instance): the writes then go one call each instead of all failing
+REFUSED = frozenset({400, 403, 404, 405})
+
+
+class BatchRefused(Exception):
+    """The instance refused the Batch API call itself (not its items)."""
 
 
 class BatchWriter:
@@ -71,6 +78,12 @@ class BatchWriter:
         body = {"batch_request_id": str(next(self._ids)), "rest_requests": [item for _, item in pending.values()]}
         try:
             answer = self._transport.request("POST", self._url, json=body, headers=_call_headers()).json()
+        except PermanentError as exc:
+            if exc.status in REFUSED:  # the instance does not offer the Batch API to this user
+                raise BatchRefused(str(exc)) from exc
+            for index, _ in pending.values():
+                outcomes[index] = exc
+            return {}
         except Exception as exc:  # the whole call failed: every item gets its classified error
             for index, _ in pending.values():
                 outcomes[index] = exc
