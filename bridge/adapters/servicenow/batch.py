@@ -63,23 +63,24 @@ class BatchWriter:
                 pending[str(index)] = (index, _item(str(index), op))
             except Exception as exc:  # a malformed payload fails its own op only
                 outcomes[index] = exc
-        for _ in range(self._rounds):
+        for round_number in range(self._rounds):
             if not pending:
                 break
-            pending = self._round(pending, outcomes)
+            pending = self._round(pending, outcomes, first=round_number == 0)
         for index, _ in pending.values():
             outcomes[index] = TransientError("not serviced: the batch reached a size or processing limit")
         return [o if o is not None else TransientError("no answer for this batch item") for o in outcomes]
 
     def _round(
-        self, pending: dict[str, tuple[int, dict[str, Any]]], outcomes: list[Outcome | None]
+        self, pending: dict[str, tuple[int, dict[str, Any]]], outcomes: list[Outcome | None], *, first: bool
     ) -> dict[str, tuple[int, dict[str, Any]]]:
-        """One batch call; what it left unserviced (nothing when it made no progress or the call failed)."""
+        """One batch call; what it left unserviced (nothing when it made no progress or the call failed).
+        Raises BatchRefused only on the first call (nothing sent yet can then be sent again alone)."""
         body = {"batch_request_id": str(next(self._ids)), "rest_requests": [item for _, item in pending.values()]}
         try:
             answer = self._transport.request("POST", self._url, json=body, headers=_call_headers()).json()
         except PermanentError as exc:
-            if exc.status in REFUSED:  # the instance does not offer the Batch API to this user
+            if first and exc.status in REFUSED:  # the instance does not offer the Batch API to this user
                 raise BatchRefused(str(exc)) from exc
             for index, _ in pending.values():
                 outcomes[index] = exc
