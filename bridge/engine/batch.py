@@ -10,7 +10,8 @@ path), two or more at a time. Each operation keeps its own outcome: done, retry 
 ``Retry-After`` as alone) or dead letter, decided by the same :func:`bridge.failures.decide`.
 
 When a claim shows work for a batching target, the dispatcher claims more of that target's batchable
-operations ("top-up") so that calls are full: up to ``batch_size`` per free batch slot, one slot per worker.
+operations ("top-up") so that calls are full: up to ``batch_size`` per free batch slot (half the workers, so
+single deliveries keep threads while a big sync runs).
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class Batcher:
         self._held: dict[str, list[ob.Claimed]] = {}
         self._held_since: dict[str, float] = {}
         self._lock = threading.Lock()
+        #: batch calls in flight per target: half the pool, so single deliveries (other targets, comments)
+        #: keep threads while a big sync runs
+        self.slots = max(1, dispatcher.settings.workers // 2)
 
     # --- claiming and grouping (the dispatcher's loop thread) ----------------------------------------
 
@@ -86,7 +90,7 @@ class Batcher:
                 self._held_since.pop(name, None)
                 continue
             running = self._in_flight(name)
-            room = self._d.settings.workers - running
+            room = self.slots - running
             running = running or any(target == name for target in self.ops.values())
             if room > 0 and room * adapter.batch_size > len(pool):
                 alone, more = self._sort(self._claim(name, adapter, room * adapter.batch_size - len(pool), paused))
