@@ -148,7 +148,7 @@ class Dispatcher:
 
     def _submit(self, claimed: list[ob.Claimed], paused: list[str]) -> bool:
         """Independent records' writes for a batching target go together (:mod:`bridge.engine.batch`), the
-        rest one by one. True if anything was handed to the pool."""
+        rest one by one. True if anything was claimed or handed to the pool."""
         groups, singles = self._batcher.collect(claimed, paused=paused) if self._batcher.adapters else ([], claimed)
         for group in groups:
             future = self._pool.submit(self._batcher.deliver, group)
@@ -157,7 +157,7 @@ class Dispatcher:
                 self._inflight[item.op.id] = future
         for item in singles:
             self._inflight[item.op.id] = self._pool.submit(self._deliver, item)
-        return bool(groups or singles)
+        return bool(groups or singles or claimed)
 
     def _flush(self) -> int:
         batch: list[ob.Outcome] = []
