@@ -40,7 +40,7 @@ log = logging.getLogger("bridge.dispatcher")
 
 CREATE_ACTIONS = ("create", "upsert")
 #: the longest a part-filled call waits for more work while the target has other calls in flight
-HOLD_SECONDS = 0.5
+HOLD_SECONDS = 2.0
 
 
 @dataclass
