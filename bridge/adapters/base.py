@@ -7,12 +7,12 @@ Business meaning (which fields, which state) lives in mappings, never here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from bridge.operations import JSON, DeliveryResult, Operation
 
-__all__ = ["JSON", "Adapter", "AdapterFactory", "DeliveryResult", "Operation"]
+__all__ = ["JSON", "Adapter", "AdapterFactory", "BatchingAdapter", "DeliveryResult", "Operation"]
 
 
 @runtime_checkable
@@ -38,6 +38,29 @@ class Adapter(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class BatchingAdapter(Adapter, Protocol):
+    """An adapter that can also perform many records' writes in one call (ServiceNow's Batch API).
+
+    The dispatcher decides what goes together (only independent records, one operation each); the adapter
+    only sends and answers per operation, classifying each one's failure as the single call would.
+    """
+
+    @property
+    def batch_size(self) -> int:
+        """The most operations one call carries; 0 (or 1) means batching is off."""
+        ...
+
+    @property
+    def batch_actions(self) -> frozenset[str]:
+        """The actions that may go in a batch (the others are always delivered alone)."""
+        ...
+
+    def deliver_batch(self, ops: Sequence[Operation]) -> list[DeliveryResult | BaseException]:
+        """Perform ``ops``; one outcome per op, in order: its result or the error it failed with."""
         ...
 
 

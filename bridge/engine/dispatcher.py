@@ -2,9 +2,11 @@
 
 One claim loop per process feeds a pool of worker threads. The claim query never hands out two unfinished
 operations of one target record, so per-record order holds across threads and processes while different
-records overlap their I/O. Outcomes are written back in batches (one transaction for many deliveries), which
-is what keeps the durable bookkeeping cheap. Delivery is at-least-once; effects are exactly-once through
-idempotency keys, the link table, and a lookup by correlation key before re-trying an uncertain create.
+records overlap their I/O; independent records' writes for a target that batches (ServiceNow's Batch API) go
+together, one call per group (:mod:`bridge.engine.batch`). Outcomes are written back in batches (one
+transaction for many deliveries), which is what keeps the durable bookkeeping cheap. Delivery is
+at-least-once; effects are exactly-once through idempotency keys, the link table, and a lookup by correlation
+key before re-trying an uncertain create.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from bridge import metrics
 from bridge.adapters.base import Adapter, DeliveryResult, Operation
 from bridge.config import DispatcherSettings
+from bridge.engine.batch import Batcher
 from bridge.engine.ingest import IngestPressure
 from bridge.errors import PermanentError
 from bridge.failures import Decision, backoff_seconds, decide
@@ -64,6 +67,7 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="deliver")
         self._thread: threading.Thread | None = None
         self._paused: tuple[float, list[str]] = (0.0, [])
+        self._batcher = Batcher(self)
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -83,7 +87,7 @@ class Dispatcher:
             self._thread.join(grace)
         futures.wait(list(self._inflight.values()), timeout=grace)
         self._flush()
-        unfinished = [op_id for op_id, f in self._inflight.items() if not f.done()]
+        unfinished = [op_id for op_id, f in self._inflight.items() if not f.done()] + self._batcher.held_ids()
         released = ob.release(self.store, owner=self.owner, op_ids=unfinished)
         if released:
             log.warning("released unfinished operations at shutdown", extra={"count": released})
@@ -129,19 +133,31 @@ class Dispatcher:
         # keep up to two batches' worth queued per worker so claims are fewer and larger; while webhooks are
         # busy, keep only a few deliveries going so accepting gets the CPU (they catch up right after)
         capacity = 1 if self.pressure.busy() else 2 * self.settings.workers
-        free = capacity - len(self._inflight)
+        free = capacity - (len(self._inflight) - len(self._batcher.ops))
         if free < min(self.settings.batch_size, capacity) // 2 or free <= 0 or self._stopping.is_set():
             return flushed > 0
+        paused = self._paused_routes()
         claimed = ob.claim(
             self.store,
             owner=self.owner,
             limit=min(free, self.settings.batch_size),
             lease_seconds=self.settings.lease_seconds,
-            paused=self._paused_routes(),
+            paused=paused,
         )
-        for item in claimed:
+        return self._submit(claimed, paused) or flushed > 0
+
+    def _submit(self, claimed: list[ob.Claimed], paused: list[str]) -> bool:
+        """Independent records' writes for a batching target go together (:mod:`bridge.engine.batch`), the
+        rest one by one. True if anything was claimed or handed to the pool."""
+        groups, singles = self._batcher.collect(claimed, paused=paused) if self._batcher.adapters else ([], claimed)
+        for group in groups:
+            future = self._pool.submit(self._batcher.deliver, group)
+            self._batcher.started(group, future)
+            for item in [*group.items, *group.after]:
+                self._inflight[item.op.id] = future
+        for item in singles:
             self._inflight[item.op.id] = self._pool.submit(self._deliver, item)
-        return flushed > 0 or bool(claimed)
+        return bool(groups or singles or claimed)
 
     def _flush(self) -> int:
         batch: list[ob.Outcome] = []
@@ -154,6 +170,7 @@ class Dispatcher:
             ob.finish(self.store, batch, owner=self.owner)
             for outcome in batch:
                 self._inflight.pop(outcome.op_id, None)
+                self._batcher.ops.pop(outcome.op_id, None)
         return len(batch)
 
     def _paused_routes(self) -> list[str]:

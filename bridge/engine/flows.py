@@ -44,6 +44,8 @@ class Planned:
     version: str | None = None
     #: its outcome (done or dead-lettered) comes back to the route as an event of source ``outcome``
     report: bool = False
+    #: another record's ``target_key`` whose earlier operations must finish first (a child after its parent)
+    after: str | None = None
 
 
 @dataclass

@@ -214,4 +214,5 @@ def _to_operation(
         mapping_version=planned.version or flow.version,
         delay=planned.delay,
         report=planned.report,
+        after_key=planned.after,
     )

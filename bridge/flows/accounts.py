@@ -3,9 +3,11 @@
 A sync request enters the inbox like every event (:mod:`bridge.sources.registry`: the schedule, `bridge
 accounts sync`), carrying the registry it was read from. Planning reads the existing accounts and contacts in
 pages (through the fetch step, before the planning transaction), plans the difference (:mod:`bridge.accounts`),
-and turns each step into exactly one outbox operation. Operations of one account tree share an ordering key, so
-a parent's create always lands before its children's; a child's `account_parent` is filled at delivery time
-from the link the parent's create wrote (`registry` key <-> sys_id). Existing accounts get their links with the
+and turns each step into exactly one outbox operation. Each record has its own ordering key, and an operation
+names its parent account's key as the one it must wait for (`after`), so a parent's create always lands before
+its children's and its contacts' while unrelated records are written together (and batched); deactivations
+run one after another, deepest first. A child's `account_parent` is filled at delivery time from the link the
+parent's create wrote (`registry` key <-> sys_id). Existing accounts get their links with the
 plan, so later writes address them by sys_id with no read first. A second sync right after is a no-op.
 
 Route (kind `account-sync`): `target` is the ServiceNow target; options `registry` (YAML or CSV path),
@@ -25,7 +27,7 @@ from typing import Any, Protocol
 from bridge.accounts import AccountMapping, Registry, SyncPlan, plan_sync
 from bridge.accounts.options import AccountSyncOptions, options_for
 from bridge.accounts.snapshot import from_data
-from bridge.accounts.steps import Step
+from bridge.accounts.steps import Step, StepKind
 from bridge.config import BridgeConfig, RouteSettings
 from bridge.engine.flows import BaseFlow, PlanContext, Planned, json_object
 from bridge.errors import MappingError
@@ -110,9 +112,11 @@ class AccountSyncFlow(BaseFlow):
         ctx.audit(actor=str(request.get("actor") or "bridge"), action="accounts-sync", after=after)
         if not plan.steps:
             return ctx.ignore(f"account sync {run_id}: ServiceNow already matches the registry, nothing to sync")
-        roots = _roots(plan)
         version = f"{run_id}@{map_version}"
-        return [_planned(self.options, step, roots, version=version) for step in plan.steps]
+        waits = _after_keys(plan, self.options.mapping.account_table)
+        return [
+            _planned(self.options, step, after, version=version) for step, after in zip(plan.steps, waits, strict=True)
+        ]
 
 
 def build(route: RouteSettings, config: BridgeConfig, documents: DocumentSource | None = None) -> AccountSyncFlow:
@@ -135,8 +139,7 @@ def make_plan(registry: Registry, reader: Reader, mapping: AccountMapping) -> Sy
     return plan_sync(registry, accounts, contacts, mapping=mapping)
 
 
-def _planned(options: AccountSyncOptions, step: Step, roots: dict[str, str], *, version: str) -> Planned:
-    account_key = step.key.split("/", 1)[0]
+def _planned(options: AccountSyncOptions, step: Step, after: str | None, *, version: str) -> Planned:
     payload: dict[str, Any] = {"table": step.table, "fields": dict(step.fields)}
     if step.deferred and step.parent_key:
         parent = [SYSTEM, _link_id(options.mapping.account_table, step.parent_key)]
@@ -144,25 +147,32 @@ def _planned(options: AccountSyncOptions, step: Step, roots: dict[str, str], *, 
     return Planned(
         step.action,
         payload,
-        f"accounts:{roots.get(account_key, account_key)}",
+        _ordering_key(step.table, step.key),
         link=(SYSTEM, _link_id(step.table, step.key)),
         correlation=dict(step.correlation) or None,
         version=version,
+        after=after,
     )
 
 
-def _roots(plan: SyncPlan) -> dict[str, str]:
-    """Registry key -> root of its tree, from the plan's own parent links (unknown parents are roots)."""
-    parent = {s.key: s.parent_key for s in plan.steps if s.parent_key and "/" not in s.key}
+def _after_keys(plan: SyncPlan, account_table: str) -> list[str | None]:
+    """What each step waits for: an account or contact waits for its (parent) account's earlier operations,
+    so parents are written first; deactivations wait for the one before them, so they keep the plan's order
+    (deepest first: no active child under an inactive parent)."""
+    waits: list[str | None] = []
+    previous_deactivation: str | None = None
+    for step in plan.steps:
+        if step.kind == StepKind.DEACTIVATE:
+            waits.append(previous_deactivation)
+            previous_deactivation = _ordering_key(step.table, step.key)
+        else:
+            waits.append(_ordering_key(account_table, step.parent_key) if step.parent_key else None)
+    return waits
 
-    def root(key: str) -> str:
-        seen = set()
-        while key in parent and key not in seen and parent[key]:
-            seen.add(key)
-            key = str(parent[key])
-        return key
 
-    return {key: root(key) for key in {s.key.split("/", 1)[0] for s in plan.steps}}
+def _ordering_key(table: str, key: str) -> str:
+    """One record's outbox ordering key."""
+    return f"accounts:{_link_id(table, key)}"
 
 
 def _link_id(table: str, key: str) -> str:

@@ -3,6 +3,7 @@ write produced there. Creates write links; later operations, echo checks and loo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,6 +44,35 @@ def put_link(
     )
 
 
+def put_links(
+    conn: sa.Connection, store: Store, rows: Sequence[tuple[tuple[str, str, str], str, str | None]], *, t: float
+) -> None:
+    """:func:`put_link` for many (link, target id, version) rows in one executemany: a batch's worth of creates
+    costs one statement, not one per record."""
+    latest = {link: (link, target_id, version) for link, target_id, version in rows}  # one row per pair
+    if not latest:
+        return
+    stmt = insert_ignore(store, links)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["system_a", "id_a", "system_b"],
+        set_={"version_b": stmt.excluded.version_b, "updated_at": stmt.excluded.updated_at},
+    )
+    values = [
+        {
+            "system_a": system_a,
+            "id_a": id_a,
+            "system_b": system_b,
+            "id_b": target_id,
+            "version_b": version,
+            "info": None,
+            "created_at": t,
+            "updated_at": t,
+        }
+        for (system_a, id_a, system_b), target_id, version in latest.values()
+    ]
+    conn.execute(stmt, values)
+
+
 def find_link(conn: sa.Connection, system: str, record_id: str, other_system: str) -> str | None:
     """The id on ``other_system`` linked to (system, record_id), looked up from either side."""
     forward = conn.execute(
@@ -58,6 +88,24 @@ def find_link(conn: sa.Connection, system: str, record_id: str, other_system: st
         )
     ).scalar()
     return None if backward is None else str(backward)
+
+
+def find_links(conn: sa.Connection, system: str, record_ids: Sequence[str], other_system: str) -> dict[str, str]:
+    """:func:`find_link` for many records at once (two index searches, not two per record): record id -> the
+    linked id on ``other_system``, for those that have one."""
+    if not record_ids:
+        return {}
+    ids = sorted(set(record_ids))
+    found: dict[str, str] = {}
+    backward = sa.select(links.c.id_b, links.c.id_a).where(
+        links.c.system_b == system, links.c.id_b.in_(ids), links.c.system_a == other_system
+    )
+    found.update({str(mine): str(theirs) for mine, theirs in conn.execute(backward)})
+    forward = sa.select(links.c.id_a, links.c.id_b).where(
+        links.c.system_a == system, links.c.id_a.in_(ids), links.c.system_b == other_system
+    )
+    found.update({str(mine): str(theirs) for mine, theirs in conn.execute(forward)})  # as find_link: forward wins
+    return found
 
 
 def links_for(conn: sa.Connection, record_id: str) -> list[dict[str, Any]]:

@@ -7,7 +7,8 @@
 
 Each move is one guarded UPDATE. A row is claimable only when no earlier row for the same target record
 (target_system + target_key) is still unfinished, which is what keeps per-record order across workers and
-processes; PostgreSQL workers skip each other's locked rows (FOR UPDATE SKIP LOCKED).
+processes, and, when it names an ``after_key`` (a child's parent), no earlier row of that record either;
+PostgreSQL workers skip each other's locked rows (FOR UPDATE SKIP LOCKED).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class NewOperation:
     delay: float = 0.0
     #: its outcome (done or dead) comes back to its route as an inbox event (see :func:`finish`)
     report: bool = False
+    #: another record's ``target_key``: this operation waits until that record's earlier operations finish
+    after_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> i
             "route": op.route,
             "target_system": op.target_system,
             "target_key": op.target_key[:255],
+            "after_key": op.after_key[:255] if op.after_key else None,
             "action": op.action,
             "payload": dumps(op.payload),
             "correlation": dumps(op.correlation) if op.correlation else None,
@@ -109,7 +113,7 @@ def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> i
     return len(conn.execute(stmt, rows).all())
 
 
-# Only the two markers are replaced, by constant fragments; every value is a bound parameter.
+# Only the markers are replaced, by constant fragments; every value is a bound parameter.
 _CLAIM_SQL = """
     UPDATE outbox SET status = 'inflight', lease_until = :lease, lease_owner = :owner,
            attempts = attempts + 1, updated_at = :now
@@ -121,7 +125,12 @@ _CLAIM_SQL = """
               SELECT 1 FROM outbox p
               WHERE p.target_system = o.target_system AND p.target_key = o.target_key
                 AND p.id < o.id AND p.status IN ('pending', 'retry', 'inflight'))
+          AND (o.after_key IS NULL OR NOT EXISTS (
+              SELECT 1 FROM outbox a
+              WHERE a.target_system = o.target_system AND a.target_key = o.after_key
+                AND a.id < o.id AND a.status IN ('pending', 'retry', 'inflight')))
           __PAUSED__
+          __ONLY__
         ORDER BY o.id
         LIMIT :limit
         __LOCK__)
@@ -130,8 +139,17 @@ _CLAIM_SQL = """
 """
 
 
-def claim(store: Store, *, owner: str, limit: int, lease_seconds: float, paused: Sequence[str] = ()) -> list[Claimed]:
-    """Lease up to ``limit`` claimable operations to ``owner``; resolve each one's target id from the links."""
+def claim(
+    store: Store,
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    paused: Sequence[str] = (),
+    only: tuple[str, Sequence[str]] | None = None,
+) -> list[Claimed]:
+    """Lease up to ``limit`` claimable operations to ``owner``; resolve each one's target id from the links.
+    ``only`` = (target system, actions) claims just those (the dispatcher filling a batch for one target)."""
     t = now()
     params: dict[str, Any] = {"now": t, "lease": t + lease_seconds, "owner": owner, "limit": limit}
     sql = _CLAIM_SQL.replace("__LOCK__", "FOR UPDATE SKIP LOCKED" if store.is_postgres else "")
@@ -141,6 +159,13 @@ def claim(store: Store, *, owner: str, limit: int, lease_seconds: float, paused:
         params.update({f"paused{i}": name for i, name in enumerate(paused)})
     else:
         sql = sql.replace("__PAUSED__", "")
+    if only is not None:
+        system, actions = only
+        names = ", ".join(f":only{i}" for i in range(len(actions)))
+        sql = sql.replace("__ONLY__", f"AND o.target_system = :only_system AND o.action IN ({names})")
+        params.update({"only_system": system, **{f"only{i}": action for i, action in enumerate(actions)}})
+    else:
+        sql = sql.replace("__ONLY__", "")
     with store.begin() as conn:
         rows = list(conn.execute(sa.text(sql), params))
         known = _target_ids(conn, rows)
@@ -203,8 +228,12 @@ def finish(store: Store, outcomes: Sequence[Outcome], *, owner: str) -> None:
         if bulk:
             conn.execute(_GUARDED_FINISH, [_finish_params(o, owner, t) for o in bulk])
             conn.execute(sa.insert(attempts), [_attempt_row(o, owner, t) for o in bulk])
+            done = [
+                (o.link, o.result_id, o.result_version) for o in bulk if o.status == "done" and o.link and o.result_id
+            ]
+            links_.put_links(conn, store, done, t=t)
             for outcome in bulk:
-                _record_side_effects(conn, store, outcome, t=t)
+                _record_side_effects(conn, store, outcome, t=t, link=False)
         for outcome in outcomes:
             if outcome.status != "dead" and not outcome.report:
                 continue
@@ -262,7 +291,8 @@ def _attempt_row(o: Outcome, owner: str, t: float) -> dict[str, Any]:
     }
 
 
-def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: float) -> None:
+def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: float, link: bool = True) -> None:
+    """The dead letter, the link (unless written in bulk) and the audit entries of one outcome."""
     if o.status == "dead":
         conn.execute(
             sa.insert(dead_letters).values(
@@ -275,7 +305,7 @@ def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: fl
                 created_at=t,
             )
         )
-    if o.status == "done" and o.link and o.result_id:
+    if link and o.status == "done" and o.link and o.result_id:
         links_.put_link(conn, store, o.link, o.result_id, version_b=o.result_version, t=t)
     for entry in o.audit:
         conn.execute(

@@ -41,6 +41,12 @@ outbox = sa.Table(
     sa.Column("route", sa.String(64), nullable=False),
     sa.Column("target_system", sa.String(64), nullable=False),
     sa.Column("target_key", sa.String(255), nullable=False, doc="ordering key: one logical target record"),
+    sa.Column(
+        "after_key",
+        sa.String(255),
+        nullable=True,
+        doc="another record's ordering key whose earlier operations must finish first (a child's parent)",
+    ),
     sa.Column("action", sa.String(32), nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("correlation", sa.Text, nullable=True, doc="JSON: how to find a record an uncertain create made"),

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 
+import requests
 from sn_helpers import Api
 
 from bridge_emulators.servicenow import ServiceNowEmulator
@@ -157,3 +158,62 @@ def test_batch_items_run_as_the_caller(readonly_api: Api) -> None:
     payload = {"rest_requests": [_item("1", "POST", "/api/now/table/incident", {"short_description": "no"})]}
     served = readonly_api.post("/api/now/v1/batch", json=payload).json()["serviced_requests"]
     assert served[0]["status_code"] == 403
+
+
+def _creates(count: int, **fields: str) -> list[dict[str, object]]:
+    return [
+        _item(str(i), "POST", "/api/now/table/incident", {"short_description": f"item {i}", **fields})
+        for i in range(count)
+    ]
+
+
+def test_batch_past_its_limit_answers_the_rest_as_unserviced(api: Api, emulator: ServiceNowEmulator) -> None:
+    # Documented: "When a batch request reaches a size or processing limit, the system cancels the transaction
+    # and returns unprocessed requests" in unserviced_requests (the ids of the items not run)
+    emulator.set_faults(batch_limit=2)
+    body = api.post("/api/now/v1/batch", json={"batch_request_id": "b", "rest_requests": _creates(5)}).json()
+    assert [item["id"] for item in body["serviced_requests"]] == ["0", "1"]
+    assert body["unserviced_requests"] == ["2", "3", "4"]
+    assert sorted(r["short_description"] for r in emulator.state.records("incident")) == ["item 0", "item 1"]
+
+
+def test_batch_past_its_time_budget_runs_nothing_more(api: Api, emulator: ServiceNowEmulator) -> None:
+    emulator.set_faults(batch_time_budget=0)
+    body = api.post("/api/now/v1/batch", json={"rest_requests": _creates(3)}).json()
+    assert body["serviced_requests"] == [] and body["unserviced_requests"] == ["0", "1", "2"]
+    assert emulator.state.records("incident") == []
+
+
+def test_a_planted_failure_fails_its_batch_item_alone_and_a_direct_write_too(
+    api: Api, emulator: ServiceNowEmulator
+) -> None:
+    emulator.set_faults(fail_matching="boom", fail_status=503)
+    items = [*_creates(2), _item("bad", "POST", "/api/now/table/incident", {"short_description": "boom"})]
+    served = {
+        s["id"]: s for s in api.post("/api/now/v1/batch", json={"rest_requests": items}).json()["serviced_requests"]
+    }
+    assert served["0"]["status_code"] == 201 and served["1"]["status_code"] == 201
+    assert served["bad"]["status_code"] == 503 and served["bad"]["error_message"] == "Operation Failed"
+    assert len(emulator.state.records("incident")) == 2
+    assert api.post("/api/now/table/incident", json={"short_description": "boom"}).status_code == 503
+
+
+def test_batch_items_draw_faults_of_their_own(api: Api, emulator: ServiceNowEmulator) -> None:
+    """A drawn 500/503 answers that item only; a drawn stall cuts the batch short (the rest are unserviced).
+    Every item is accounted for exactly once."""
+    emulator.set_faults(fault_rate=0.3, fault_kinds="500,503,stall", stall_seconds=0.1, seed=4)
+    outcomes: dict[str, int] = {}
+    for n in range(10):
+        items = [_item(f"{n}-{i}", "GET", "/api/now/table/incident?sysparm_limit=1") for i in range(20)]
+        try:
+            response = api.post("/api/now/v1/batch", json={"rest_requests": items})
+        except requests.ConnectionError:
+            continue  # the batch call itself drew a stall
+        if response.status_code != 200:
+            continue  # the batch call itself drew the fault
+        body = response.json()
+        ids = [s["id"] for s in body["serviced_requests"]] + body["unserviced_requests"]
+        assert ids == [item["id"] for item in items]
+        outcomes.update({s["id"]: s["status_code"] for s in body["serviced_requests"]})
+        outcomes.update(dict.fromkeys(body["unserviced_requests"], 0))
+    assert {200, 500, 503, 0} <= set(outcomes.values())

@@ -1,8 +1,10 @@
 """The ServiceNow adapter: the dispatcher's writes, the lookup after an uncertain create, and the reads
-pollers and flows use. Each write is one API call; nothing reads before it writes."""
+pollers and flows use. Each write is one API call, or one item of a Batch API call when the dispatcher hands
+over many records' writes at once; nothing reads before it writes."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,12 +21,14 @@ from . import queries as q
 from . import writes
 from .api import JSON, TableApi, make_token_fetch
 from .auth import BasicCredentials, Credentials, OAuthCredentials
+from .batch import BATCHABLE, BatchRefused, BatchWriter
 from .limits import TokenBucket
 from .reads import KEY_FIELDS, Pager, only_match
 from .schema import FieldCatalog
 from .settings import BasicAuth, Settings
 from .transport import Transport
 
+log = logging.getLogger(__name__)
 Conditions: TypeAlias = Mapping[str, str] | pysnow.QueryBuilder
 JOURNAL_COLUMNS = ("sys_id", "element", "value", "sys_created_on", "sys_created_by")
 
@@ -53,6 +57,10 @@ class ServiceNowAdapter:
         self._catalog = FieldCatalog(
             self._api, page_size=settings.page_size, ttl=settings.schema_cache_seconds, clock=clock
         )
+        self._batch = BatchWriter(
+            self._transport, instance_url=settings.instance_url, resend_rounds=settings.batch.resend_rounds
+        )
+        self._batch_refused = False  # set when the instance refuses the Batch API: one call per write from then
         self._writers: dict[str, Callable[[Operation], DeliveryResult]] = {
             "create": self._create,
             "update": self._update,
@@ -74,6 +82,42 @@ class ServiceNowAdapter:
             offered = ", ".join(sorted(self._writers))
             raise PermanentError(f"ServiceNow adapter does not offer {op.action!r} (offers: {offered})")
         return writer(op)
+
+    # -- batching (the dispatcher groups; the adapter only sends) --------------------------------------
+
+    @property
+    def batch_size(self) -> int:
+        """The most writes one Batch API call carries; 0 when batching is switched off (or refused)."""
+        return self.settings.batch.max_requests if self.settings.batch.enabled and not self._batch_refused else 0
+
+    @property
+    def batch_actions(self) -> frozenset[str]:
+        """What may go as a batch item: Table API creates, updates and upserts."""
+        return BATCHABLE
+
+    def deliver_batch(self, ops: Sequence[Operation]) -> list[DeliveryResult | BaseException]:
+        """Perform several records' writes in as few Batch API calls as the instance serves; one outcome
+        per op, in order: its result, or the error the same write alone would have raised."""
+        outcomes: list[DeliveryResult | BaseException] = []
+        size = max(1, self.settings.batch.max_requests)
+        for start in range(0, len(ops), size):
+            chunk = ops[start : start + size]
+            try:
+                outcomes += self._batch.write(chunk) if not self._batch_refused else self._one_by_one(chunk)
+            except BatchRefused as exc:
+                log.warning("ServiceNow %s refused the Batch API (%s); writing one call per record", self.name, exc)
+                self._batch_refused = True
+                outcomes += self._one_by_one(chunk)
+        return outcomes
+
+    def _one_by_one(self, ops: Sequence[Operation]) -> list[DeliveryResult | BaseException]:
+        outcomes: list[DeliveryResult | BaseException] = []
+        for op in ops:
+            try:
+                outcomes.append(self.deliver(op))
+            except Exception as exc:  # each op's own outcome, classified by the dispatcher
+                outcomes.append(exc)
+        return outcomes
 
     def lookup(self, op: Operation) -> str | None:
         """The sys_id an earlier uncertain create made, by ``op.correlation = {table, field, value}``."""

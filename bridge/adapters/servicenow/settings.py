@@ -66,6 +66,21 @@ class OAuthAuth(BaseModel, extra="forbid", frozen=True):
         return "client_credentials"
 
 
+class BatchSettings(BaseModel, extra="forbid", frozen=True):
+    """Writes of many independent records sent together through the Batch API (``/api/now/v1/batch``).
+
+    ``max_requests`` is the most items per batch call. The platform's documented limits are per item (5 MB in,
+    10 MB out) and per batch (30 s, the REST Batch API request timeout quota), not a count: 50 small record
+    writes run well inside the 30 s on an ordinary instance, while hundreds risk reaching it (the rest then
+    come back unserviced and are sent again). ``resend_rounds`` is how many further batch calls one delivery
+    makes for items the instance left unserviced before they wait for the outbox's ordinary retry.
+    """
+
+    enabled: bool = True
+    max_requests: int = Field(default=50, ge=2, le=500)
+    resend_rounds: int = Field(default=2, ge=0, le=10)
+
+
 class Settings(BaseModel, extra="forbid", frozen=True):
     """One ServiceNow instance as a target and a source."""
 
@@ -78,6 +93,7 @@ class Settings(BaseModel, extra="forbid", frozen=True):
     burst: int = Field(default=5, ge=1, le=1000)
     page_size: int = Field(default=500, ge=1, le=10_000)
     schema_cache_seconds: float = Field(default=3600.0, ge=0)
+    batch: BatchSettings = BatchSettings()
 
     @field_validator("instance_url")
     @classmethod

@@ -121,6 +121,10 @@ class Transport:
             response = self.send(method, url, authorization=self.credentials.authorization(), **kwargs)
         return response
 
+    def check(self, response: requests.Response, *, what: str) -> None:
+        """Classify an answer that arrived another way (a Batch API item) exactly as a direct call's."""
+        self._check(response, what=what, expect_json=True)
+
     def _check(self, response: requests.Response, *, what: str, expect_json: bool) -> None:
         """Raise for anything but a 2xx answer of the expected kind; HTML is an outage, never data."""
         if not 200 <= response.status_code < 300:
@@ -171,6 +175,8 @@ def _table_label(url: str) -> str:
         return parts[3]
     if parts[:3] == ["api", "now", "attachment"]:
         return "sys_attachment"
+    if parts[-1:] == ["batch"]:
+        return "batch"
     if parts and parts[-1] == "oauth_token.do":
         return "oauth_token"
     return "other"

@@ -46,7 +46,7 @@ class ServiceNowApp:
             refused, extra = self._rate_limit(user)
             if refused is not None:
                 return refused
-        response = self._call(handler, request, args.groupdict())
+        response = self._planted(route.resource, request) or self._call(handler, request, args.groupdict())
         response.headers.extend(extra)
         return response
 
@@ -59,7 +59,7 @@ class ServiceNowApp:
         handler = route.methods.get(request.method)
         if handler is None:
             return error_response(405, "Method not Supported", "Requested method is not supported")
-        return self._call(handler, request, args.groupdict())
+        return self._planted(route.resource, request) or self._call(handler, request, args.groupdict())
 
     def admin(self, request: Request) -> Response:
         """One of the ``/emulator/admin/...`` endpoints."""
@@ -76,6 +76,14 @@ class ServiceNowApp:
         """The stats label of a path: table name, "attachment", "batch", "oauth" or "unknown"."""
         found = match(API_ROUTES, path)
         return found[0].label(found[1]) if found else "unknown"
+
+    def _planted(self, resource: str, request: Request) -> Response | None:
+        """The error ``fail_matching`` plants on a write (never on the batch envelope itself: on its items)."""
+        planted = None if resource == "batch" else self.faults.planted(request.method, request.body)
+        if planted is None:
+            return None
+        self.stats.fault("planted")
+        return error_response(*planted)
 
     def _rate_limit(self, user: str) -> tuple[Response | None, list[tuple[str, str]]]:
         """(429 response or None, rate limit headers to add) for one request of ``user``."""

@@ -4,7 +4,14 @@ ServiceNowDocs ``markdown/api-reference/rest-apis/batch-api.md``: the body carri
 ``rest_requests`` (``id``, ``method``, ``url``, ``headers`` as name/value objects, base64 ``body``,
 ``exclude_response_headers``); the answer echoes the batch id and lists ``serviced_requests`` (``id``,
 ``status_code``, ``status_text``, ``headers``, base64 ``body``, ``execution_time`` in ms, ``error_message``)
-and ``unserviced_requests``. Each item runs as the calling user, through the same handlers as a direct call.
+and ``unserviced_requests`` (the ids of items not run). Each item runs as the calling user, through the same
+handlers as a direct call; authentication and the rate limit apply once, to the batch.
+
+Limits: when a batch reaches a size or processing limit the platform cancels the rest and lists them as
+unserviced. Here that happens after ``batch_limit`` items (a fault knob; 0 = none), once the batch has run
+``batch_time_budget`` seconds (the REST Batch API request timeout quota, 30 s), and when an item draws a
+"stall" fault (it holds the batch past its quota). An item that draws "500" or "503" gets that answer alone;
+the others run. "drop" is a connection fault: it is drawn for the whole call only.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .errors import BadRequest
+from .faults import FAULT_RESPONSES
 from .messages import Request, Response, error_response, json_response
 
 if TYPE_CHECKING:
@@ -34,21 +42,49 @@ def batch(app: ServiceNowApp, request: Request, args: Mapping[str, str]) -> Resp
     items = body.get("rest_requests") if isinstance(body, dict) else None
     if not isinstance(items, list):
         raise BadRequest("rest_requests is required", "The batch body must carry a rest_requests array")
-    serviced = [_serve(app, request, item) for item in items]
-    app.stats.batch_items(len(items))
+    serviced, unserviced = _run(app, request, items)
+    app.stats.batch_items(len(items), len(unserviced))
     payload = {
         "batch_request_id": str(body.get("batch_request_id", "")) if isinstance(body, dict) else "",
         "serviced_requests": serviced,
-        "unserviced_requests": [],
+        "unserviced_requests": unserviced,
     }
     return json_response(200, payload)
 
 
-def _serve(app: ServiceNowApp, outer: Request, item: object) -> dict[str, object]:
-    """One batch item, executed and described."""
+def _run(app: ServiceNowApp, outer: Request, items: list[object]) -> tuple[list[dict[str, object]], list[str]]:
+    """Serve items in order until a limit or a cut-short fault; the rest are unserviced (their ids)."""
+    config = app.faults.config
     started = time.perf_counter()
-    item_id = str(item.get("id", "")) if isinstance(item, dict) else ""
-    response = _execute(app, outer, item) if isinstance(item, dict) else _invalid("item must be an object")
+    serviced: list[dict[str, object]] = []
+    for index, item in enumerate(items):
+        over = (config.batch_limit and index >= config.batch_limit) or (
+            time.perf_counter() - started >= config.batch_time_budget
+        )
+        fault = None if over else app.faults.draw()
+        if over or fault == "stall":  # a stalled item holds the batch past its quota: the rest are cancelled
+            return serviced, [_item_id(rest) for rest in items[index:]]
+        fault = None if fault == "drop" else fault  # a connection fault is the whole call's, drawn for it
+        if fault is not None:
+            app.stats.fault(f"batch_item_{fault}")
+        serviced.append(_serve(app, outer, item, fault))
+    return serviced, []
+
+
+def _item_id(item: object) -> str:
+    return str(item.get("id", "")) if isinstance(item, dict) else ""
+
+
+def _serve(app: ServiceNowApp, outer: Request, item: object, fault: str | None = None) -> dict[str, object]:
+    """One batch item, executed (or answered with its injected fault) and described."""
+    started = time.perf_counter()
+    item_id = _item_id(item)
+    if fault is not None:
+        response = error_response(*FAULT_RESPONSES[fault])
+    elif isinstance(item, dict):
+        response = _execute(app, outer, item)
+    else:
+        response = _invalid("item must be an object")
     result: dict[str, object] = {
         "id": item_id,
         "body": base64.b64encode(response.body).decode("ascii"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .._base import server as base
 from .._base.messages import BaseRequest
 from .app import ServiceNowApp
-from .faults import HIBERNATING_PAGE
+from .faults import FAULT_RESPONSES, HIBERNATING_PAGE
 from .messages import Request, Response, error_response
 
 #: longer request targets get the instance's front end's HTML error page, not the API's JSON (pysnc moves its
@@ -20,10 +20,6 @@ URI_TOO_LONG_PAGE = (
     b"<html><head><title>414 Request-URI Too Long</title></head><body><h1>Request-URI Too Long</h1>"
     b"<p>The requested URL's length exceeds the capacity limit for this server.</p></body></html>"
 )
-FAULT_RESPONSES = {
-    "500": (500, "Internal Server Error", "The emulator injected a server error"),
-    "503": (503, "Service Unavailable", "The emulator injected an unavailable instance"),
-}
 
 
 class RequestHandler(base.EmulatorRequestHandler[ServiceNowApp]):

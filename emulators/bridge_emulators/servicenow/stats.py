@@ -18,7 +18,9 @@ class Stats(BaseStats):
             self._bump("by_table", resource)
             self._bump("by_method_table", f"{method} {resource}")
 
-    def batch_items(self, count: int) -> None:
-        """Count the sub-requests a Batch API call carried."""
+    def batch_items(self, count: int, unserviced: int = 0) -> None:
+        """Count the sub-requests a Batch API call carried (``items``) and those it left ``unserviced``."""
         with self._lock:
             self._bump("batch", "items", count)
+            if unserviced:
+                self._bump("batch", "unserviced", unserviced)
