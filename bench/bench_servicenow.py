@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from tests.support.procs import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 N_POLL = 100_000
+PAGE = int(os.environ.get("BENCH_POLL_PAGE", "2000"))
 
 _EMULATOR = """
 import sys, time
@@ -67,7 +69,7 @@ def _config(tmp: Path, sn_url: str) -> Path:
                 "auth": {"type": "basic", "username": "admin", "password": "admin"},
                 "requests_per_second": 1000,
                 "burst": 100,
-                "page_size": 1000,
+                "page_size": PAGE,
             },
             "sink": {"kind": "http", "base_url": "http://127.0.0.1:9"},
         },
@@ -81,7 +83,7 @@ def _config(tmp: Path, sn_url: str) -> Path:
                     "poll": {
                         "source": "servicenow",
                         "table": "incident",
-                        "page_size": 1000,
+                        "page_size": PAGE,
                         "initial_lookback_seconds": 86400,
                     }
                 },
