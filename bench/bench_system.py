@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pysnow
@@ -24,11 +26,14 @@ import yaml
 from bench.bench_azure import TOKEN, _alert
 from bench.loadgen import build_request, load
 from bench.report import Result, cpu_reference_ms
+from bridge.config import DispatcherSettings
 from bridge.mappings.azure_alert import alert_to_incident, load_azure_mapping, parse_alert
-from bridge_emulators.servicenow import ServiceNowEmulator
 from tests.support.procs import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
+DELIVERY_WORKERS = int(DispatcherSettings.model_fields["workers"].default)
+SN_CONCURRENCY = 16
+TARGET_VS_SCRIPT = 10.0
 
 
 def _config(tmp: Path, sn_url: str) -> Path:
@@ -37,9 +42,10 @@ def _config(tmp: Path, sn_url: str) -> Path:
     config["mappings_dir"] = str(ROOT / "config/mappings")
     config["log"] = {"level": "WARNING"}
     config["azure"] = {"tokens": [TOKEN]}
-    config["dispatcher"]["workers"] = 32
+    config["dispatcher"].pop("workers", None)  # the default
     sn = config["targets"]["servicenow"]
-    sn.update(instance_url=sn_url, requests_per_second=1000, burst=100, max_concurrency=32)
+    # the emulator has no rate limit: the bridge's own request budget is not what this measures
+    sn.update(instance_url=sn_url, requests_per_second=1000, burst=100, max_concurrency=SN_CONCURRENCY)
     config["routes"] = [r for r in config["routes"] if r["kind"] == "azure-alert"]
     path = tmp / "bridge.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -57,23 +63,42 @@ def _script(url: str, bodies: list[bytes]) -> float:
     return time.perf_counter() - t0
 
 
+@contextmanager
+def _emulator(latency_ms: int) -> Iterator[str]:
+    """The ServiceNow emulator in a process of its own, so its CPU is not the load generator's (one GIL)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge_emulators", "servicenow", "--port", "0", "--latency-ms", str(latency_ms)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().rsplit(" ", 1)[-1].strip()
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def _incidents(session: requests.Session, url: str) -> int:
+    answer = session.get(
+        f"{url}/api/now/table/incident", params={"sysparm_fields": "sys_id", "sysparm_limit": "1"}, timeout=30
+    )
+    return int(answer.headers["X-Total-Count"])
+
+
 def versus_script(n: int = 300, latency_ms: int = 50) -> Result:
+    cpu_ref = cpu_reference_ms()
     bodies = [_alert(i, "vs") for i in range(n)]
-    with ServiceNowEmulator(latency_ms=latency_ms) as emu:
-        script = _script(emu.url, bodies)
-    with ServiceNowEmulator(latency_ms=latency_ms) as emu, tempfile.TemporaryDirectory() as tmp:
+    with _emulator(latency_ms) as url:
+        script = _script(url, bodies)
+    with _emulator(latency_ms) as url, tempfile.TemporaryDirectory() as tmp:
         port = free_port()
+        counter = requests.Session()
+        counter.auth = ("admin", "admin")
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bridge.cli",
-                "run",
-                "--config",
-                str(_config(Path(tmp), emu.url)),
-                "--port",
-                str(port),
-            ],
+            [sys.executable, "-m", "bridge.cli", "run", "--config", str(_config(Path(tmp), url)), "--port", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -88,26 +113,35 @@ def versus_script(n: int = 300, latency_ms: int = 50) -> Result:
                 total=n,
                 connections=8,
             )
-            while len(emu.state.records("incident")) < n and time.perf_counter() - t0 < 300:
+            while _incidents(counter, url) < n and time.perf_counter() - t0 < 300:
                 time.sleep(0.02)
             bridge = time.perf_counter() - t0
-            created = len(emu.state.records("incident"))
+            created = _incidents(counter, url)
         finally:
             proc.terminate()
             proc.wait(15)
     ratio = script / bridge
     return Result(
         name="bridge vs a serial pysnow script",
-        what=__doc__ or "",
+        what=(__doc__ or "")
+        + (
+            f"\n\nThe bridge runs the example configuration's defaults but for the instance's limits: "
+            f"{DELIVERY_WORKERS} delivery workers (the dispatcher's default) and `max_concurrency: "
+            f"{SN_CONCURRENCY}` calls at once to ServiceNow, what the API_INT semaphores (4 per node by default) of "
+            "a four-node instance take; a smaller instance needs a lower figure (it answers 429 beyond it, which "
+            "the bridge honours). The emulator runs in its own process for both."
+        ),
         figures={
             "bridge": f"{n / bridge:.0f} incidents/s",
             "incidents": f"{created}/{n}",
             "latency added by the emulator": f"{latency_ms} ms",
+            "concurrency": f"{SN_CONCURRENCY} calls to ServiceNow",
+            "CPU reference": f"{cpu_ref:.0f} ms",
         },
         baseline=f"serial pysnow loop {n / script:.1f} incidents/s (no durability, no retries)",
         ratio=ratio,
-        target=">= 5x the script, with durability on",
-        met=ratio >= 5 and created == n,
+        target=f">= {TARGET_VS_SCRIPT:g}x the script, with durability on",
+        met=ratio >= TARGET_VS_SCRIPT and created == n,
     )
 
 

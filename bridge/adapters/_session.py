@@ -3,11 +3,16 @@
 requests walks ``os.environ`` twice per call to find proxies (``getproxies_environment``): about a fifth of a
 delivery's CPU in the bridge. A daemon's environment does not change while it runs, so the answer is kept per
 scheme and host; what is honoured is unchanged (``HTTPS_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``).
+
+``cookies=False`` keeps no cookies: ServiceNow runs one transaction at a time per session (its session
+synchronisation), so calls that carried one JSESSIONID would queue behind each other on one node however many
+the bridge makes at once.
 """
 
 from __future__ import annotations
 
 import os
+from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -20,8 +25,10 @@ if TYPE_CHECKING:
 
 
 class Session(requests.Session):
-    def __init__(self) -> None:
+    def __init__(self, *, cookies: bool = True) -> None:
         super().__init__()
+        if not cookies:
+            self.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         self._environment: dict[tuple[str, str], tuple[dict[str, str], str | None]] = {}
 
     def merge_environment_settings(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import email
+import http.client
+
 import pytest
+import requests
+from requests.cookies import MockRequest, MockResponse
 
 from bridge.adapters._session import Session
 
@@ -29,3 +34,14 @@ def test_the_environment_is_read_once_per_host(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("HTTPS_PROXY", "http://later.example:3128")
     again = session.merge_environment_settings("https://acme.example/b", {}, None, True, None)
     assert first["proxies"] == again["proxies"] == {}
+
+
+def test_a_session_without_cookies_keeps_none() -> None:
+    """ServiceNow's JSESSIONID would pin every call to one session, which the instance runs one at a time."""
+    headers = email.message_from_string("Set-Cookie: JSESSIONID=abc; Path=/\n\n", _class=http.client.HTTPMessage)
+    request = requests.Request("GET", "https://acme.service-now.com/api/now/table/incident").prepare()
+    kept, refused = Session(), Session(cookies=False)
+    for session in (kept, refused):
+        session.cookies.extract_cookies(MockResponse(headers), MockRequest(request))  # type: ignore[arg-type]
+    assert [c.name for c in kept.cookies] == ["JSESSIONID"]
+    assert list(refused.cookies) == []
