@@ -28,7 +28,7 @@ from tests.support.procs import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 N_POLL = 100_000
-PAGE = int(os.environ.get("BENCH_POLL_PAGE", "2000"))
+PAGE = int(os.environ.get("BENCH_POLL_PAGE", "3000"))
 
 _EMULATOR = """
 import sys, time
