@@ -201,7 +201,7 @@ def _to_ready(env: dict[str, str]) -> float:
         proc.wait(15)
 
 
-def cold_start(runs: int = 3) -> Result:
+def cold_start(runs: int = 5) -> Result:
     cpu_ref = cpu_reference_ms()
     restart, first, baseline = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -223,7 +223,8 @@ def cold_start(runs: int = 3) -> Result:
         what=(
             "`bridge run` with the example configuration, from process start to `/readyz` 200, on a store it has "
             "used before (a restart; the figure the target is for) and on an empty data directory (the store "
-            "created and migrated too); best of 3 each. Baseline, in the same run: a bare interpreter importing "
+            "created and migrated too); best of 5 each (other work on the machine only ever slows a run). "
+            "Baseline, in the same run: a bare interpreter importing "
             f"the {len(deps)} third-party modules the daemon holds once its runtime and app are built (from "
             f"{len(packages)} packages: {', '.join(packages)}), so the ratio is the bridge's own start-up: its "
             "modules, the configuration, the store check, the runtime and the server."
