@@ -10,21 +10,25 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from bench.report import Result
+from bench.report import Result, cpu_reference_ms
 from tests.support.procs import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 N_POLL = 100_000
+PAGE = int(os.environ.get("BENCH_POLL_PAGE", "3000"))
 
 _EMULATOR = """
 import sys, time
@@ -67,7 +71,7 @@ def _config(tmp: Path, sn_url: str) -> Path:
                 "auth": {"type": "basic", "username": "admin", "password": "admin"},
                 "requests_per_second": 1000,
                 "burst": 100,
-                "page_size": 1000,
+                "page_size": PAGE,
             },
             "sink": {"kind": "http", "base_url": "http://127.0.0.1:9"},
         },
@@ -81,7 +85,7 @@ def _config(tmp: Path, sn_url: str) -> Path:
                     "poll": {
                         "source": "servicenow",
                         "table": "incident",
-                        "page_size": 1000,
+                        "page_size": PAGE,
                         "initial_lookback_seconds": 86400,
                     }
                 },
@@ -116,13 +120,42 @@ def _baseline(url: str, total: int) -> float:
     return time.perf_counter() - t0
 
 
-def poll_throughput(total: int = N_POLL) -> Result:
+def _keyset_reads(url: str, total: int) -> float:
+    """The bridge's own reads of the same changes (keyset pages through its ServiceNow adapter), storing nothing:
+    what the instance (here the emulator) costs for the queries a change feed must make."""
+    from datetime import UTC, datetime, timedelta
+
+    from bridge.adapters import build_adapter
+
+    auth = {"type": "basic", "username": "admin", "password": "admin"}
+    settings = {"instance_url": url, "auth": auth, "requests_per_second": 1000, "burst": 100, "page_size": PAGE}
+    adapter = build_adapter("servicenow", "servicenow", settings)
+    t0 = time.perf_counter()
+    seen = sum(1 for _ in adapter.iter_changes("incident", datetime.now(UTC) - timedelta(days=1)))  # type: ignore[attr-defined]
+    elapsed = time.perf_counter() - t0
+    adapter.close()
+    assert seen == total, seen
+    return elapsed
+
+
+@contextmanager
+def _emulator(total: int) -> Iterator[str]:
+    """A fresh emulator process holding ``total`` changed incidents (fresh: it keeps query results between calls,
+    and one measurement must not warm it for the next)."""
     port = free_port()
     emulator = subprocess.Popen([sys.executable, "-c", _EMULATOR, str(port), str(total)], stdout=subprocess.PIPE)
     try:
         assert emulator.stdout is not None and emulator.stdout.readline().strip() == b"ready"
-        url = f"http://127.0.0.1:{port}"
-        base = _baseline(url, total)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        emulator.terminate()
+        emulator.wait(10)
+
+
+def poll_throughput(total: int = N_POLL) -> Result:
+    cpu_ref = cpu_reference_ms()
+    with _emulator(total) as url:
+        base = _baseline(url, total)  # an offset query of its own: nothing the poll asks is cached by it
         with tempfile.TemporaryDirectory() as tmp:
             out = subprocess.run(
                 [sys.executable, "-c", _POLLER, str(_config(Path(tmp), url))],
@@ -132,26 +165,35 @@ def poll_throughput(total: int = N_POLL) -> Result:
                 cwd=ROOT,
             )
         figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    finally:
-        emulator.terminate()
-        emulator.wait(10)
+    with _emulator(total) as url:
+        reads = _keyset_reads(url, total)
     rate = figures["seen"] / figures["seconds"]
     return Result(
         name="poll 100,000 changes",
         what=(
-            f"{total} incidents changed; one poll by the bridge (keyset pages of 1,000, each page committed to the "
-            "durable inbox before the watermark moves), in its own process. Baseline: a `requests` loop paging "
-            "the same records by offset and keeping nothing."
+            f"{total} incidents changed; one poll by the bridge (keyset pages of {PAGE:,}, the next page read while "
+            "the current one is stored, each page committed to the durable inbox before the watermark moves), in "
+            "its own process. Baseline: a `requests` loop paging the same records by offset (pages of 1,000) and "
+            "keeping nothing."
         ),
         figures={
             "bridge": f"{rate:.0f} changes/s",
             "stored": f"{figures['new']}/{total}",
             "peak RSS": f"{figures['rss_mb']:.0f} MB",
+            "the same keyset reads, nothing stored": f"{total / reads:.0f} records/s",
+            "CPU reference": f"{cpu_ref:.0f} ms",
         },
         baseline=f"offset loop {total / base:.0f} records/s",
         ratio=rate / (total / base),
-        target="peak RSS < 200 MB, every change stored",
-        met=figures["rss_mb"] < 200 and figures["new"] == total,
+        target=">= 0.5x the offset loop, peak RSS < 150 MB, every change stored",
+        met=rate / (total / base) >= 0.5 and figures["rss_mb"] < 150 and figures["new"] == total,
+        notes=[
+            "The keyset-reads figure is the bridge's own reads of the same changes through its adapter, storing "
+            "nothing. The emulator keeps a query's sorted result between calls, so an offset loop (one query, "
+            "new offsets) costs it a slice per page after the first, while a change feed's keyset pages (a new "
+            "query each page, as a feed must make: offsets skip records that change while it reads) cost it a "
+            "full scan and sort each. Stored changes/s close to that figure means storing keeps up with reading.",
+        ],
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from bridge.adapters._session import Session
 from bridge.adapters.base import DeliveryResult, Operation
 from bridge.errors import PermanentError, TransientError
 from bridge.failures import error_for_response
@@ -91,7 +92,7 @@ class HttpAdapter:
 
 
 def _session(settings: Settings) -> requests.Session:
-    session = requests.Session()
+    session = Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

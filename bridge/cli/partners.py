@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from bridge.cli.common import ConfigOption, load_or_exit
 from bridge.config import BridgeConfig
 from bridge.errors import ConfigError
-from bridge.partners import Partner
+
+if TYPE_CHECKING:
+    from bridge.partners import Partner
 
 partners_app = typer.Typer(help="The partner directory (cross-party e-bonding).", no_args_is_help=True)
 PartnersOption = typer.Option(

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +28,8 @@ from bridge.store import inbox as ib
 
 log = logging.getLogger("bridge.poller")
 SN_TIME = "%Y-%m-%d %H:%M:%S"
+T = TypeVar("T")
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per change
 
 
 class PollSettings(BaseModel):
@@ -72,7 +76,7 @@ def change_event(route: str, table: str, record: dict[str, Any], *, own_keys: bo
         route=route,
         dedupe_key=f"{route}/{key}" if own_keys else key,
         record_key=sys_id,
-        payload=json.dumps({"table": table, "record": record}, separators=(",", ":")),
+        payload=_ENCODE({"table": table, "record": record}),
     )
 
 
@@ -132,7 +136,7 @@ class WatermarkPoller(ABC):
         result = PollResult(watermark=self._watermark())
         overlap = timedelta(seconds=self.settings.overlap_seconds)
         newest = result.watermark
-        for page in self.read_pages(self._since(result.watermark), overlap=overlap):
+        for page in read_ahead(self.read_pages(self._since(result.watermark), overlap=overlap)):
             accepted = self.ingest(page.events)
             result.seen += len(page.events)
             result.new += sum(not a.duplicate for a in accepted)
@@ -175,3 +179,43 @@ class ServiceNowPoller(WatermarkPoller):
 
     def parse_watermark(self, watermark: str) -> datetime:
         return datetime.strptime(watermark, SN_TIME).replace(tzinfo=UTC)
+
+
+def read_ahead(pages: Iterator[T]) -> Iterator[T]:
+    """Yield ``pages`` while a thread reads (and converts) the next one, so the source's answer time overlaps
+    storing the page before; one page waits at most, which bounds memory. The reader's error is raised here, in
+    its place in the sequence: the pages before it were stored, the watermark is where they left it."""
+    slot: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slot.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not offer((True, page)):
+                    return
+            offer((False, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            offer((False, exc))
+
+    reader = threading.Thread(target=read, name="poll-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            more, item = slot.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        reader.join()

@@ -139,6 +139,9 @@ _CLAIM_SQL = """
 """
 
 
+_CUSTOM_PLAN = sa.text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 def claim(
     store: Store,
     *,
@@ -167,6 +170,10 @@ def claim(
     else:
         sql = sql.replace("__ONLY__", "")
     with store.begin() as conn:
+        if store.is_postgres:
+            # plan each claim for the outbox as it is now: a plan cached while the outbox was empty (a worker
+            # idling before a burst) joins it with itself row by row and took seconds per claim at 4,000 rows
+            conn.execute(_CUSTOM_PLAN)
         rows = list(conn.execute(sa.text(sql), params))
         known = _target_ids(conn, rows)
     rows.sort(key=lambda r: r.id)

@@ -2,7 +2,8 @@
 ServiceNow emulators fail 20% of calls and rate-limit, and the daemon is killed with `kill -9` every few seconds
 and restarted. At the end every alert is in exactly one incident, every partner update reached our case once and
 in the partner's order with nothing echoed back, nothing is dead-lettered, and no captured email holds an MPAN.
-A second test runs two daemons on PostgreSQL, kills one, and checks the other carries on without polling twice.
+A second test runs two daemons on PostgreSQL, kills the one that plans, and checks the other takes over without
+polling twice.
 Reduced size by default; `pytest tests/chaos --chaos-full` runs 5,000 alerts and 2,000 partner updates.
 The combined run writes its counts to docs/RELIABILITY.md.
 """
@@ -10,6 +11,7 @@ The combined run writes its counts to docs/RELIABILITY.md.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import threading
 import time
@@ -281,9 +283,12 @@ def test_two_daemons_on_postgres_one_killed_the_other_carries_on(
     with ServiceNowEmulator() as emu:
         config = _pg_config(tmp_path, emu.url, pg_url)
         ports = [free_port(), free_port()]
+        names = ["daemon-0", "daemon-1"]  # each daemon's sessions carry its name (libpq's PGAPPNAME)
         procs = [
-            bridge_process("run", "--config", str(config), "--port", str(p), log=tmp_path / f"d{i}.log")
-            for i, p in enumerate(ports)
+            bridge_process(
+                "run", "--config", str(config), "--port", str(p), log=tmp_path / f"d{i}.log", env={"PGAPPNAME": name}
+            )
+            for i, (p, name) in enumerate(zip(ports, names, strict=True))
         ]
         request.addfinalizer(lambda: [p.kill() for p in procs if p.poll() is None])
         for port, proc in zip(ports, procs, strict=True):
@@ -293,11 +298,15 @@ def test_two_daemons_on_postgres_one_killed_the_other_carries_on(
                 f"http://127.0.0.1:{ports[i % 2]}/webhooks/azure-monitor?token={TOKEN}", json=_alert(i), timeout=5
             ).raise_for_status()
         wait_for(lambda: emu.state.records("incident"), timeout=60, what="the daemons at work")
-        kill9(procs[0])  # mid-work: some of the first 50 may still be on their way
+        # kill the planner, so the singleton has to fail over (killing the other one would only test carrying on)
+        wait_for(lambda: _processor_holder(pg_url), timeout=30, what="a daemon holding the processor's lock")
+        victim = names.index(str(_processor_holder(pg_url)))
+        survivor = 1 - victim
+        kill9(procs[victim])  # mid-work: some of the first 50 may still be on their way
         emu.reset_stats()
         for i in range(50, 100):
             requests.post(
-                f"http://127.0.0.1:{ports[1]}/webhooks/azure-monitor?token={TOKEN}", json=_alert(i), timeout=5
+                f"http://127.0.0.1:{ports[survivor]}/webhooks/azure-monitor?token={TOKEN}", json=_alert(i), timeout=5
             ).raise_for_status()
 
         def polls() -> int:
@@ -306,6 +315,7 @@ def test_two_daemons_on_postgres_one_killed_the_other_carries_on(
         # the survivor carries on: every alert becomes an incident, and it polls (the killed daemon's poll lock
         # went with its session; tests/engine/test_poll_lock.py shows the lock itself)
         wait_for(lambda: len(emu.state.records("incident")) >= 100 and polls() > 0, timeout=120, what="carry on")
+        assert _processor_holder(pg_url) == names[survivor], "the survivor took the processor's lock over"
         engine = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
         wait_until_stable(
             lambda: idle_snapshot(engine, {"servicenow:incident": change_keys(emu, "incident")}),
@@ -313,11 +323,29 @@ def test_two_daemons_on_postgres_one_killed_the_other_carries_on(
             what="the survivor idle",
         )
         engine.dispose()
-        code = terminate(procs[1])
+        code = terminate(procs[survivor])
     incidents = emu.state.records("incident")
     assert code == 0
     assert len(incidents) == 100 and len({r["correlation_id"] for r in incidents}) == 100
     assert _dead(pg_url) == 0
+
+
+def _processor_holder(db_url: str) -> str | None:
+    """The application name of the session holding the processor's advisory lock (see Store.singleton)."""
+    key = int.from_bytes(hashlib.sha256(b"bridge-processor").digest()[:8], "big", signed=True) & (2**64 - 1)
+    engine = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                sa.text(
+                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :hi AND l.objid = :lo "
+                    "AND l.objsubid = 1 AND a.datname = current_database()"
+                ),
+                {"hi": key >> 32, "lo": key & 0xFFFFFFFF},
+            ).scalar()
+    finally:
+        engine.dispose()
 
 
 def _pg_config(tmp_path: Path, sn_url: str, db_url: str) -> Path:

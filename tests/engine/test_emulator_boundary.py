@@ -31,6 +31,27 @@ def test_the_product_never_imports_the_emulators() -> None:
     assert installed == "True", "the emulators are installed here, so not loading them means something"
 
 
+def test_the_daemon_built_from_the_example_configuration_imports_no_emulator(tmp_path: Path) -> None:
+    """What `bridge run` holds once its runtime and app are built (adapters, flows, pollers and all), not only
+    what importing its modules pulls in: the emulators are another distribution, and loading one would also
+    cost the daemon's cold start."""
+    probe = (
+        "import sys, uvicorn, bridge.cli\n"
+        "from bridge.config import load_config\n"
+        "from bridge.runtime import build_runtime\n"
+        "from bridge.server.app import create_app\n"
+        "runtime = build_runtime(load_config())\n"
+        "uvicorn.Config(create_app(runtime), log_config=None).load()\n"
+        "runtime.stop()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'bridge_emulators'))"
+    )
+    env = {**os.environ, "BRIDGE_DATA_DIR": str(tmp_path / "data"), "BRIDGE_AZURE_TOKEN": "t" * 32}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True, cwd=ROOT, env=env
+    )
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
 def test_bridge_emulator_hands_over_to_the_bridge_emulator_command(tmp_path: Path) -> None:
     command = [
         sys.executable,

@@ -14,6 +14,7 @@ import pysnow
 import requests
 from pydantic import ValidationError
 
+from bridge.adapters._session import Session
 from bridge.adapters.base import DeliveryResult, Operation
 from bridge.errors import ConfigError, PermanentError
 
@@ -49,7 +50,7 @@ class ServiceNowAdapter:
         self.name = name
         self.settings = settings
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        self._session = session or Session(cookies=False)  # no session affinity: see _session
         self._transport = _transport(name, settings, self._session, clock=clock, wall=wall, sleep=sleep)
         self._transport.credentials = _credentials(name, settings, self._transport, clock=clock, wall=wall)
         self._api = TableApi(self._transport, instance_url=settings.instance_url)

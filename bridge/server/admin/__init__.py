@@ -15,7 +15,6 @@ from fastapi.responses import Response
 
 from bridge.ops.metrics import watch_routes
 from bridge.runtime import Runtime
-from bridge.server.admin import api, dead_letter_pages, login, mappings_api, mappings_pages, pages
 from bridge.server.admin.auth import AdminAuth, gate
 from bridge.server.limits import add_gate
 
@@ -35,6 +34,9 @@ def add_routes(app: FastAPI, runtime: Runtime) -> None:
     if not auth.enabled:
         log.info("admin surface disabled: no admin.tokens configured")
         return
+    # imported only when mounted: a bridge without admin tokens starts without them (see the cold start benchmark)
+    from bridge.server.admin import api, dead_letter_pages, login, mappings_api, mappings_pages, pages
+
     # credentials before any body: the API, and every form post but the login form (which carries the token)
     add_gate(app.state, "/admin/api/", gate)
     add_gate(app.state, "/admin/", gate, methods={"POST", "PUT", "PATCH", "DELETE"}, exempt={"/admin/login"})
