@@ -12,6 +12,7 @@ processes; PostgreSQL workers skip each other's locked rows (FOR UPDATE SKIP LOC
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,9 @@ class Outcome:
     #: the operation asked for its outcome to come back (then ``about`` says which operation it was)
     report: bool = False
     about: dict[str, Any] = field(default_factory=dict)
+    #: tries of this claim that failed and were retried in-process: (wall time, status code, error), each one
+    #: an attempt of its own in the history (and in the row's count)
+    earlier: list[tuple[float, int | None, str]] = field(default_factory=list)
 
 
 def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> int:
@@ -109,13 +113,18 @@ def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> i
     return len(conn.execute(stmt, rows).all())
 
 
-# Only the two markers are replaced, by constant fragments; every value is a bound parameter.
+# Only the markers are replaced, by constant fragments; every value is a bound parameter. The candidates are
+# walked in id order over the unfinished rows only (a partial index, migration 0013) and the walk stops at the
+# LIMIT, so a claim reads about as many rows as it hands out plus those waiting behind a record's head, never
+# the finished history; "an earlier row of this record is unfinished" is one probe of the other partial index.
+# SQLite is told which index to walk (__SCAN__): its planner would otherwise gather every candidate and sort.
 _CLAIM_SQL = """
     UPDATE outbox SET status = 'inflight', lease_until = :lease, lease_owner = :owner,
            attempts = attempts + 1, updated_at = :now
     WHERE id IN (
-        SELECT o.id FROM outbox o
-        WHERE ((o.status IN ('pending', 'retry') AND o.next_attempt_at <= :now)
+        SELECT o.id FROM outbox o __SCAN__
+        WHERE o.status IN ('pending', 'retry', 'inflight')
+          AND ((o.status IN ('pending', 'retry') AND o.next_attempt_at <= :now)
                OR (o.status = 'inflight' AND o.lease_until < :now))
           AND NOT EXISTS (
               SELECT 1 FROM outbox p
@@ -130,19 +139,40 @@ _CLAIM_SQL = """
 """
 
 
+@functools.lru_cache(maxsize=64)
+def _claim_statement(postgres: bool, paused: int) -> sa.TextClause:
+    """The claim for a dialect and a number of paused routes, parsed once (``sa.text`` is not free)."""
+    sql = _CLAIM_SQL.replace("__LOCK__", "FOR UPDATE SKIP LOCKED" if postgres else "")
+    sql = sql.replace("__SCAN__", "" if postgres else "INDEXED BY ix_outbox_unfinished")
+    names = ", ".join(f":paused{i}" for i in range(paused))
+    return sa.text(sql.replace("__PAUSED__", f"AND o.route NOT IN ({names})" if paused else ""))
+
+
 def claim(store: Store, *, owner: str, limit: int, lease_seconds: float, paused: Sequence[str] = ()) -> list[Claimed]:
     """Lease up to ``limit`` claimable operations to ``owner``; resolve each one's target id from the links."""
+    return finish_and_claim(store, (), owner=owner, limit=limit, lease_seconds=lease_seconds, paused=paused)
+
+
+def finish_and_claim(
+    store: Store,
+    outcomes: Sequence[Outcome],
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    paused: Sequence[str] = (),
+) -> list[Claimed]:
+    """:func:`finish` a batch and claim up to ``limit`` more in the same transaction: one commit per turn of the
+    dispatcher's loop, and a record whose operation just finished has its next one claimable at once."""
     t = now()
-    params: dict[str, Any] = {"now": t, "lease": t + lease_seconds, "owner": owner, "limit": limit}
-    sql = _CLAIM_SQL.replace("__LOCK__", "FOR UPDATE SKIP LOCKED" if store.is_postgres else "")
-    if paused:
-        names = ", ".join(f":paused{i}" for i in range(len(paused)))
-        sql = sql.replace("__PAUSED__", f"AND o.route NOT IN ({names})")
-        params.update({f"paused{i}": name for i, name in enumerate(paused)})
-    else:
-        sql = sql.replace("__PAUSED__", "")
     with store.begin() as conn:
-        rows = list(conn.execute(sa.text(sql), params))
+        if outcomes:
+            _finish(conn, store, outcomes, owner=owner, t=t)
+        if limit <= 0:
+            return []
+        params: dict[str, Any] = {"now": t, "lease": t + lease_seconds, "owner": owner, "limit": limit}
+        params.update({f"paused{i}": name for i, name in enumerate(paused)})
+        rows = list(conn.execute(_claim_statement(store.is_postgres, len(paused)), params))
         known = _target_ids(conn, rows)
     rows.sort(key=lambda r: r.id)
     return [_claimed(row, known) for row in rows]
@@ -197,23 +227,29 @@ def finish(store: Store, outcomes: Sequence[Outcome], *, owner: str) -> None:
     operation's route in the same transaction, so the flow hears of it exactly once per attempt."""
     if not outcomes:
         return
-    t = now()
-    bulk = [o for o in outcomes if o.status != "dead" and not o.report]
     with store.begin() as conn:
-        if bulk:
-            conn.execute(_GUARDED_FINISH, [_finish_params(o, owner, t) for o in bulk])
-            conn.execute(sa.insert(attempts), [_attempt_row(o, owner, t) for o in bulk])
-            for outcome in bulk:
-                _record_side_effects(conn, store, outcome, t=t)
-        for outcome in outcomes:
-            if outcome.status != "dead" and not outcome.report:
-                continue
-            if conn.execute(_GUARDED_FINISH, _finish_params(outcome, owner, t)).rowcount:
-                conn.execute(sa.insert(attempts), _attempt_row(outcome, owner, t))
-                _record_side_effects(conn, store, outcome, t=t)
-                if outcome.report and outcome.status in ("done", "dead"):
-                    _report(conn, store, outcome, t=t)
+        _finish(conn, store, outcomes, owner=owner, t=now())
 
+
+def _finish(conn: sa.Connection, store: Store, outcomes: Sequence[Outcome], *, owner: str, t: float) -> None:
+    bulk = [o for o in outcomes if o.status != "dead" and not o.report]
+    if bulk:
+        conn.execute(_GUARDED_FINISH, [_finish_params(o, owner, t) for o in bulk])
+        conn.execute(_INSERT_ATTEMPT, [row for o in bulk for row in _attempt_rows(o, owner, t)])
+        for outcome in bulk:
+            if outcome.audit or (outcome.link and outcome.result_id):
+                _record_side_effects(conn, store, outcome, t=t)
+    for outcome in outcomes:
+        if outcome.status != "dead" and not outcome.report:
+            continue
+        if conn.execute(_GUARDED_FINISH, _finish_params(outcome, owner, t)).rowcount:
+            conn.execute(_INSERT_ATTEMPT, _attempt_rows(outcome, owner, t))
+            _record_side_effects(conn, store, outcome, t=t)
+            if outcome.report and outcome.status in ("done", "dead"):
+                _report(conn, store, outcome, t=t)
+
+
+_INSERT_ATTEMPT = sa.insert(attempts)
 
 _GUARDED_FINISH = (
     sa.update(outbox)
@@ -228,6 +264,7 @@ _GUARDED_FINISH = (
         updated_at=sa.bindparam("b_t"),
         lease_until=None,
         lease_owner=None,
+        attempts=outbox.c.attempts + sa.bindparam("b_extra"),
         next_attempt_at=sa.bindparam("b_next"),
         last_error=sa.bindparam("b_error"),
         last_status=sa.bindparam("b_code"),
@@ -241,6 +278,7 @@ def _finish_params(o: Outcome, owner: str, t: float) -> dict[str, Any]:
         "b_id": o.op_id,
         "b_owner": owner,
         "b_attempt": o.attempt,
+        "b_extra": len(o.earlier),
         "b_status": o.status,
         "b_t": t,
         "b_next": o.next_attempt_at or t,
@@ -250,16 +288,15 @@ def _finish_params(o: Outcome, owner: str, t: float) -> dict[str, Any]:
     }
 
 
-def _attempt_row(o: Outcome, owner: str, t: float) -> dict[str, Any]:
-    return {
-        "op_id": o.op_id,
-        "attempt": o.attempt,
-        "at": t,
-        "outcome": o.status,
-        "status_code": o.status_code,
-        "error": o.error,
-        "worker": owner,
-    }
+def _attempt_rows(o: Outcome, owner: str, t: float) -> list[dict[str, Any]]:
+    """The history of one claim: each in-process try that failed, then the last one's outcome."""
+    rows = [
+        {"op_id": o.op_id, "attempt": o.attempt + i, "at": at, "outcome": "retry", "status_code": code, "error": error}
+        for i, (at, code, error) in enumerate(o.earlier)
+    ]
+    last: dict[str, Any] = {"op_id": o.op_id, "attempt": o.attempt + len(o.earlier), "at": t, "outcome": o.status}
+    rows.append({**last, "status_code": o.status_code, "error": o.error})
+    return [{**row, "worker": owner} for row in rows]
 
 
 def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: float) -> None:
