@@ -36,6 +36,9 @@ from bridge.store import outbox as ob
 
 log = logging.getLogger("bridge.dispatcher")
 
+#: seconds between claims that walk the whole backlog; the ones between look only at its oldest rows
+FULL_WALK_EVERY = 0.2
+
 CREATE_ACTIONS = ("create", "upsert")
 
 
@@ -70,6 +73,7 @@ class Dispatcher:
         self._paused: tuple[float, list[str]] = (0.0, [])
         #: monotonic time the earliest retry this process gave back is due (the loop wakes for it)
         self._next_due = float("inf")
+        self._full_walk_due = 0.0
         #: waits between in-process retries; stopping cuts one short (tests inject a recorder)
         self._sleep = sleep or self._stopping.wait
 
@@ -151,7 +155,14 @@ class Dispatcher:
         if not claiming and pending < threshold:
             return False
         batch = self._take_outcomes()
-        due = time.monotonic() >= self._next_due
+        clock = time.monotonic()
+        due = clock >= self._next_due
+        # a claim that walks the whole backlog reads every row queued behind a busy record's head (thousands for
+        # one case's partner updates); most claims look at the oldest rows only, and every FULL_WALK_EVERY
+        # seconds one looks at everything, so no row waits longer than that for being far down the backlog
+        full = claiming and clock >= self._full_walk_due
+        if full:
+            self._full_walk_due = clock + FULL_WALK_EVERY
         claimed = ob.finish_and_claim(
             self.store,
             batch,
@@ -159,6 +170,7 @@ class Dispatcher:
             limit=min(free, self.settings.batch_size) if claiming else 0,
             lease_seconds=self.settings.lease_seconds,
             paused=self._paused_routes() if claiming else (),
+            window=None if full else 2 * capacity + self.settings.batch_size,
         )
         self._settled(batch)
         if claiming and due:

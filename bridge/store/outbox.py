@@ -118,6 +118,9 @@ def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> i
 # LIMIT, so a claim reads about as many rows as it hands out plus those waiting behind a record's head, never
 # the finished history; "an earlier row of this record is unfinished" is one probe of the other partial index.
 # SQLite is told which index to walk (__SCAN__): its planner would otherwise gather every candidate and sort.
+# A windowed claim (__WINDOW__) looks only at the first :window unfinished rows: a record with thousands of
+# operations queued behind its head costs a full walk one probe per queued row, so the dispatcher walks the
+# whole backlog only now and then (see :func:`finish_and_claim`).
 _CLAIM_SQL = """
     UPDATE outbox SET status = 'inflight', lease_until = :lease, lease_owner = :owner,
            attempts = attempts + 1, updated_at = :now
@@ -131,6 +134,7 @@ _CLAIM_SQL = """
               WHERE p.target_system = o.target_system AND p.target_key = o.target_key
                 AND p.id < o.id AND p.status IN ('pending', 'retry', 'inflight'))
           __PAUSED__
+          __WINDOW__
         ORDER BY o.id
         LIMIT :limit
         __LOCK__)
@@ -139,10 +143,16 @@ _CLAIM_SQL = """
 """
 
 
+_WINDOW_SQL = """AND o.id <= (SELECT max(w.id) FROM (
+              SELECT u.id FROM outbox u __SCAN__ WHERE u.status IN ('pending', 'retry', 'inflight')
+              ORDER BY u.id LIMIT :window) w)"""
+
+
 @functools.lru_cache(maxsize=64)
-def _claim_statement(postgres: bool, paused: int) -> sa.TextClause:
+def _claim_statement(postgres: bool, paused: int, windowed: bool = False) -> sa.TextClause:
     """The claim for a dialect and a number of paused routes, parsed once (``sa.text`` is not free)."""
     sql = _CLAIM_SQL.replace("__LOCK__", "FOR UPDATE SKIP LOCKED" if postgres else "")
+    sql = sql.replace("__WINDOW__", _WINDOW_SQL if windowed else "")
     sql = sql.replace("__SCAN__", "" if postgres else "INDEXED BY ix_outbox_unfinished")
     names = ", ".join(f":paused{i}" for i in range(paused))
     return sa.text(sql.replace("__PAUSED__", f"AND o.route NOT IN ({names})" if paused else ""))
@@ -161,9 +171,13 @@ def finish_and_claim(
     limit: int,
     lease_seconds: float,
     paused: Sequence[str] = (),
+    window: int | None = None,
 ) -> list[Claimed]:
     """:func:`finish` a batch and claim up to ``limit`` more in the same transaction: one commit per turn of the
-    dispatcher's loop, and a record whose operation just finished has its next one claimable at once."""
+    dispatcher's loop, and a record whose operation just finished has its next one claimable at once.
+
+    With ``window``, only the first ``window`` unfinished rows (in id order) are looked at: the claim then costs
+    about that many rows however long the backlog is. Rows past the window wait for a claim without one."""
     t = now()
     with store.begin() as conn:
         if outcomes:
@@ -172,7 +186,10 @@ def finish_and_claim(
             return []
         params: dict[str, Any] = {"now": t, "lease": t + lease_seconds, "owner": owner, "limit": limit}
         params.update({f"paused{i}": name for i, name in enumerate(paused)})
-        rows = list(conn.execute(_claim_statement(store.is_postgres, len(paused)), params))
+        if window is not None:
+            params["window"] = window
+        statement = _claim_statement(store.is_postgres, len(paused), window is not None)
+        rows = list(conn.execute(statement, params))
         known = _target_ids(conn, rows)
     rows.sort(key=lambda r: r.id)
     return [_claimed(row, known) for row in rows]
