@@ -95,6 +95,16 @@ class Decision:
     body: str | None = None
     audit: tuple[dict[str, Any], ...] = ()
 
+    @property
+    def refused(self) -> bool:
+        """The target answered that it did not take the request (408, 429, 503): a retry need not look for an
+        effect of this try first. Anything else (no answer, a 500, a gateway's 502/504) may have taken effect."""
+        return self.status in REFUSED
+
+
+#: statuses that say the request was not processed: timed out waiting for it, rate-limited, unavailable
+REFUSED = frozenset({408, 429, 503})
+
 
 def decide(exc: BaseException) -> Decision:
     """The one place that decides retry vs dead letter for any exception an adapter raised."""

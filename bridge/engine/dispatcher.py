@@ -217,13 +217,14 @@ class Dispatcher:
         op = item.op
         started = time.perf_counter()
         earlier: list[tuple[float, int | None, str]] = []
+        uncertain = op.attempts > 1  # an earlier claim's try may have taken effect
         while True:
             try:
                 outcome = self._attempt(item, op)
                 break
             except BaseException as exc:  # classified below; nothing escapes the worker thread
                 decision = decide(exc)
-                wait = self._inline_wait(decision, op.attempts, len(earlier) + 1, leased)
+                wait = self._inline_wait(decision, item.op.attempts + len(earlier), len(earlier) + 1, leased)
                 if wait is None:
                     outcome = self._failed(item, decision, tries=len(earlier) + 1)
                     break
@@ -234,8 +235,11 @@ class Dispatcher:
                 metrics.RETRIES.labels(op.route, op.target_system).inc()
                 earlier.append((now(), decision.status, decision.reason))
                 self._sleep(wait)
-                # adapters read ``attempts > 1`` as "an earlier try may have taken effect" (look before acting)
-                op = replace(item.op, attempts=item.op.attempts + len(earlier))
+                # adapters read ``attempts > 1`` as "an earlier try may have taken effect" (look before acting:
+                # a lookup before a create, a journal read before a comment); a try the target refused had none
+                uncertain = uncertain or not decision.refused
+                if uncertain:
+                    op = replace(item.op, attempts=item.op.attempts + len(earlier))
         metrics.DELIVERY_SECONDS.labels(op.route, op.target_system).observe(time.perf_counter() - started)
         metrics.DELIVERIES.labels(op.route, op.target_system, outcome.status).inc()
         outcome.earlier = earlier
