@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from bridge.config import load_config
 from bridge.engine.dispatcher import Dispatcher
-from bridge.failures import backoff_seconds, inline_wait
+from bridge.errors import RateLimitedError, TransientError
+from bridge.failures import backoff_seconds, decide, inline_wait
 from bridge.runtime import Runtime, build_runtime
 from bridge.store import links
 from bridge.store import outbox as ob
@@ -149,3 +150,12 @@ def test_one_incident_gets_every_work_note_once_and_in_order_under_emulator_faul
         faults = emu.stats()["faults"]
     assert notes == [f"note {i:03d}" for i in range(n)]
     assert faults, "the emulator did fail calls"
+
+
+def test_only_a_refused_try_is_known_to_have_had_no_effect() -> None:
+    """408, 429 and 503 say the target did not take the request; a 500, a gateway error or no answer may
+    have taken effect, so the retry looks first (a journal read before a comment, a lookup before a create)."""
+    assert all(decide(TransientError("x", status=s)).refused for s in (408, 503))
+    assert decide(RateLimitedError("x", retry_after=1)).refused
+    assert not any(decide(TransientError("x", status=s)).refused for s in (500, 502, 504))
+    assert not decide(TransientError("no answer")).refused
