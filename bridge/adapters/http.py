@@ -6,6 +6,7 @@ The receiver is expected to honour `Idempotency-Key` (as Stripe-style APIs do) s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -45,6 +46,7 @@ class HttpAdapter:
         self.name = name
         self.settings = settings
         self.session = session or _session(settings)
+        self._verify: str | bool = settings.ca_bundle or _environment_verify()
 
     def deliver(self, op: Operation) -> DeliveryResult:
         method = op.action.upper()
@@ -58,7 +60,7 @@ class HttpAdapter:
             json=op.payload.get("body"),
             headers=headers,
             timeout=(self.settings.connect_timeout, self.settings.read_timeout),
-            verify=self.settings.ca_bundle or True,
+            verify=self._verify,
         )
         if response.status_code >= 400:
             raise error_for_response(response, f"{method} {path} on {self.name}")
@@ -74,7 +76,7 @@ class HttpAdapter:
                 self.settings.base_url,
                 headers=self._auth(),
                 timeout=(self.settings.connect_timeout, self.settings.read_timeout),
-                verify=self.settings.ca_bundle or True,
+                verify=self._verify,
             )
         except requests.RequestException as exc:
             raise TransientError(f"{self.name}: {type(exc).__name__}") from exc
@@ -91,11 +93,26 @@ class HttpAdapter:
 
 
 def _session(settings: Settings) -> requests.Session:
+    """A pooled session whose environment (``HTTPS_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``) is read once,
+    here, for the target's one base URL: requests would read it again on every call, and look in ``~/.netrc``
+    too (credentials come from the configuration only), which was a third of a local call's CPU."""
     session = requests.Session()
+    proxies = session.merge_environment_settings(settings.base_url, {}, None, None, None)["proxies"]
+    session.proxies.update(proxies)
+    session.trust_env = False
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def _environment_verify() -> str | bool:
+    """What requests verifies with when told ``True`` and reading the environment: a bundle named by
+    ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``, else its default store. Never False."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        if os.environ.get(name):
+            return os.environ[name]
+    return True
 
 
 def from_config(name: str, settings: Mapping[str, Any]) -> HttpAdapter:
