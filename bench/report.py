@@ -108,6 +108,7 @@ ORDER = [
     "alert to incident end to end",
     "dispatcher 0 ms",
     "dispatcher 50 ms",
+    "one record, ordered, under faults",
     "ServiceNow calls per change",
     "poll 100,000 changes",
     "MPAN redaction",
