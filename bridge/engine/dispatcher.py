@@ -147,10 +147,7 @@ class Dispatcher:
         keep only a few deliveries going so accepting gets the CPU (they catch up right after). Outcomes wait
         for company while every worker is busy (the pool has work); as soon as a worker would idle, they are
         written and the next operations claimed at once (a record's next operation waits for its outcome)."""
-        capacity = 1 if self.pressure.busy() else 2 * self.settings.workers
-        threshold = max(1, min(self.settings.batch_size, capacity) // 2)
-        pending = self._outcomes.qsize()
-        free = capacity - (len(self._inflight) - pending)
+        capacity, threshold, free, pending = self._room()
         claiming = free >= threshold and not self._stopping.is_set()
         if not claiming and pending < threshold:
             return False
@@ -179,6 +176,21 @@ class Dispatcher:
         for item in claimed:
             self._inflight[item.op.id] = self._pool.submit(self._deliver, item, leased)
         return bool(batch) or bool(claimed)
+
+    def _room(self) -> tuple[int, int, int, int]:
+        """(capacity, threshold, free, pending): how many deliveries may be in flight, how many free places
+        make a claim worth it, how many there are once the outcomes waiting to be written are written, and how
+        many outcomes wait."""
+        capacity = 1 if self.pressure.busy() else 2 * self.settings.workers
+        threshold = max(1, min(self.settings.batch_size, capacity) // 2)
+        pending = self._outcomes.qsize()
+        return capacity, threshold, capacity - (len(self._inflight) - pending), pending
+
+    def _worth_a_step(self) -> bool:
+        """Whether the loop has work now (the same test as :meth:`_step`'s): waking it for every outcome
+        while it would only go back to sleep costs a thread switch per delivery."""
+        _, threshold, free, pending = self._room()
+        return free >= threshold or pending >= threshold
 
     def _take_outcomes(self) -> list[ob.Outcome]:
         batch: list[ob.Outcome] = []
@@ -244,7 +256,8 @@ class Dispatcher:
         metrics.DELIVERIES.labels(op.route, op.target_system, outcome.status).inc()
         outcome.earlier = earlier
         self._outcomes.put(outcome)
-        self._wake.set()
+        if self._worth_a_step():
+            self._wake.set()
 
     def _inline_wait(self, decision: Decision, attempt: int, tries: int, leased: float) -> float | None:
         """The wait before retrying in-process, or None to give the row back: dead, out of tries (this claim's
