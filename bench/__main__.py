@@ -17,6 +17,7 @@ from bench.report import Result, write
 BENCHMARKS: dict[str, str] = {
     "dispatcher": "bench.bench_dispatcher",
     "scaleout": "bench.bench_scaleout",
+    "one_record": "bench.bench_one_record",
     "azure": "bench.bench_azure",
     "servicenow": "bench.bench_servicenow",
     "redaction": "bench.bench_redaction",

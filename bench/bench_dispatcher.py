@@ -1,6 +1,7 @@
 """Dispatcher throughput against a local HTTP target, versus a plain serial `requests` loop making the same
 calls. The bridge pays for durability (every operation claimed and finished in the store) and per-record
-ordering; the pool must overlap I/O enough to beat the loop by far when the target is slow."""
+ordering; the pool must overlap I/O enough to beat the loop by far when the target is slow, and with no latency
+at all the durable bookkeeping must cost no more than the loop's own calls (at least 1.0x)."""
 
 from __future__ import annotations
 
@@ -45,22 +46,27 @@ def _bridge(url: str, records: int, per_record: int, workers: int) -> float:
     return elapsed
 
 
-def run_case(latency_ms: int, records: int, per_record: int, *, workers: int = 16) -> Result:
+def run_case(latency_ms: int, records: int, per_record: int, *, workers: int = 16, rounds: int = 2) -> Result:
+    """Serial and bridge runs alternate ``rounds`` times and the best of each counts: on a machine shared with
+    other work, one run of either can lose seconds to a neighbour, and alternating spreads that over both."""
     n = records * per_record
-    with CountingTarget(latency=latency_ms / 1000) as target:
-        serial = _serial(target.url, records, per_record)
-    with CountingTarget(latency=latency_ms / 1000) as target:
-        bridge = _bridge(target.url, records, per_record, workers)
-        applied = len(target.state.applied)
-        ordered = all(seqs == list(range(per_record)) for seqs in target.state.by_record().values())
+    serial, bridge, applied, ordered = float("inf"), float("inf"), n, True
+    for _ in range(rounds):
+        with CountingTarget(latency=latency_ms / 1000) as target:
+            serial = min(serial, _serial(target.url, records, per_record))
+        with CountingTarget(latency=latency_ms / 1000) as target:
+            bridge = min(bridge, _bridge(target.url, records, per_record, workers))
+            applied = min(applied, len(target.state.applied))
+            ordered = ordered and all(seqs == list(range(per_record)) for seqs in target.state.by_record().values())
     ratio = serial / bridge
-    needed = 8.0 if latency_ms >= 50 else 0.5
+    needed = 8.0 if latency_ms >= 50 else 1.0
     return Result(
         name=f"dispatcher {latency_ms} ms",
         what=(
             f"{n} operations for {records} records ({per_record} each, in order per record) delivered by the "
             f"dispatcher ({workers} workers, SQLite store, durable claim/finish) to a local HTTP target adding "
-            f"{latency_ms} ms per request, against a serial `requests.Session` loop posting the same {n} bodies."
+            f"{latency_ms} ms per request, against a serial `requests.Session` loop posting the same {n} bodies "
+            "(best of two alternating runs of each)."
         ),
         figures={"bridge": f"{n / bridge:.0f} ops/s", "applied": f"{applied}/{n}", "order kept": str(ordered)},
         baseline=f"serial loop {n / serial:.0f} ops/s",

@@ -109,6 +109,7 @@ ORDER = [
     "dispatcher 0 ms",
     "dispatcher 50 ms",
     "scale-out: 3 workers vs 1",
+    "one record, ordered, under faults",
     "ServiceNow calls per change",
     "poll 100,000 changes",
     "MPAN redaction",

@@ -68,6 +68,15 @@ class DispatcherSettings(_Strict):
     backoff_initial_seconds: float = Field(1.0, gt=0)
     backoff_max_seconds: float = Field(300.0, gt=0)
     backoff_jitter_seconds: float = Field(1.0, ge=0)
+    inline_retries: int = Field(
+        4, ge=0, le=50, description="transient failures retried at once in-process before the lease goes back"
+    )
+    inline_backoff_seconds: float = Field(
+        0.02, ge=0, le=5, description="first in-process wait (doubling, full jitter); a Retry-After is used as given"
+    )
+    inline_budget_seconds: float = Field(
+        3.0, ge=0, le=60, description="no in-process retry starts after this long (lease_seconds / 4 at most)"
+    )
 
 
 class LogSettings(_Strict):

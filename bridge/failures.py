@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
-from tenacity import RetryCallState, Retrying, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, wait_exponential_jitter, wait_random_exponential
 
 from bridge.errors import (
     DeliveryError,
@@ -95,6 +95,16 @@ class Decision:
     body: str | None = None
     audit: tuple[dict[str, Any], ...] = ()
 
+    @property
+    def refused(self) -> bool:
+        """The target answered that it did not take the request (408, 429, 503): a retry need not look for an
+        effect of this try first. Anything else (no answer, a 500, a gateway's 502/504) may have taken effect."""
+        return self.status in REFUSED
+
+
+#: statuses that say the request was not processed: timed out waiting for it, rate-limited, unavailable
+REFUSED = frozenset({408, 429, 503})
+
 
 def decide(exc: BaseException) -> Decision:
     """The one place that decides retry vs dead letter for any exception an adapter raised."""
@@ -118,9 +128,25 @@ def decide(exc: BaseException) -> Decision:
 
 
 def backoff_seconds(attempt: int, retry_after: float | None, *, initial: float, maximum: float, jitter: float) -> float:
-    """The wait before attempt ``attempt + 1``: exponential with jitter (tenacity), never less than the
-    target's own ``Retry-After``."""
+    """The wait before attempt ``attempt + 1``: the target's own ``Retry-After`` exactly when it gave one (it
+    knows when it will take the call again; waiting longer only delays the record's queue), otherwise
+    exponential with jitter (tenacity)."""
+    if retry_after is not None:
+        return retry_after
+    delay = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=jitter)(_state(attempt))
+    return float(delay)
+
+
+def inline_wait(tries: int, retry_after: float | None, *, initial: float, maximum: float) -> float:
+    """The wait before an in-process retry after try ``tries``: ``Retry-After`` exactly when given, otherwise
+    exponential with full jitter (tenacity's ``wait_random_exponential``), so threads retrying together spread
+    out; short, because the record's later operations wait behind this one."""
+    if retry_after is not None:
+        return retry_after
+    return float(wait_random_exponential(multiplier=initial, max=maximum)(_state(tries)))
+
+
+def _state(attempt: int) -> RetryCallState:
     state = RetryCallState(retry_object=Retrying(), fn=None, args=(), kwargs={})
     state.attempt_number = attempt
-    delay = float(wait_exponential_jitter(multiplier=initial, max=maximum, jitter=jitter)(state))
-    return max(delay, retry_after or 0.0)
+    return state

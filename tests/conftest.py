@@ -21,8 +21,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark what a test needs from its fixtures, so `scripts/check --fast` leaves it out without each test
-    remembering: PostgreSQL (``pg_url``, or ``store_url``'s postgres case) and the IMAP server (``e2e``)."""
+    remembering: PostgreSQL (``pg_url``, or ``store_url``'s postgres case) and the IMAP server (``e2e``). A chaos
+    test's timeout follows its size (tests/chaos/size.py)."""
+    from tests.chaos.size import size
+
+    chaos_seconds = size(bool(config.getoption("--chaos-full"))).test_seconds
     for item in items:
+        if item.get_closest_marker("chaos") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(chaos_seconds))
         names = getattr(item, "fixturenames", ())
         callspec = getattr(item, "callspec", None)
         if "pg_url" in names or (callspec is not None and callspec.params.get("store_url") == "postgres"):

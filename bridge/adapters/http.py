@@ -6,6 +6,7 @@ The receiver is expected to honour `Idempotency-Key` (as Stripe-style APIs do) s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -46,6 +47,7 @@ class HttpAdapter:
         self.name = name
         self.settings = settings
         self.session = session or _session(settings)
+        self._verify: str | bool = settings.ca_bundle or _environment_verify()
 
     def deliver(self, op: Operation) -> DeliveryResult:
         method = op.action.upper()
@@ -59,7 +61,7 @@ class HttpAdapter:
             json=op.payload.get("body"),
             headers=headers,
             timeout=(self.settings.connect_timeout, self.settings.read_timeout),
-            verify=self.settings.ca_bundle or True,
+            verify=self._verify,
         )
         if response.status_code >= 400:
             raise error_for_response(response, f"{method} {path} on {self.name}")
@@ -75,7 +77,7 @@ class HttpAdapter:
                 self.settings.base_url,
                 headers=self._auth(),
                 timeout=(self.settings.connect_timeout, self.settings.read_timeout),
-                verify=self.settings.ca_bundle or True,
+                verify=self._verify,
             )
         except requests.RequestException as exc:
             raise TransientError(f"{self.name}: {type(exc).__name__}") from exc
@@ -97,6 +99,15 @@ def _session(settings: Settings) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def _environment_verify() -> str | bool:
+    """What requests verifies with when told ``True`` and reading the environment: a bundle named by
+    ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``, else its default store. Never False."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        if os.environ.get(name):
+            return os.environ[name]
+    return True
 
 
 def from_config(name: str, settings: Mapping[str, Any]) -> HttpAdapter:

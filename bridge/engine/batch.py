@@ -169,7 +169,7 @@ class Batcher:
         """Send one group, record one outcome per operation, then deliver its ``after`` operations alone."""
         self._send(group.items)
         for item in group.after:
-            self._d._deliver(item)
+            self._d._deliver(item, time.monotonic())
 
     def _send(self, group: Sequence[ob.Claimed]) -> None:
         started = time.perf_counter()

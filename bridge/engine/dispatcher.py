@@ -3,10 +3,12 @@
 One claim loop per process feeds a pool of worker threads. The claim query never hands out two unfinished
 operations of one target record, so per-record order holds across threads and processes while different
 records overlap their I/O; independent records' writes for a target that batches (ServiceNow's Batch API) go
-together, one call per group (:mod:`bridge.engine.batch`). Outcomes are written back in batches (one
-transaction for many deliveries), which is what keeps the durable bookkeeping cheap. Delivery is
-at-least-once; effects are exactly-once through idempotency keys, the link table, and a lookup by correlation
-key before re-trying an uncertain create.
+together, one call per group (:mod:`bridge.engine.batch`). Outcomes are written back in batches, in the same
+transaction as the next claim (one commit for many deliveries), which is what keeps the durable bookkeeping
+cheap. A transient failure is retried at once in-process (short jittered waits, a target's ``Retry-After``
+exactly) while the lease is held, because every later operation of that record waits behind it; only then does
+the row go back with a backoff. Delivery is at-least-once; effects are exactly-once through idempotency keys,
+the link table, and a lookup by correlation key before re-trying an uncertain create.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -30,11 +32,14 @@ from bridge.config import DispatcherSettings
 from bridge.engine.batch import Batcher
 from bridge.engine.ingest import IngestPressure
 from bridge.errors import PermanentError
-from bridge.failures import Decision, backoff_seconds, decide
+from bridge.failures import Decision, backoff_seconds, decide, inline_wait
 from bridge.store import Store, links, now, records
 from bridge.store import outbox as ob
 
 log = logging.getLogger("bridge.dispatcher")
+
+#: seconds between claims that walk the whole backlog; the ones between look only at its oldest rows
+FULL_WALK_EVERY = 0.2
 
 CREATE_ACTIONS = ("create", "upsert")
 
@@ -54,6 +59,7 @@ class Dispatcher:
         *,
         owner: str | None = None,
         pressure: IngestPressure | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.store = store
         self.pressure = pressure or IngestPressure()
@@ -68,6 +74,11 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._paused: tuple[float, list[str]] = (0.0, [])
         self._batcher = Batcher(self)
+        #: monotonic time the earliest retry this process gave back is due (the loop wakes for it)
+        self._next_due = float("inf")
+        self._full_walk_due = 0.0
+        #: waits between in-process retries; stopping cuts one short (tests inject a recorder)
+        self._sleep = sleep or self._stopping.wait
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -102,7 +113,7 @@ class Dispatcher:
             if not worked and not self._inflight and not self._unfinished():
                 return True
             if not worked:
-                self._wake.wait(0.05)
+                self._wake.wait(self._wait_time(0.05))
                 self._wake.clear()
         return False
 
@@ -122,29 +133,10 @@ class Dispatcher:
                 worked = False
                 time.sleep(1.0)
             if not worked:
-                self._wake.wait(self.settings.idle_poll_seconds)
+                self._wake.wait(self._wait_time(self.settings.idle_poll_seconds))
                 self._wake.clear()
                 # let a few more deliveries finish so one transaction records them together
                 time.sleep(self.settings.coalesce_seconds)
-
-    def _step(self) -> bool:
-        """Write finished outcomes, then claim as much as the pool has room for. True if anything moved."""
-        flushed = self._flush()
-        # keep up to two batches' worth queued per worker so claims are fewer and larger; while webhooks are
-        # busy, keep only a few deliveries going so accepting gets the CPU (they catch up right after)
-        capacity = 1 if self.pressure.busy() else 2 * self.settings.workers
-        free = capacity - (len(self._inflight) - len(self._batcher.ops))
-        if free < min(self.settings.batch_size, capacity) // 2 or free <= 0 or self._stopping.is_set():
-            return flushed > 0
-        paused = self._paused_routes()
-        claimed = ob.claim(
-            self.store,
-            owner=self.owner,
-            limit=min(free, self.settings.batch_size),
-            lease_seconds=self.settings.lease_seconds,
-            paused=paused,
-        )
-        return self._submit(claimed, paused) or flushed > 0
 
     def _submit(self, claimed: list[ob.Claimed], paused: list[str]) -> bool:
         """Independent records' writes for a batching target go together (:mod:`bridge.engine.batch`), the
@@ -155,22 +147,90 @@ class Dispatcher:
             self._batcher.started(group, future)
             for item in [*group.items, *group.after]:
                 self._inflight[item.op.id] = future
+        leased = time.monotonic()
         for item in singles:
-            self._inflight[item.op.id] = self._pool.submit(self._deliver, item)
+            self._inflight[item.op.id] = self._pool.submit(self._deliver, item, leased)
         return bool(groups or singles or claimed)
 
-    def _flush(self) -> int:
+    def _wait_time(self, longest: float) -> float:
+        """How long the loop may sleep: ``longest``, or less when a retry it gave back falls due sooner."""
+        return max(0.0, min(longest, self._next_due - time.monotonic()))
+
+    def _step(self) -> bool:
+        """Write finished outcomes and claim as much as the pool has room for, in one transaction. True if
+        anything moved.
+
+        Keep up to two batches' worth queued per worker so claims are fewer and larger; while webhooks are busy,
+        keep only a few deliveries going so accepting gets the CPU (they catch up right after). Outcomes wait
+        for company while every worker is busy (the pool has work); as soon as a worker would idle, they are
+        written and the next operations claimed at once (a record's next operation waits for its outcome)."""
+        capacity, threshold, free, pending = self._room()
+        claiming = free >= threshold and not self._stopping.is_set()
+        if not claiming and pending < threshold:
+            return False
+        batch = self._take_outcomes()
+        clock = time.monotonic()
+        due = clock >= self._next_due
+        # a claim that walks the whole backlog reads every row queued behind a busy record's head (thousands for
+        # one case's partner updates); most claims look at the oldest rows only, and every FULL_WALK_EVERY
+        # seconds one looks at everything, so no row waits longer than that for being far down the backlog
+        full = claiming and clock >= self._full_walk_due
+        if full:
+            self._full_walk_due = clock + FULL_WALK_EVERY
+        paused = self._paused_routes() if claiming else []
+        claimed = ob.finish_and_claim(
+            self.store,
+            batch,
+            owner=self.owner,
+            limit=min(free, self.settings.batch_size) if claiming else 0,
+            lease_seconds=self.settings.lease_seconds,
+            paused=paused,
+            window=None if full else 2 * capacity + self.settings.batch_size,
+        )
+        self._settled(batch)
+        if claiming and due:
+            self._next_due = float("inf")
+        return self._submit(claimed, paused) or bool(batch)
+
+    def _room(self) -> tuple[int, int, int, int]:
+        """(capacity, threshold, free, pending): how many deliveries may be in flight, how many free places
+        make a claim worth it, how many there are once the outcomes waiting to be written are written, and how
+        many outcomes wait."""
+        capacity = 1 if self.pressure.busy() else 2 * self.settings.workers
+        threshold = max(1, min(self.settings.batch_size, capacity) // 2)
+        pending = self._outcomes.qsize()
+        # operations sent in a batch call count once per call, not once each (:mod:`bridge.engine.batch`)
+        busy = len(self._inflight) - len(self._batcher.ops) - pending
+        return capacity, threshold, capacity - busy, pending
+
+    def _worth_a_step(self) -> bool:
+        """Whether the loop has work now (the same test as :meth:`_step`'s): waking it for every outcome
+        while it would only go back to sleep costs a thread switch per delivery."""
+        _, threshold, free, pending = self._room()
+        return free >= threshold or pending >= threshold
+
+    def _take_outcomes(self) -> list[ob.Outcome]:
         batch: list[ob.Outcome] = []
         while True:
             try:
                 batch.append(self._outcomes.get_nowait())
             except queue.Empty:
-                break
+                return batch
+
+    def _settled(self, batch: list[ob.Outcome]) -> None:
+        """Forget written outcomes; remember when the earliest retry among them falls due."""
+        wall, clock = now(), time.monotonic()
+        for outcome in batch:
+            self._inflight.pop(outcome.op_id, None)
+            self._batcher.ops.pop(outcome.op_id, None)
+            if outcome.status == "retry" and outcome.next_attempt_at is not None:
+                self._next_due = min(self._next_due, clock + max(0.0, outcome.next_attempt_at - wall))
+
+    def _flush(self) -> int:
+        batch = self._take_outcomes()
         if batch:
             ob.finish(self.store, batch, owner=self.owner)
-            for outcome in batch:
-                self._inflight.pop(outcome.op_id, None)
-                self._batcher.ops.pop(outcome.op_id, None)
+            self._settled(batch)
         return len(batch)
 
     def _paused_routes(self) -> list[str]:
@@ -183,20 +243,54 @@ class Dispatcher:
 
     # --- one delivery (runs on a pool thread) --------------------------------------------------------
 
-    def _deliver(self, item: ob.Claimed) -> None:
+    def _deliver(self, item: ob.Claimed, leased: float) -> None:
         op = item.op
         started = time.perf_counter()
-        try:
-            outcome = self._attempt(item)
-        except BaseException as exc:  # classified below; nothing escapes the worker thread
-            outcome = self._failed(item, decide(exc))
+        earlier: list[tuple[float, int | None, str]] = []
+        uncertain = op.attempts > 1  # an earlier claim's try may have taken effect
+        while True:
+            try:
+                outcome = self._attempt(item, op)
+                break
+            except BaseException as exc:  # classified below; nothing escapes the worker thread
+                decision = decide(exc)
+                wait = self._inline_wait(decision, item.op.attempts + len(earlier), len(earlier) + 1, leased)
+                if wait is None:
+                    outcome = self._failed(item, decision, tries=len(earlier) + 1)
+                    break
+                log.warning(
+                    "retrying in-process",
+                    extra={**_ids(op), "error": decision.reason[:300], "retry_in": round(wait, 3)},
+                )
+                metrics.RETRIES.labels(op.route, op.target_system).inc()
+                earlier.append((now(), decision.status, decision.reason))
+                self._sleep(wait)
+                # adapters read ``attempts > 1`` as "an earlier try may have taken effect" (look before acting:
+                # a lookup before a create, a journal read before a comment); a try the target refused had none
+                uncertain = uncertain or not decision.refused
+                if uncertain:
+                    op = replace(item.op, attempts=item.op.attempts + len(earlier))
         metrics.DELIVERY_SECONDS.labels(op.route, op.target_system).observe(time.perf_counter() - started)
         metrics.DELIVERIES.labels(op.route, op.target_system, outcome.status).inc()
+        outcome.earlier = earlier
         self._outcomes.put(outcome)
-        self._wake.set()
+        if self._worth_a_step():
+            self._wake.set()
 
-    def _attempt(self, item: ob.Claimed) -> ob.Outcome:
-        op = item.op
+    def _inline_wait(self, decision: Decision, attempt: int, tries: int, leased: float) -> float | None:
+        """The wait before retrying in-process, or None to give the row back: dead, out of tries (this claim's
+        or ``max_attempts``), stopping, or past the budget (which stays well inside the lease)."""
+        s = self.settings
+        out_of_tries = tries > s.inline_retries or attempt >= s.max_attempts
+        if decision.verdict == "dead" or out_of_tries or self._stopping.is_set():
+            return None
+        budget = min(s.inline_budget_seconds, s.lease_seconds / 4)
+        wait = inline_wait(tries, decision.retry_after, initial=s.inline_backoff_seconds, maximum=budget)
+        if time.monotonic() - leased + wait > budget:
+            return None
+        return wait
+
+    def _attempt(self, item: ob.Claimed, op: Operation) -> ob.Outcome:
         adapter = self.adapters.get(op.target_system)
         if adapter is None:
             raise PermanentError(f"no target named {op.target_system!r} is configured")
@@ -256,12 +350,13 @@ class Dispatcher:
             about=_about(item),
         )
 
-    def _failed(self, item: ob.Claimed, decision: Decision) -> ob.Outcome:
+    def _failed(self, item: ob.Claimed, decision: Decision, *, tries: int = 1) -> ob.Outcome:
         op = item.op
+        made = op.attempts + tries - 1  # every try counts, the in-process ones too
         out_of_time = now() - item.created_at > self.settings.max_age_seconds
-        give_up = decision.verdict == "dead" or op.attempts >= self.settings.max_attempts or out_of_time
+        give_up = decision.verdict == "dead" or made >= self.settings.max_attempts or out_of_time
         if give_up:
-            why = decision.reason if decision.verdict == "dead" else f"gave up after {op.attempts} attempts: "
+            why = decision.reason if decision.verdict == "dead" else f"gave up after {made} attempts: "
             if decision.verdict != "dead":
                 why += decision.reason
             log.error("dead-lettered", extra={**_ids(op), "error": why[:500]})
@@ -278,7 +373,7 @@ class Dispatcher:
                 report=item.report,
                 about=_about(item),
             )
-        delay = self._backoff(op.attempts, decision.retry_after)
+        delay = self._backoff(made, decision.retry_after)
         log.warning("will retry", extra={**_ids(op), "error": decision.reason[:300], "retry_in": round(delay, 2)})
         metrics.RETRIES.labels(op.route, op.target_system).inc()
         return ob.Outcome(

@@ -13,6 +13,7 @@ PostgreSQL workers skip each other's locked rows (FOR UPDATE SKIP LOCKED).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,9 @@ class Outcome:
     #: the operation asked for its outcome to come back (then ``about`` says which operation it was)
     report: bool = False
     about: dict[str, Any] = field(default_factory=dict)
+    #: tries of this claim that failed and were retried in-process: (wall time, status code, error), each one
+    #: an attempt of its own in the history (and in the row's count)
+    earlier: list[tuple[float, int | None, str]] = field(default_factory=list)
 
 
 def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> int:
@@ -113,13 +117,21 @@ def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> i
     return len(conn.execute(stmt, rows).all())
 
 
-# Only the markers are replaced, by constant fragments; every value is a bound parameter.
+# Only the markers are replaced, by constant fragments; every value is a bound parameter. The candidates are
+# walked in id order over the unfinished rows only (a partial index, migration 0013) and the walk stops at the
+# LIMIT, so a claim reads about as many rows as it hands out plus those waiting behind a record's head, never
+# the finished history; "an earlier row of this record is unfinished" is one probe of the other partial index.
+# SQLite is told which index to walk (__SCAN__): its planner would otherwise gather every candidate and sort.
+# A windowed claim (__WINDOW__) looks only at the first :window unfinished rows: a record with thousands of
+# operations queued behind its head costs a full walk one probe per queued row, so the dispatcher walks the
+# whole backlog only now and then (see :func:`finish_and_claim`).
 _CLAIM_SQL = """
     UPDATE outbox SET status = 'inflight', lease_until = :lease, lease_owner = :owner,
            attempts = attempts + 1, updated_at = :now
     WHERE id IN (
-        SELECT o.id FROM outbox o
-        WHERE ((o.status IN ('pending', 'retry') AND o.next_attempt_at <= :now)
+        SELECT o.id FROM outbox o __SCAN__
+        WHERE o.status IN ('pending', 'retry', 'inflight')
+          AND ((o.status IN ('pending', 'retry') AND o.next_attempt_at <= :now)
                OR (o.status = 'inflight' AND o.lease_until < :now))
           AND NOT EXISTS (
               SELECT 1 FROM outbox p
@@ -131,6 +143,7 @@ _CLAIM_SQL = """
                 AND a.id < o.id AND a.status IN ('pending', 'retry', 'inflight')))
           __PAUSED__
           __ONLY__
+          __WINDOW__
         ORDER BY o.id
         LIMIT :limit
         __LOCK__)
@@ -140,6 +153,23 @@ _CLAIM_SQL = """
 
 
 _CUSTOM_PLAN = sa.text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+_WINDOW_SQL = """AND o.id <= (SELECT max(w.id) FROM (
+              SELECT u.id FROM outbox u __SCAN__ WHERE u.status IN ('pending', 'retry', 'inflight')
+              ORDER BY u.id LIMIT :window) w)"""
+
+
+@functools.lru_cache(maxsize=64)
+def _claim_statement(postgres: bool, paused: int, windowed: bool = False, only: int = -1) -> sa.TextClause:
+    """The claim for a dialect, a number of paused routes and (``only`` >= 0) of actions of one target, parsed
+    once (``sa.text`` is not free)."""
+    sql = _CLAIM_SQL.replace("__LOCK__", "FOR UPDATE SKIP LOCKED" if postgres else "")
+    sql = sql.replace("__WINDOW__", _WINDOW_SQL if windowed else "")
+    sql = sql.replace("__SCAN__", "" if postgres else "INDEXED BY ix_outbox_unfinished")
+    actions = ", ".join(f":only{i}" for i in range(max(only, 0)))
+    sql = sql.replace("__ONLY__", f"AND o.target_system = :only_system AND o.action IN ({actions})" if only > 0 else "")
+    names = ", ".join(f":paused{i}" for i in range(paused))
+    return sa.text(sql.replace("__PAUSED__", f"AND o.route NOT IN ({names})" if paused else ""))
 
 
 def claim(
@@ -153,28 +183,46 @@ def claim(
 ) -> list[Claimed]:
     """Lease up to ``limit`` claimable operations to ``owner``; resolve each one's target id from the links.
     ``only`` = (target system, actions) claims just those (the dispatcher filling a batch for one target)."""
+    return finish_and_claim(store, (), owner=owner, limit=limit, lease_seconds=lease_seconds, paused=paused, only=only)
+
+
+def finish_and_claim(
+    store: Store,
+    outcomes: Sequence[Outcome],
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    paused: Sequence[str] = (),
+    window: int | None = None,
+    only: tuple[str, Sequence[str]] | None = None,
+) -> list[Claimed]:
+    """:func:`finish` a batch and claim up to ``limit`` more in the same transaction: one commit per turn of the
+    dispatcher's loop, and a record whose operation just finished has its next one claimable at once.
+
+    With ``window``, only the first ``window`` unfinished rows (in id order) are looked at: the claim then costs
+    about that many rows however long the backlog is. Rows past the window wait for a claim without one."""
     t = now()
-    params: dict[str, Any] = {"now": t, "lease": t + lease_seconds, "owner": owner, "limit": limit}
-    sql = _CLAIM_SQL.replace("__LOCK__", "FOR UPDATE SKIP LOCKED" if store.is_postgres else "")
-    if paused:
-        names = ", ".join(f":paused{i}" for i in range(len(paused)))
-        sql = sql.replace("__PAUSED__", f"AND o.route NOT IN ({names})")
-        params.update({f"paused{i}": name for i, name in enumerate(paused)})
-    else:
-        sql = sql.replace("__PAUSED__", "")
-    if only is not None:
-        system, actions = only
-        names = ", ".join(f":only{i}" for i in range(len(actions)))
-        sql = sql.replace("__ONLY__", f"AND o.target_system = :only_system AND o.action IN ({names})")
-        params.update({"only_system": system, **{f"only{i}": action for i, action in enumerate(actions)}})
-    else:
-        sql = sql.replace("__ONLY__", "")
     with store.begin() as conn:
+        if outcomes:
+            _finish(conn, store, outcomes, owner=owner, t=t)
+        if limit <= 0:
+            return []
+        params: dict[str, Any] = {"now": t, "lease": t + lease_seconds, "owner": owner, "limit": limit}
+        params.update({f"paused{i}": name for i, name in enumerate(paused)})
+        if window is not None:
+            params["window"] = window
+        if only is not None:
+            params["only_system"] = only[0]
+            params.update({f"only{i}": action for i, action in enumerate(only[1])})
         if store.is_postgres:
             # plan each claim for the outbox as it is now: a plan cached while the outbox was empty (a worker
             # idling before a burst) joins it with itself row by row and took seconds per claim at 4,000 rows
             conn.execute(_CUSTOM_PLAN)
-        rows = list(conn.execute(sa.text(sql), params))
+        statement = _claim_statement(
+            store.is_postgres, len(paused), window is not None, -1 if only is None else len(only[1])
+        )
+        rows = list(conn.execute(statement, params))
         known = _target_ids(conn, rows)
     rows.sort(key=lambda r: r.id)
     return [_claimed(row, known) for row in rows]
@@ -229,27 +277,32 @@ def finish(store: Store, outcomes: Sequence[Outcome], *, owner: str) -> None:
     operation's route in the same transaction, so the flow hears of it exactly once per attempt."""
     if not outcomes:
         return
-    t = now()
-    bulk = [o for o in outcomes if o.status != "dead" and not o.report]
     with store.begin() as conn:
-        if bulk:
-            conn.execute(_GUARDED_FINISH, [_finish_params(o, owner, t) for o in bulk])
-            conn.execute(sa.insert(attempts), [_attempt_row(o, owner, t) for o in bulk])
-            done = [
-                (o.link, o.result_id, o.result_version) for o in bulk if o.status == "done" and o.link and o.result_id
-            ]
-            links_.put_links(conn, store, done, t=t)
-            for outcome in bulk:
-                _record_side_effects(conn, store, outcome, t=t, link=False)
-        for outcome in outcomes:
-            if outcome.status != "dead" and not outcome.report:
-                continue
-            if conn.execute(_GUARDED_FINISH, _finish_params(outcome, owner, t)).rowcount:
-                conn.execute(sa.insert(attempts), _attempt_row(outcome, owner, t))
-                _record_side_effects(conn, store, outcome, t=t)
-                if outcome.report and outcome.status in ("done", "dead"):
-                    _report(conn, store, outcome, t=t)
+        _finish(conn, store, outcomes, owner=owner, t=now())
 
+
+def _finish(conn: sa.Connection, store: Store, outcomes: Sequence[Outcome], *, owner: str, t: float) -> None:
+    bulk = [o for o in outcomes if o.status != "dead" and not o.report]
+    if bulk:
+        conn.execute(_GUARDED_FINISH, [_finish_params(o, owner, t) for o in bulk])
+        conn.execute(_INSERT_ATTEMPT, [row for o in bulk for row in _attempt_rows(o, owner, t)])
+        done = [(o.link, o.result_id, o.result_version) for o in bulk if o.status == "done" and o.link and o.result_id]
+        if done:
+            links_.put_links(conn, store, done, t=t)  # one statement for the batch's links
+        for outcome in bulk:
+            if outcome.audit:
+                _record_side_effects(conn, store, outcome, t=t, link=False)
+    for outcome in outcomes:
+        if outcome.status != "dead" and not outcome.report:
+            continue
+        if conn.execute(_GUARDED_FINISH, _finish_params(outcome, owner, t)).rowcount:
+            conn.execute(_INSERT_ATTEMPT, _attempt_rows(outcome, owner, t))
+            _record_side_effects(conn, store, outcome, t=t)
+            if outcome.report and outcome.status in ("done", "dead"):
+                _report(conn, store, outcome, t=t)
+
+
+_INSERT_ATTEMPT = sa.insert(attempts)
 
 _GUARDED_FINISH = (
     sa.update(outbox)
@@ -264,6 +317,7 @@ _GUARDED_FINISH = (
         updated_at=sa.bindparam("b_t"),
         lease_until=None,
         lease_owner=None,
+        attempts=outbox.c.attempts + sa.bindparam("b_extra"),
         next_attempt_at=sa.bindparam("b_next"),
         last_error=sa.bindparam("b_error"),
         last_status=sa.bindparam("b_code"),
@@ -277,6 +331,7 @@ def _finish_params(o: Outcome, owner: str, t: float) -> dict[str, Any]:
         "b_id": o.op_id,
         "b_owner": owner,
         "b_attempt": o.attempt,
+        "b_extra": len(o.earlier),
         "b_status": o.status,
         "b_t": t,
         "b_next": o.next_attempt_at or t,
@@ -286,16 +341,15 @@ def _finish_params(o: Outcome, owner: str, t: float) -> dict[str, Any]:
     }
 
 
-def _attempt_row(o: Outcome, owner: str, t: float) -> dict[str, Any]:
-    return {
-        "op_id": o.op_id,
-        "attempt": o.attempt,
-        "at": t,
-        "outcome": o.status,
-        "status_code": o.status_code,
-        "error": o.error,
-        "worker": owner,
-    }
+def _attempt_rows(o: Outcome, owner: str, t: float) -> list[dict[str, Any]]:
+    """The history of one claim: each in-process try that failed, then the last one's outcome."""
+    rows = [
+        {"op_id": o.op_id, "attempt": o.attempt + i, "at": at, "outcome": "retry", "status_code": code, "error": error}
+        for i, (at, code, error) in enumerate(o.earlier)
+    ]
+    last: dict[str, Any] = {"op_id": o.op_id, "attempt": o.attempt + len(o.earlier), "at": t, "outcome": o.status}
+    rows.append({**last, "status_code": o.status_code, "error": o.error})
+    return [{**row, "worker": owner} for row in rows]
 
 
 def _record_side_effects(conn: sa.Connection, store: Store, o: Outcome, *, t: float, link: bool = True) -> None:

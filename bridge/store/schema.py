@@ -77,6 +77,17 @@ sa.Index("ix_outbox_record", outbox.c.target_system, outbox.c.target_key, outbox
 sa.Index("ix_outbox_route", outbox.c.route, outbox.c.status)
 sa.Index("ix_outbox_event", outbox.c.event_id)
 sa.Index("ix_outbox_result", outbox.c.result_id)
+#: the unfinished rows only (migration 0013): a claim walks these in order and probes a record's earlier ones
+_unfinished = outbox.c.status.in_(("pending", "retry", "inflight"))
+sa.Index("ix_outbox_unfinished", outbox.c.id, sqlite_where=_unfinished, postgresql_where=_unfinished)
+sa.Index(
+    "ix_outbox_unfinished_record",
+    outbox.c.target_system,
+    outbox.c.target_key,
+    outbox.c.id,
+    sqlite_where=_unfinished,
+    postgresql_where=_unfinished,
+)
 
 attempts = sa.Table(
     "outbox_attempts",

@@ -4,8 +4,9 @@ and restarted. At the end every alert is in exactly one incident, every partner 
 in the partner's order with nothing echoed back, nothing is dead-lettered, and no captured email holds an MPAN.
 A second test runs two daemons on PostgreSQL, kills the one that plans, and checks the other takes over without
 polling twice.
-Reduced size by default; `pytest tests/chaos --chaos-full` runs 5,000 alerts and 2,000 partner updates.
-The combined run writes its counts to docs/RELIABILITY.md.
+Reduced size by default (its counts are printed); `pytest tests/chaos --chaos-full` (or `scripts/chaos`) runs
+5,000 alerts and 2,000 partner updates and writes its counts to docs/RELIABILITY.md. Every wait, and the test's
+own timeout, scales with the size (tests/chaos/size.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 
 from bridge.mappings.redaction import find_mpans, mpan_check_digit
 from bridge_emulators.servicenow import ServiceNowEmulator
+from tests.chaos.size import size
 from tests.conftest import write_config
 from tests.partners.conftest import CASES, COMPLETE, GROUP_REC, Env, make_env
 from tests.partners.test_ebond_email_sla import Sink, smtp  # noqa: F401  (the SMTP fixture)
@@ -39,6 +41,9 @@ TOKEN = "chaos-token"
 REPORT = ROOT / "docs" / "RELIABILITY.md"
 FAULTS = {"fault_rate": 0.2, "rate_limit": 50, "fault_kinds": ("500", "503", "drop", "stall")}
 MPAN = "120002330596" + str(mpan_check_digit("120002330596"))
+#: the emulators answer in milliseconds: a read timeout that fits them keeps a stalled call (the stall fault
+#: holds a connection 2 s) from holding one record's queue longer than it must
+TIMEOUT = {"connect": 1.0, "read": 1.0}
 
 
 def _alert(i: int) -> dict[str, Any]:
@@ -117,12 +122,13 @@ def _combined_env(tmp_path: Path, central: ServiceNowEmulator, partner: ServiceN
         "backoff_jitter_seconds": 0.2,
         "max_attempts": 100,
     }
+    fitted = {name: _sn_target(emu.url) for name, emu in (("central", central), ("partner-sn", partner))}
     return make_env(
         tmp_path,
         central,
         partner,
         smtp_target="smtp",
-        targets={"smtp": email_target},
+        targets={"smtp": email_target, **fitted},
         assignment={GROUP_REC: "rec"},
         routes=[{"name": "azure", "kind": "azure-alert", "target": "central"}],
         settings={
@@ -132,6 +138,17 @@ def _combined_env(tmp_path: Path, central: ServiceNowEmulator, partner: ServiceN
             "dispatcher": dispatcher,
         },
     )
+
+
+def _sn_target(url: str) -> dict[str, Any]:
+    return {
+        "kind": "servicenow",
+        "instance_url": url,
+        "auth": {"type": "basic", "username": "admin", "password": "admin"},
+        "requests_per_second": 1000,
+        "burst": 200,
+        "timeout": TIMEOUT,
+    }
 
 
 def _wait(condition: Any, timeout: float) -> None:
@@ -158,8 +175,8 @@ def test_alerts_partner_updates_and_mail_survive_faults_rate_limits_and_kill_min
     request: pytest.FixtureRequest,
     smtp: tuple[Sink, int],  # noqa: F811
 ) -> None:
-    full = bool(request.config.getoption("--chaos-full"))
-    alerts, updates, mail_cases = (5000, 2000, 20) if full else (400, 150, 5)
+    run = size(bool(request.config.getoption("--chaos-full")))
+    full, alerts, updates, mail_cases = run.full, run.alerts, run.updates, run.mail_cases
     started = time.monotonic()
     sink, smtp_port = smtp
     with ServiceNowEmulator(stall_seconds=2) as central, ServiceNowEmulator(stall_seconds=2) as partner:
@@ -193,8 +210,8 @@ def test_alerts_partner_updates_and_mail_survive_faults_rate_limits_and_kill_min
                     time.sleep(3.0)
                     daemon.kill_and_restart()
                 sender.join(60)
-            _wait(lambda: len(central.state.records("incident")) >= alerts, 300 if full else 120)
-            _wait(lambda: len(set(_arrived(central, case))) >= updates, 600 if full else 120)
+            _wait(lambda: len(central.state.records("incident")) >= alerts, run.alerts_seconds)
+            _wait(lambda: len(set(_arrived(central, case))) >= updates, run.updates_seconds)
             _wait(lambda: len(_mailed(sink, mailed)) == mail_cases, 60)
             # idle: every event planned, every operation finished, both pollers caught up with every record;
             # a duplicate or an echo still to come would be in the outbox by now
@@ -381,11 +398,14 @@ def _pg_config(tmp_path: Path, sn_url: str, db_url: str) -> Path:
 
 
 def _report(**counts: Any) -> None:
+    """The counts: printed always; written to docs/RELIABILITY.md by the full run only (the reduced one runs in
+    CI and on every developer's machine, and must leave the repository as it found it)."""
     size = "full" if counts["full"] else "reduced (CI)"
     lines = [
         "# Reliability",
         "",
-        "Written by `pytest tests/chaos` (`--chaos-full` for the full size). One `bridge run` carries Azure alerts,",
+        "Written by `scripts/chaos` (`pytest tests/chaos --chaos-full`: 5,000 alerts, 2,000 partner updates; the",
+        "reduced run that CI makes prints its counts and writes nothing). One `bridge run` carries Azure alerts,",
         "a partner desk's updates on an e-bonded case and an email desk's cases at once, while both ServiceNow",
         "emulators fail 20% of calls (500, 503, dropped connections, stalls) and rate-limit (429), and the daemon is",
         "killed with `kill -9` every 3 seconds and restarted.",
@@ -402,4 +422,6 @@ def _report(**counts: Any) -> None:
         f"- Wall time: {counts['seconds']:.0f} s",
         "",
     ]
-    REPORT.write_text("\n".join(lines))
+    print("\n".join(lines))
+    if counts["full"]:
+        REPORT.write_text("\n".join(lines))

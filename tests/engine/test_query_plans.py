@@ -62,6 +62,7 @@ def test_ingest_plan_claim_finish_statements_use_indexes(store: Store) -> None:
         for e in pending:
             ib.mark(conn, e.id, "done")
     claimed = ob.claim(store, owner="w", limit=10, lease_seconds=30, paused=["paused-route"])
+    ob.finish_and_claim(store, [], owner="w", limit=10, lease_seconds=30, window=100)  # the windowed claim
     assert claimed and all(c.op.target_id == "p-1" for c in claimed), "the link's target id is resolved"
     ob.finish(store, [ob.Outcome(op_id=c.op.id, attempt=c.op.attempts, status="done") for c in claimed], owner="w")
 

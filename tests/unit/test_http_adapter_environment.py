@@ -1,0 +1,25 @@
+"""The HTTP target reads its environment (proxy, CA bundle) once, when it is built, not on every call."""
+
+from __future__ import annotations
+
+import pytest
+
+from bridge.adapters.http import from_config
+
+
+def test_proxy_and_ca_bundle_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/private-ca.pem")
+    adapter = from_config("partner", {"base_url": "https://partner.example/api"})
+    assert adapter.session.proxies.get("https") == "http://proxy.internal:3128"
+    assert adapter._verify == "/etc/ssl/private-ca.pem"
+    assert adapter.session.trust_env is False, "no per-call environment or ~/.netrc lookups"
+    adapter.close()
+
+
+def test_a_configured_ca_bundle_wins_and_verification_stays_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    assert from_config("a", {"base_url": "https://a.example"})._verify is True
+    assert from_config("b", {"base_url": "https://b.example", "ca_bundle": "/ca.pem"})._verify == "/ca.pem"
