@@ -12,9 +12,13 @@ def test_proxy_and_ca_bundle_come_from_the_environment_once(monkeypatch: pytest.
     monkeypatch.setenv("NO_PROXY", "")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/private-ca.pem")
     adapter = from_config("partner", {"base_url": "https://partner.example/api"})
-    assert adapter.session.proxies.get("https") == "http://proxy.internal:3128"
+    url = "https://partner.example/api/tickets"
+    first = adapter.session.merge_environment_settings(url, {}, None, None, None)
+    assert first["proxies"].get("https") == "http://proxy.internal:3128"
     assert adapter._verify == "/etc/ssl/private-ca.pem"
-    assert adapter.session.trust_env is False, "no per-call environment or ~/.netrc lookups"
+    monkeypatch.setenv("HTTPS_PROXY", "http://elsewhere.internal:1")  # a daemon's environment is read once per host
+    again = adapter.session.merge_environment_settings(url, {}, None, None, None)
+    assert again["proxies"].get("https") == "http://proxy.internal:3128", "no per-call environment lookups"
     adapter.close()
 
 
