@@ -115,7 +115,7 @@ def demo_yaml(source: Path, loaded: BridgeConfig, *, emulator_url: str, port: in
     raw["server"] = {**server, "port": port}
     raw["log"] = {**(raw.get("log") or {}), "json": False}
     raw["azure"] = {**(raw.get("azure") or {}), "tokens": [tokens[0]]}
-    raw["admin"] = {**(raw.get("admin") or {}), "tokens": [tokens[1]]}
+    raw["admin"] = {**(raw.get("admin") or {}), "tokens": {"demo": tokens[1]}}  # a named admin: the audit says "demo"
     used = {route.target for route in loaded.routes}
     for name, target in (raw.get("targets") or {}).items():
         if name in used and isinstance(target, dict) and target.get("kind") == "servicenow":

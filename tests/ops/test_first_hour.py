@@ -347,9 +347,12 @@ def test_the_readme_quick_start_in_a_browser(demo: Demo, tmp_path: Path) -> None
             page.goto(login_url)
             page.fill("#token", token.group(1))
             page.click("button:has-text('Sign in')")
-            expect(page.locator("h1")).to_have_text("Routes")
+            expect(page.locator("h1")).to_have_text("Overview")
+            expect(page.locator("#whoami")).to_have_text("Signed in as demo")
             expect(page.locator("tbody")).to_contain_text("azure-alerts")
-            page.screenshot(path=str(shots / "2-admin-routes.png"), full_page=True)
+            for chart in ("queued", "delivered", "retried", "dead"):
+                expect(page.locator(f"#chart-{chart}")).to_be_visible()
+            page.screenshot(path=str(shots / "2-admin-overview.png"), full_page=True)
             page.click("nav >> text=Events")
             row = page.locator("tbody tr", has_text="azure-alerts").first
             expect(row).to_contain_text("create")
