@@ -1,4 +1,4 @@
-"""The activity samples behind the admin overview's 24-hour charts (migration 0010).
+"""The activity samples behind the admin overview's 24-hour charts (migration 0011).
 
 Counting a day of deliveries at every page view would cost what the day delivered; instead a sampler job writes
 one row per route per five-minute slot (:func:`sample`), and a page reads at most a day of slots

@@ -4,7 +4,7 @@ The e-bonding flow learns this way that a raise created the partner's ticket (ou
 dead-lettered (a work note says why); retrying the dead letter brings the outcome again (CPSD 7.1).
 
 Revision ID: 0007
-Revises: 0004 (0005 and 0006 are other branches' numbers; the lead chains them when merging)
+Revises: 0006
 """
 
 import sqlalchemy as sa
