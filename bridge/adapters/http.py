@@ -6,7 +6,6 @@ The receiver is expected to honour `Idempotency-Key` (as Stripe-style APIs do) s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -47,7 +46,8 @@ class HttpAdapter:
         self.name = name
         self.settings = settings
         self.session = session or _session(settings)
-        self._verify: str | bool = settings.ca_bundle or _environment_verify()
+        # True: the session verifies with REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE when set (read once, _session.py)
+        self._verify: str | bool = settings.ca_bundle or True
 
     def deliver(self, op: Operation) -> DeliveryResult:
         method = op.action.upper()
@@ -99,15 +99,6 @@ def _session(settings: Settings) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
-
-
-def _environment_verify() -> str | bool:
-    """What requests verifies with when told ``True`` and reading the environment: a bundle named by
-    ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``, else its default store. Never False."""
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        if os.environ.get(name):
-            return os.environ[name]
-    return True
 
 
 def from_config(name: str, settings: Mapping[str, Any]) -> HttpAdapter:

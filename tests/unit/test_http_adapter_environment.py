@@ -15,7 +15,7 @@ def test_proxy_and_ca_bundle_come_from_the_environment_once(monkeypatch: pytest.
     url = "https://partner.example/api/tickets"
     first = adapter.session.merge_environment_settings(url, {}, None, None, None)
     assert first["proxies"].get("https") == "http://proxy.internal:3128"
-    assert adapter._verify == "/etc/ssl/private-ca.pem"
+    assert first["verify"] == "/etc/ssl/private-ca.pem"
     monkeypatch.setenv("HTTPS_PROXY", "http://elsewhere.internal:1")  # a daemon's environment is read once per host
     again = adapter.session.merge_environment_settings(url, {}, None, None, None)
     assert again["proxies"].get("https") == "http://proxy.internal:3128", "no per-call environment lookups"
@@ -26,4 +26,8 @@ def test_a_configured_ca_bundle_wins_and_verification_stays_on(monkeypatch: pyte
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     assert from_config("a", {"base_url": "https://a.example"})._verify is True
-    assert from_config("b", {"base_url": "https://b.example", "ca_bundle": "/ca.pem"})._verify == "/ca.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/from-the-environment.pem")
+    configured = from_config("b", {"base_url": "https://b.example", "ca_bundle": "/ca.pem"})
+    assert configured._verify == "/ca.pem"
+    merged = configured.session.merge_environment_settings("https://b.example/x", {}, None, configured._verify, None)
+    assert merged["verify"] == "/ca.pem", "a configured bundle wins over the environment's"
