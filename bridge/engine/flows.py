@@ -127,8 +127,7 @@ class PlanContext:
     def commit_state(self) -> None:
         for (system, record_id, other_system), other_id in self._links.items():
             links.put_link(self.conn, self.store, (system, record_id, other_system), other_id)
-        for key, value in self._writes.items():
-            records.put_flow_state(self.conn, self.store, self.flow_name, key, value)
+        records.put_flow_states(self.conn, self.store, self.flow_name, self._writes)
         for entry in self._audits:
             records.write_audit(self.conn, route=self.route.name, **entry)
         for effect in self._effects:

@@ -82,8 +82,10 @@ class IngestPressure:
     (durably) and lets planning and delivery catch up a moment later; at ordinary rates nothing is held back.
     Two signals: the rate of events, and how many webhook requests wait for their commit at once. The second
     matters on a slow machine: there a storm may never reach the rate, precisely because planning and delivery
-    take the CPU that accepting needs, while senders queue up. ``clock`` (seconds, monotonic) is injectable, so
-    a test steps past the window instead of sleeping through it.
+    take the CPU that accepting needs, while senders queue up. Either holds the signal for a window, but only
+    while senders keep coming: once no request waits and none came for ``quiet`` seconds the burst is over,
+    and planning and delivery go at full speed at once rather than idling out the window. ``clock`` (seconds,
+    monotonic) is injectable, so a test steps past the window instead of sleeping through it.
     """
 
     def __init__(
@@ -92,12 +94,15 @@ class IngestPressure:
         threshold_per_second: float = 200.0,
         window: float = 0.5,
         concurrent: int = 8,
+        quiet: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.threshold = threshold_per_second * window
         self.window = window
         self.concurrent = concurrent
+        self.quiet = quiet
         self.clock = clock
+        self._last = float("-inf")
         self._count = 0
         self._waiting = 0
         self._window_start = clock()
@@ -112,6 +117,7 @@ class IngestPressure:
                 self._window_start, self._count = now, 0
             self._count += events
             self._waiting += 1
+            self._last = now
             if self._count > self.threshold or self._waiting >= self.concurrent:
                 self._busy_until = now + self.window
 
@@ -120,9 +126,12 @@ class IngestPressure:
             self._waiting = max(0, self._waiting - 1)
 
     def busy(self) -> bool:
-        return self.clock() < self._busy_until
+        now = self.clock()
+        return now < self._busy_until and (self._waiting > 0 or now - self._last < self.quiet)
 
-    def yield_if_busy(self, seconds: float = 0.1) -> None:
-        """Called by background loops between batches: pause briefly while webhooks are busy."""
-        if self.busy():
-            time.sleep(seconds)
+    def yield_if_busy(self, seconds: float = 0.1, step: float = 0.01) -> None:
+        """Called by background loops between batches: pause up to ``seconds`` while webhooks are busy (less
+        when the burst ends meanwhile)."""
+        deadline = time.monotonic() + seconds
+        while self.busy() and time.monotonic() < deadline:
+            time.sleep(step)

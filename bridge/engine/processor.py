@@ -114,6 +114,7 @@ class Processor:
         """Plan one batch of pending events in one transaction; returns how many were taken up."""
         planned_ops = 0
         to_fetch: list[ib.InboxEvent] = []
+        done: list[int] = []  # marked together at the end, in the same transaction
         with self.store.begin() as conn:
             skip = set(records.paused_routes(conn)) | {r.name for r in self.routes.values() if not r.enabled}
             if self.fetcher is not None:
@@ -123,20 +124,22 @@ class Processor:
             for event in events:
                 if event.route in skip:
                     continue  # an earlier event of its route waits for its reads: keep the route's order
-                ops = self._process_one(conn, event)
+                ops = self._process_one(conn, event, done)
                 if ops is None:
                     to_fetch.append(event)
                     skip.add(event.route)
                 else:
                     planned_ops += ops
+            ib.mark_done(conn, done)
         for event in to_fetch:  # after the commit, so the fetch sees what this batch planned
             self._fetch(event)
         if planned_ops:
             self.on_enqueued()
         return len(events)
 
-    def _process_one(self, conn: sa.Connection, event: ib.InboxEvent) -> int | None:
-        """Plan one event: the number of operations, or None when its reads must be fetched first."""
+    def _process_one(self, conn: sa.Connection, event: ib.InboxEvent, done: list[int]) -> int | None:
+        """Plan one event: the number of operations, or None when its reads must be fetched first. A planned
+        event's id goes on ``done``; a dead-lettered one is marked at once."""
         route = self.routes.get(event.route)
         flow = self.flows.get(event.route)
         if route is None or flow is None:
@@ -163,7 +166,7 @@ class Processor:
         ctx.commit_state()
         ops = [_to_operation(event, route, flow, p, i) for i, p in enumerate(planned)]
         ob.enqueue(conn, self.store, ops)
-        ib.mark(conn, event.id, "done")
+        done.append(event.id)
         if not ops:  # said at INFO when the flow said why; a clock tick that finds nothing due stays at DEBUG
             why = ctx.ignored or "the flow planned nothing for it"
             fields = {"route": event.route, "event_id": event.id, **_record(event), "reason": why}

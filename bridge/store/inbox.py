@@ -44,10 +44,10 @@ class InboxEvent:
 
 def insert_ignore(store: Store, table: sa.Table) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING, in the dialect of the store."""
-    return _dialect_insert(store.is_postgres, table)
+    return dialect_insert(store.is_postgres, table)
 
 
-def _dialect_insert(is_postgres: bool, table: sa.Table) -> Any:
+def dialect_insert(is_postgres: bool, table: sa.Table) -> Any:
     return (postgresql.insert if is_postgres else sqlite.insert)(table)
 
 
@@ -83,7 +83,7 @@ def add_events(store: Store, events: Sequence[NewEvent]) -> list[Accepted]:
 
 # built once per dialect rather than composed again for every webhook commit
 _INSERT_RETURNING = {
-    is_postgres: _dialect_insert(is_postgres, inbox)
+    is_postgres: dialect_insert(is_postgres, inbox)
     .on_conflict_do_nothing(index_elements=["source", "dedupe_key"])
     .returning(inbox.c.id, inbox.c.source, inbox.c.dedupe_key)
     for is_postgres in (False, True)
@@ -181,8 +181,23 @@ def _window(window: Window) -> sa.Select[Any]:
     return query.where(inbox.c.status.in_(window.statuses))
 
 
+_MARK = (
+    sa.update(inbox)
+    .where(inbox.c.id == sa.bindparam("event_id"))
+    .values(status=sa.bindparam("status"), processed_at=sa.bindparam("t"), error=sa.bindparam("error"))
+)
+
+
 def mark(conn: sa.Connection, event_id: int, status: str, error: str | None = None) -> None:
-    conn.execute(sa.update(inbox).where(inbox.c.id == event_id).values(status=status, processed_at=now(), error=error))
+    """Settle one event (built once: the planner marks every event it takes up)."""
+    conn.execute(_MARK, {"event_id": event_id, "status": status, "t": now(), "error": error})
+
+
+def mark_done(conn: sa.Connection, event_ids: Sequence[int]) -> None:
+    """Settle a batch's planned events in one executemany."""
+    if event_ids:
+        t = now()
+        conn.execute(_MARK, [{"event_id": i, "status": "done", "t": t, "error": None} for i in event_ids])
 
 
 def event_of(row: Any) -> InboxEvent:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from bridge.operations import Operation
 from bridge.store import Store, dumps, loads, now
 from bridge.store import links as links_
-from bridge.store.inbox import insert_ignore
+from bridge.store.inbox import dialect_insert, insert_ignore
 from bridge.store.schema import attempts, audit, dead_letters, inbox, links, outbox
 
 UNFINISHED = ("pending", "retry", "inflight")
@@ -110,11 +110,18 @@ def enqueue(conn: sa.Connection, store: Store, ops: Sequence[NewOperation]) -> i
         }
         for op in ops
     ]
-    stmt = (
-        insert_ignore(store, outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(outbox.c.id)
-    )
     # count what RETURNING gives back: psycopg reports rowcount -1 for an executemany with ON CONFLICT
-    return len(conn.execute(stmt, rows).all())
+    return len(conn.execute(_enqueue_statement(store.is_postgres), rows).all())
+
+
+@functools.cache
+def _enqueue_statement(postgres: bool) -> Any:
+    """Built once per dialect: the planner enqueues for nearly every event."""
+    return (
+        dialect_insert(postgres, outbox)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(outbox.c.id)
+    )
 
 
 # Only the markers are replaced, by constant fragments; every value is a bound parameter. The candidates are

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from bridge.store import Store, dumps, loads, now
-from bridge.store.inbox import insert_ignore
+from bridge.store.inbox import dialect_insert, insert_ignore
 from bridge.store.schema import (
     admin_session_revocations,
     audit,
@@ -50,17 +52,38 @@ def set_watermark(conn: sa.Connection, store: Store, name: str, value: str) -> N
     conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"value": value, "updated_at": now()}))
 
 
+# The planner reads and writes flow state for nearly every event: these statements are built once, with bound
+# parameters, so each call costs only its execution (building a statement costs more than running it on SQLite).
+_GET_FLOW_STATE = sa.select(flow_state.c.state).where(
+    flow_state.c.flow == sa.bindparam("flow"), flow_state.c.key == sa.bindparam("key")
+)
+
+
+@functools.cache
+def _put_flow_state(postgres: bool) -> Any:
+    stmt = dialect_insert(postgres, flow_state).values(
+        flow=sa.bindparam("flow"), key=sa.bindparam("key"), state=sa.bindparam("state"), updated_at=sa.bindparam("t")
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["flow", "key"], set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at}
+    )
+
+
 def get_flow_state(conn: sa.Connection, flow: str, key: str) -> dict[str, Any] | None:
-    text = conn.execute(
-        sa.select(flow_state.c.state).where(flow_state.c.flow == flow, flow_state.c.key == key)
-    ).scalar()
+    text = conn.execute(_GET_FLOW_STATE, {"flow": flow, "key": key}).scalar()
     return loads(text) if text else None
 
 
 def put_flow_state(conn: sa.Connection, store: Store, flow: str, key: str, state: dict[str, Any]) -> None:
-    text, t = dumps(state), now()
-    stmt = insert_ignore(store, flow_state).values(flow=flow, key=key, state=text, updated_at=t)
-    conn.execute(stmt.on_conflict_do_update(index_elements=["flow", "key"], set_={"state": text, "updated_at": t}))
+    put_flow_states(conn, store, flow, {key: state})
+
+
+def put_flow_states(conn: sa.Connection, store: Store, flow: str, states: Mapping[str, dict[str, Any]]) -> None:
+    """Write several states of one flow in one executemany (a plan's writes)."""
+    if states:
+        t = now()
+        rows = [{"flow": flow, "key": key, "state": dumps(state), "t": t} for key, state in states.items()]
+        conn.execute(_put_flow_state(store.is_postgres), rows)
 
 
 def paused_routes(conn: sa.Connection) -> list[str]:

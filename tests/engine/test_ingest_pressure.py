@@ -10,14 +10,41 @@ from tests.support.clock import StepClock
 
 def test_a_rate_above_the_threshold_is_busy_until_the_window_passes() -> None:
     clock = StepClock()
-    pressure = IngestPressure(threshold_per_second=10, window=0.2, concurrent=1000, clock=clock)
+    pressure = IngestPressure(threshold_per_second=10, window=0.2, concurrent=1000, quiet=0.1, clock=clock)
     for _ in range(3):
         pressure.record(1)
         pressure.committed()
     assert pressure.busy()
-    clock.advance(0.19)
-    assert pressure.busy(), "busy for a whole window after the rate was exceeded"
-    clock.advance(0.02)
+    clock.advance(0.09)
+    assert pressure.busy(), "a gap shorter than `quiet` is still the burst"
+    clock.advance(0.09)
+    assert not pressure.busy(), "senders quiet for `quiet` seconds: the burst is over before the window ends"
+
+
+def test_a_burst_that_goes_on_stays_busy_until_its_senders_go_quiet() -> None:
+    clock = StepClock()
+    pressure = IngestPressure(threshold_per_second=10, window=0.2, concurrent=1000, quiet=0.1, clock=clock)
+    for _ in range(3):
+        pressure.record(1)
+        pressure.committed()
+    for _ in range(5):  # a sender every 0.06 s, longer than the window in all
+        clock.advance(0.06)
+        pressure.record(1)
+        pressure.committed()
+        assert pressure.busy()
+    clock.advance(0.1)
+    assert not pressure.busy()
+
+
+def test_a_request_waiting_for_its_commit_keeps_the_burst_going() -> None:
+    clock = StepClock()
+    pressure = IngestPressure(threshold_per_second=10, window=0.2, concurrent=1000, quiet=0.1, clock=clock)
+    for _ in range(3):
+        pressure.record(1)
+    clock.advance(0.15)
+    assert pressure.busy(), "three requests still wait for their commit"
+    for _ in range(3):
+        pressure.committed()
     assert not pressure.busy()
 
 

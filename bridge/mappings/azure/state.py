@@ -7,7 +7,7 @@ Both are plain frozen data so the lifecycle stays a pure function: (alert, state
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -82,7 +82,15 @@ class IncidentState:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (ISO timestamps) for the store."""
-        return _to_json(asdict(self))
+        # field by field rather than dataclasses.asdict, which deep-copies every value first (the planner
+        # stores this for every alert)
+        out = {name: _to_json(getattr(self, name)) for name in _FIELD_NAMES}
+        out["instances"] = [
+            {"key": item.key, "fired_at": _to_json(item.fired_at), "resolved_at": _to_json(item.resolved_at)}
+            for item in self.instances
+        ]
+        out["coalesced_keys"] = list(self.coalesced_keys)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IncidentState:
@@ -107,6 +115,9 @@ def _capped(instances: list[InstanceState]) -> tuple[InstanceState, ...]:
         resolved = next((index for index, item in enumerate(instances) if not item.firing), 0)
         del instances[resolved]
     return tuple(instances)
+
+
+_FIELD_NAMES = tuple(item.name for item in fields(IncidentState) if item.name not in ("instances", "coalesced_keys"))
 
 
 def _to_json(value: Any) -> Any:

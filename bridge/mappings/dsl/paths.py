@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 _PART = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_\-]*)|\[(-?\d+)\]|\["([^"\]]*)"\]')
@@ -66,7 +67,16 @@ def render_parts(parts: tuple[str | int, ...]) -> str:
 
 def parse_path(text: str) -> SourcePath:
     """``a.b[0]["x y"]`` -> parts; ValueError naming the position of the first bad character."""
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise ValueError("a source path must be a non-empty string such as alert.rule or items[0].name")
+    return _parsed(text)
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> SourcePath:
+    """A mapping names the same few paths for every record it maps: each is parsed once (a SourcePath is
+    immutable, and an error is raised again each time, being not cached)."""
+    if not text.strip():
         raise ValueError("a source path must be a non-empty string such as alert.rule or items[0].name")
     parts: list[str | int] = []
     position = 0
