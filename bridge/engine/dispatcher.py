@@ -40,6 +40,9 @@ log = logging.getLogger("bridge.dispatcher")
 
 #: seconds between claims that walk the whole backlog; the ones between look only at its oldest rows
 FULL_WALK_EVERY = 0.2
+#: PostgreSQL: how often at most a full claim checks the outbox's planner statistics, and how old they may be
+STATISTICS_CHECK_EVERY = 60.0
+STATISTICS_MAX_AGE = 300.0
 
 CREATE_ACTIONS = ("create", "upsert")
 
@@ -77,6 +80,7 @@ class Dispatcher:
         #: monotonic time the earliest retry this process gave back is due (the loop wakes for it)
         self._next_due = float("inf")
         self._full_walk_due = 0.0
+        self._statistics_due = 0.0
         #: waits between in-process retries; stopping cuts one short (tests inject a recorder)
         self._sleep = sleep or self._stopping.wait
 
@@ -190,7 +194,18 @@ class Dispatcher:
         self._settled(batch)
         if claiming and due:
             self._next_due = float("inf")
+        if claiming and len(claimed) >= min(free, self.settings.batch_size):
+            self._check_statistics(clock)
         return self._submit(claimed, paused) or bool(batch)
+
+    def _check_statistics(self, clock: float) -> None:
+        """A full claim means a backlog: on PostgreSQL, make sure the claim is planned from statistics that know
+        it (:func:`bridge.store.outbox.refresh_statistics`), at most once a minute."""
+        if not self.store.is_postgres or clock < self._statistics_due:
+            return
+        self._statistics_due = clock + STATISTICS_CHECK_EVERY
+        if ob.refresh_statistics(self.store, max_age_seconds=STATISTICS_MAX_AGE):
+            log.info("outbox planner statistics refreshed (a backlog, and none recent)", extra={"worker": self.owner})
 
     def _room(self) -> tuple[int, int, int, int]:
         """(capacity, threshold, free, pending): how many deliveries may be in flight, how many free places

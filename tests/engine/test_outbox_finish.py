@@ -1,0 +1,80 @@
+"""Finishing a batch of outcomes: each row is written only by the attempt that still owns it, on both stores
+(PostgreSQL writes a batch as one statement over arrays, SQLite as an executemany)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from bridge.store import open_store
+from bridge.store import outbox as ob
+from bridge.store.schema import attempts, outbox
+
+
+def _new(n: int) -> list[ob.NewOperation]:
+    return [
+        ob.NewOperation(
+            route="fwd",
+            target_system="sink",
+            target_key=f"rec-{i}",
+            action="post",
+            payload={"n": i},
+            idempotency_key=f"k-{i}",
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_batch_of_outcomes_is_written_only_where_the_attempt_still_owns_the_row(store_url: str) -> None:
+    store = open_store(store_url)
+    store.upgrade()
+    try:
+        with store.begin() as conn:
+            ob.enqueue(conn, store, _new(4))
+        first = ob.claim(store, owner="a", limit=4, lease_seconds=30)
+        assert len(first) == 4
+        stolen = first[3].op.id
+        with store.begin() as conn:  # its lease ran out and worker b took it
+            conn.execute(sa.update(outbox).where(outbox.c.id == stolen).values(lease_until=0.0))
+        again = ob.claim(store, owner="b", limit=4, lease_seconds=30)
+        assert [c.op.id for c in again] == [stolen]
+
+        done, retry, other, late = first
+        outcomes = [
+            ob.Outcome(op_id=done.op.id, attempt=1, status="done", result_id="sys-1"),
+            ob.Outcome(
+                op_id=retry.op.id,
+                attempt=1,
+                status="retry",
+                next_attempt_at=12345.5,
+                error="503 from sink",
+                status_code=503,
+                earlier=[(1.0, 503, "503 from sink"), (2.0, None, "timed out")],
+            ),
+            ob.Outcome(op_id=other.op.id, attempt=1, status="done"),
+            ob.Outcome(op_id=late.op.id, attempt=1, status="done", result_id="sys-late"),
+        ]
+        ob.finish(store, outcomes, owner="a")
+
+        with store.begin() as conn:
+            rows = {r.id: r for r in conn.execute(sa.select(outbox))}
+            history = conn.execute(
+                sa.select(attempts.c.op_id, attempts.c.attempt, attempts.c.outcome, attempts.c.worker).where(
+                    attempts.c.op_id == retry.op.id
+                )
+            ).all()
+        assert (rows[done.op.id].status, rows[done.op.id].result_id) == ("done", "sys-1")
+        assert rows[done.op.id].lease_owner is None
+        r = rows[retry.op.id]
+        assert (r.status, r.attempts, r.next_attempt_at, r.last_error, r.last_status) == (
+            "retry",
+            3,  # the claim's attempt and the two in-process tries before it gave the row back
+            12345.5,
+            "503 from sink",
+            503,
+        )
+        assert rows[other.op.id].status == "done" and rows[other.op.id].result_id is None
+        s = rows[stolen]
+        assert (s.status, s.lease_owner, s.result_id) == ("inflight", "b", None), "b's attempt is left alone"
+        assert sorted((a, o, w) for _, a, o, w in history) == [(1, "retry", "a"), (2, "retry", "a"), (3, "retry", "a")]
+    finally:
+        store.dispose()
