@@ -293,14 +293,20 @@ def _finish(conn: sa.Connection, store: Store, outcomes: Sequence[Outcome], *, o
     if bulk:
         params = [_finish_params(o, owner, t) for o in bulk]
         history = [row for o in bulk for row in _attempt_rows(o, owner, t)]
-        if store.is_postgres and len(bulk) > 1:
+        if store.is_postgres:
             # one statement each over arrays: psycopg runs an executemany as a pipeline of one statement per row,
             # which cost a PostgreSQL worker more CPU than the rest of the bookkeeping
             conn.execute(_PG_GUARDED_FINISH, {"t": t, "owner": owner, **_columns(params, _PG_FINISH_COLUMNS)})
             conn.execute(_PG_INSERT_ATTEMPTS, _columns(history, _ATTEMPT_COLUMNS))
         else:
-            conn.execute(_GUARDED_FINISH, params)
-            conn.execute(_INSERT_ATTEMPT, history)
+            # the driver's own executemany with positional rows: SQLAlchemy's per-row parameter processing
+            # cost more than SQLite's writing them
+            conn.exec_driver_sql(
+                _SQLITE_GUARDED_FINISH, [tuple(p[name] for name in _SQLITE_FINISH_ORDER) for p in params]
+            )
+            conn.exec_driver_sql(
+                _SQLITE_INSERT_ATTEMPT, [tuple(row[name] for name in _ATTEMPT_COLUMNS) for row in history]
+            )
         done = [(o.link, o.result_id, o.result_version) for o in bulk if o.status == "done" and o.link and o.result_id]
         if done:
             links_.put_links(conn, store, done, t=t)  # one statement for the batch's links
@@ -355,6 +361,27 @@ _PG_GUARDED_FINISH = sa.text("""
       AND outbox.status = 'inflight'
 """)
 _ATTEMPT_COLUMNS = ("op_id", "attempt", "at", "outcome", "status_code", "error", "worker")
+#: the same two on SQLite, as the driver takes them (positional parameters in this order)
+_SQLITE_FINISH_ORDER = (
+    "b_status",
+    "b_t",
+    "b_extra",
+    "b_next",
+    "b_error",
+    "b_code",
+    "b_result",
+    "b_id",
+    "b_owner",
+    "b_attempt",
+)
+_SQLITE_GUARDED_FINISH = """
+    UPDATE outbox SET status = ?, updated_at = ?, lease_until = NULL, lease_owner = NULL, attempts = attempts + ?,
+           next_attempt_at = ?, last_error = ?, last_status = ?, result_id = ?
+    WHERE id = ? AND lease_owner = ? AND attempts = ? AND status = 'inflight'
+"""
+_SQLITE_INSERT_ATTEMPT = (
+    "INSERT INTO outbox_attempts (op_id, attempt, at, outcome, status_code, error, worker) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 _PG_INSERT_ATTEMPTS = sa.text("""
     INSERT INTO outbox_attempts (op_id, attempt, at, outcome, status_code, error, worker)
     SELECT * FROM unnest(CAST(:op_id AS bigint[]), CAST(:attempt AS integer[]), CAST(:at AS double precision[]),
