@@ -173,10 +173,11 @@ def run(records: int = 1000, per_record: int = 4) -> list[Result]:
                 "over the operations: when it grows with the process count, the processes are waiting for cores, "
                 "and the machine, not the store, is the limit (the target and PostgreSQL share the same cores).",
                 "The outbox's planner statistics are made current (ANALYZE) after the enqueue, as autovacuum keeps "
-                "them on a running store. Claims are planned afresh each time (`plan_cache_mode = "
-                "force_custom_plan`): a plan cached while the outbox was empty, which is what a worker idling "
-                "before a burst had, joined the outbox with itself row by row and made three workers deliver "
-                "15 ops/s at 4,000 operations.",
+                "them on a running store (and as a worker does itself when it finds a backlog on a store with none "
+                "recent: docs/high-availability.md), so every run measures the steady state. Claims are planned "
+                "afresh each time (`plan_cache_mode = force_custom_plan`): a plan cached while the outbox was "
+                "empty, which is what a worker idling before a burst had, joined the outbox with itself row by "
+                "row and made three workers deliver 15 ops/s at 4,000 operations.",
             ],
         )
     ]
