@@ -42,7 +42,9 @@ class Session(requests.Session):
             key = (parts.scheme, parts.netloc)
             if key not in self._netrc:
                 self._netrc[key] = get_netrc_auth(request.url)
-            request.auth = self._netrc[key] or _NO_AUTH
+            found = self._netrc[key]
+            if found is not None or parts.username is None:  # credentials in the URL stay requests' to apply
+                request.auth = found or _NO_AUTH
         return super().prepare_request(request)
 
     def merge_environment_settings(

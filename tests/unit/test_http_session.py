@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import http.client
+from pathlib import Path
 
 import pytest
 import requests
@@ -45,3 +46,22 @@ def test_a_session_without_cookies_keeps_none() -> None:
         session.cookies.extract_cookies(MockResponse(headers), MockRequest(request))  # type: ignore[arg-type]
     assert [c.name for c in kept.cookies] == ["JSESSIONID"]
     assert list(refused.cookies) == []
+
+
+def test_netrc_credentials_are_read_once_per_host_and_url_credentials_still_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine partner.example login svc password s3cret-from-netrc\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    session = Session()
+    with_netrc = session.prepare_request(requests.Request("POST", "https://partner.example/hook"))
+    assert with_netrc.headers["Authorization"] == requests.auth._basic_auth_str("svc", "s3cret-from-netrc")
+    netrc.write_text("")  # read once: a later change is not seen by this session
+    again = session.prepare_request(requests.Request("POST", "https://partner.example/other"))
+    assert again.headers["Authorization"] == with_netrc.headers["Authorization"]
+    bare = session.prepare_request(requests.Request("POST", "https://elsewhere.example/hook"))
+    assert "Authorization" not in bare.headers
+    in_url = session.prepare_request(requests.Request("POST", "https://u:pw@elsewhere.example/hook"))
+    assert in_url.headers["Authorization"] == requests.auth._basic_auth_str("u", "pw")
