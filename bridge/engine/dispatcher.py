@@ -194,17 +194,24 @@ class Dispatcher:
         self._settled(batch)
         if claiming and due:
             self._next_due = float("inf")
+        moved = self._submit(claimed, paused) or bool(batch)
         if claiming and len(claimed) >= min(free, self.settings.batch_size):
             self._check_statistics(clock)
-        return self._submit(claimed, paused) or bool(batch)
+        return moved
 
     def _check_statistics(self, clock: float) -> None:
-        """A full claim means a backlog: on PostgreSQL, make sure the claim is planned from statistics that know
-        it (:func:`bridge.store.outbox.refresh_statistics`), at most once a minute."""
+        """A full claim means a backlog: on PostgreSQL, make sure the next claims are planned from statistics
+        that know it (:func:`bridge.store.outbox.refresh_statistics`), at most once a minute, after the claimed
+        work is on its way. A failure here costs only the refresh."""
         if not self.store.is_postgres or clock < self._statistics_due:
             return
         self._statistics_due = clock + STATISTICS_CHECK_EVERY
-        if ob.refresh_statistics(self.store, max_age_seconds=STATISTICS_MAX_AGE):
+        try:
+            refreshed = ob.refresh_statistics(self.store, max_age_seconds=STATISTICS_MAX_AGE)
+        except Exception as exc:  # a dropped connection, a lock or statement timeout: try again next minute
+            log.warning("could not refresh the outbox's planner statistics", extra={"error": str(exc)[:300]})
+            return
+        if refreshed:
             log.info("outbox planner statistics refreshed (a backlog, and none recent)", extra={"worker": self.owner})
 
     def _room(self) -> tuple[int, int, int, int]:

@@ -55,6 +55,8 @@ class Processor:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        #: how many events the last batch could take (fewer while webhooks are busy)
+        self._limit = batch_size
 
     def wake(self) -> None:
         self._wake.set()
@@ -88,7 +90,9 @@ class Processor:
                 log.exception("processor error; retrying shortly")
                 done = 0
                 self._stopping.wait(1.0)
-            if done < self.batch_size:
+            # a batch full for its limit (the batch size, or the few a webhook burst allows) goes on at once:
+            # more may wait, and yield_if_busy paces it during a burst and lets it go as soon as the burst ends
+            if done < self._limit:
                 self._wake.wait(self.idle_poll_seconds)
                 self._wake.clear()
 
@@ -119,7 +123,7 @@ class Processor:
             skip = set(records.paused_routes(conn)) | {r.name for r in self.routes.values() if not r.enabled}
             if self.fetcher is not None:
                 skip |= self.fetcher.waiting_routes()
-            limit = 5 if self.pressure.busy() else self.batch_size
+            limit = self._limit = 5 if self.pressure.busy() else self.batch_size
             events = ib.pending(conn, limit=limit, skip_routes=skip)
             for event in events:
                 if event.route in skip:

@@ -508,23 +508,30 @@ def depth(conn: sa.Connection) -> dict[str, int]:
     return {status: int(count) for status, count in rows}
 
 
-_STATISTICS_AGE = sa.text(
-    "SELECT extract(epoch FROM now() - greatest(last_analyze, last_autoanalyze)) FROM pg_stat_user_tables "
-    "WHERE relid = 'outbox'::regclass"
-)
+_STATISTICS = sa.text("""
+    SELECT extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)) AS age,
+           s.n_mod_since_analyze AS changed, c.reltuples AS rows, pg_has_role(c.relowner, 'USAGE') AS owned
+    FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+    WHERE s.relid = 'outbox'::regclass
+""")
 
 
 def refresh_statistics(store: Store, *, max_age_seconds: float) -> bool:
-    """PostgreSQL only: ANALYZE the outbox when its planner statistics are missing or older than
-    ``max_age_seconds``; True if it did. A new store's statistics say the outbox is empty until autovacuum's
-    first analyze (a minute or more after the first burst), and a claim planned from them over a backlog reads
-    the outbox once per candidate row: seconds per claim at a few thousand rows."""
+    """PostgreSQL only: ANALYZE the outbox when its planner statistics are missing, or older than
+    ``max_age_seconds`` with more rows changed since than the table then held; True if it did. A new store's
+    statistics say the outbox is empty until autovacuum's first analyze (a minute or more after the first
+    burst), and a claim planned from them over a backlog reads the outbox once per candidate row: seconds per
+    claim at a few thousand rows. A role that does not own the table cannot analyze it: nothing is done."""
     if not store.is_postgres:
         return False
     with store.begin() as conn:
-        age = conn.execute(_STATISTICS_AGE).scalar()
-        if age is not None and float(age) <= max_age_seconds:
+        found = conn.execute(_STATISTICS).one_or_none()
+        if found is None or not found.owned:
             return False
+        if found.age is not None:
+            recent = float(found.age) <= max_age_seconds
+            if recent or found.changed <= max(found.rows, 1000):
+                return False
         conn.execute(sa.text("ANALYZE outbox"))
     return True
 

@@ -23,17 +23,17 @@ def test_a_rate_above_the_threshold_is_busy_until_the_window_passes() -> None:
 
 def test_a_burst_that_goes_on_stays_busy_until_its_senders_go_quiet() -> None:
     clock = StepClock()
-    pressure = IngestPressure(threshold_per_second=10, window=0.2, concurrent=1000, quiet=0.1, clock=clock)
-    for _ in range(3):
-        pressure.record(1)
-        pressure.committed()
-    for _ in range(5):  # a sender every 0.06 s, longer than the window in all
+    # a long window (10 s): only the senders going quiet can end this burst early
+    pressure = IngestPressure(threshold_per_second=10, window=10, concurrent=1000, quiet=0.1, clock=clock)
+    pressure.record(101)  # above 10/s * 10 s
+    pressure.committed()
+    for _ in range(5):  # a sender every 0.06 s
         clock.advance(0.06)
         pressure.record(1)
         pressure.committed()
         assert pressure.busy()
     clock.advance(0.1)
-    assert not pressure.busy()
+    assert not pressure.busy(), "quiet for 0.1 s, 9.6 s before the window would end"
 
 
 def test_a_request_waiting_for_its_commit_keeps_the_burst_going() -> None:

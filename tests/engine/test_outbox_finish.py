@@ -78,3 +78,32 @@ def test_a_batch_of_outcomes_is_written_only_where_the_attempt_still_owns_the_ro
         assert sorted((a, o, w) for _, a, o, w in history) == [(1, "retry", "a"), (2, "retry", "a"), (3, "retry", "a")]
     finally:
         store.dispose()
+
+
+def test_an_outcome_for_an_older_attempt_or_another_owner_changes_nothing(store_url: str) -> None:
+    """The guard has two halves: the same worker's outcome for an attempt since superseded, and an outcome whose
+    row another worker now holds at the same attempt number; each alone must stop the write."""
+    store = open_store(store_url)
+    store.upgrade()
+    try:
+        with store.begin() as conn:
+            ob.enqueue(conn, store, _new(3))
+        stale, moved, fine = ob.claim(store, owner="a", limit=3, lease_seconds=30)
+        with store.begin() as conn:
+            conn.execute(sa.update(outbox).where(outbox.c.id == stale.op.id).values(attempts=2))  # a claimed it again
+            conn.execute(sa.update(outbox).where(outbox.c.id == moved.op.id).values(lease_owner="c"))
+        ob.finish(
+            store,
+            [
+                ob.Outcome(op_id=c.op.id, attempt=1, status="done", result_id=f"sys-{c.op.id}")
+                for c in (stale, moved, fine)
+            ],
+            owner="a",
+        )
+        with store.begin() as conn:
+            rows = {r.id: r for r in conn.execute(sa.select(outbox))}
+        assert (rows[stale.op.id].status, rows[stale.op.id].result_id) == ("inflight", None)
+        assert (rows[moved.op.id].status, rows[moved.op.id].lease_owner) == ("inflight", "c")
+        assert (rows[fine.op.id].status, rows[fine.op.id].result_id) == ("done", f"sys-{fine.op.id}")
+    finally:
+        store.dispose()

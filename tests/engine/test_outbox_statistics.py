@@ -3,6 +3,7 @@ analyze, and a backlog claimed with that plan costs seconds per claim. A full cl
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -56,3 +57,23 @@ def test_recent_statistics_are_left_alone_and_sqlite_has_none_to_refresh(tmp_pat
         assert not ob.refresh_statistics(lite, max_age_seconds=0)
     finally:
         lite.dispose()
+
+
+def test_a_role_that_does_not_own_the_outbox_leaves_it_to_autovacuum(pg_url: str) -> None:
+    """Only the owner may analyze a table: another role's check does nothing (and does not fail)."""
+    owner = open_store(pg_url)
+    owner.upgrade()
+    role = f"bridge_other_{uuid.uuid4().hex[:8]}"
+    with owner.begin() as conn:
+        conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+    other = open_store(pg_url.replace("postgres@", f"{role}@", 1))
+    try:
+        assert not ob.refresh_statistics(other, max_age_seconds=300)
+        assert _last_analyze(pg_url) is None
+    finally:
+        other.dispose()
+        owner.dispose()
+        admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
