@@ -24,7 +24,7 @@ from bridge.operations import Operation
 from bridge.store import Store, dumps, loads, now
 from bridge.store import links as links_
 from bridge.store.inbox import dialect_insert, insert_ignore
-from bridge.store.schema import attempts, audit, dead_letters, inbox, links, outbox
+from bridge.store.schema import audit, dead_letters, inbox, links, outbox
 
 UNFINISHED = ("pending", "retry", "inflight")
 
@@ -291,22 +291,8 @@ def finish(store: Store, outcomes: Sequence[Outcome], *, owner: str) -> None:
 def _finish(conn: sa.Connection, store: Store, outcomes: Sequence[Outcome], *, owner: str, t: float) -> None:
     bulk = [o for o in outcomes if o.status != "dead" and not o.report]
     if bulk:
-        params = [_finish_params(o, owner, t) for o in bulk]
-        history = [row for o in bulk for row in _attempt_rows(o, owner, t)]
-        if store.is_postgres:
-            # one statement each over arrays: psycopg runs an executemany as a pipeline of one statement per row,
-            # which cost a PostgreSQL worker more CPU than the rest of the bookkeeping
-            conn.execute(_PG_GUARDED_FINISH, {"t": t, "owner": owner, **_columns(params, _PG_FINISH_COLUMNS)})
-            conn.execute(_PG_INSERT_ATTEMPTS, _columns(history, _ATTEMPT_COLUMNS))
-        else:
-            # the driver's own executemany with positional rows: SQLAlchemy's per-row parameter processing
-            # cost more than SQLite's writing them
-            conn.exec_driver_sql(
-                _SQLITE_GUARDED_FINISH, [tuple(p[name] for name in _SQLITE_FINISH_ORDER) for p in params]
-            )
-            conn.exec_driver_sql(
-                _SQLITE_INSERT_ATTEMPT, [tuple(row[name] for name in _ATTEMPT_COLUMNS) for row in history]
-            )
+        _guarded_finish(conn, store, [_finish_params(o, owner, t) for o in bulk], owner=owner, t=t)
+        _insert_attempts(conn, store, [row for o in bulk for row in _attempt_rows(o, owner, t)])
         done = [(o.link, o.result_id, o.result_version) for o in bulk if o.status == "done" and o.link and o.result_id]
         if done:
             links_.put_links(conn, store, done, t=t)  # one statement for the batch's links
@@ -316,35 +302,35 @@ def _finish(conn: sa.Connection, store: Store, outcomes: Sequence[Outcome], *, o
     for outcome in outcomes:
         if outcome.status != "dead" and not outcome.report:
             continue
-        if conn.execute(_GUARDED_FINISH, _finish_params(outcome, owner, t)).rowcount:
-            conn.execute(_INSERT_ATTEMPT, _attempt_rows(outcome, owner, t))
+        if _guarded_finish(conn, store, [_finish_params(outcome, owner, t)], owner=owner, t=t):
+            _insert_attempts(conn, store, _attempt_rows(outcome, owner, t))
             _record_side_effects(conn, store, outcome, t=t)
             if outcome.report and outcome.status in ("done", "dead"):
                 _report(conn, store, outcome, t=t)
 
 
-_INSERT_ATTEMPT = sa.insert(attempts)
+def _guarded_finish(
+    conn: sa.Connection, store: Store, params: Sequence[dict[str, Any]], *, owner: str, t: float
+) -> int:
+    """Write outcomes where their attempt still owns the row; the number of rows written.
 
-_GUARDED_FINISH = (
-    sa.update(outbox)
-    .where(
-        outbox.c.id == sa.bindparam("b_id"),
-        outbox.c.lease_owner == sa.bindparam("b_owner"),
-        outbox.c.attempts == sa.bindparam("b_attempt"),
-        outbox.c.status == "inflight",
-    )
-    .values(
-        status=sa.bindparam("b_status"),
-        updated_at=sa.bindparam("b_t"),
-        lease_until=None,
-        lease_owner=None,
-        attempts=outbox.c.attempts + sa.bindparam("b_extra"),
-        next_attempt_at=sa.bindparam("b_next"),
-        last_error=sa.bindparam("b_error"),
-        last_status=sa.bindparam("b_code"),
-        result_id=sa.bindparam("b_result"),
-    )
-)
+    PostgreSQL takes the batch as one statement over arrays (psycopg runs an executemany as a pipeline of one
+    statement per row, which cost a worker more CPU than the rest of its bookkeeping); SQLite takes positional
+    rows straight to the driver's executemany (SQLAlchemy's per-row parameter processing cost more than the
+    writes)."""
+    if store.is_postgres:
+        columns = _columns(params, _PG_FINISH_COLUMNS)
+        return int(conn.execute(_PG_GUARDED_FINISH, {"t": t, "owner": owner, **columns}).rowcount)
+    rows = [tuple(p[name] for name in _SQLITE_FINISH_ORDER) for p in params]
+    return int(conn.exec_driver_sql(_SQLITE_GUARDED_FINISH, rows).rowcount)
+
+
+def _insert_attempts(conn: sa.Connection, store: Store, rows: Sequence[dict[str, Any]]) -> None:
+    """The attempt history rows, written the same two ways as :func:`_guarded_finish`."""
+    if store.is_postgres:
+        conn.execute(_PG_INSERT_ATTEMPTS, _columns(rows, _ATTEMPT_COLUMNS))
+    else:
+        conn.exec_driver_sql(_SQLITE_INSERT_ATTEMPT, [tuple(row[name] for name in _ATTEMPT_COLUMNS) for row in rows])
 
 
 #: the guarded finish for many rows on PostgreSQL, each column of the batch bound as one array
@@ -518,10 +504,11 @@ _STATISTICS = sa.text("""
 
 def refresh_statistics(store: Store, *, max_age_seconds: float) -> bool:
     """PostgreSQL only: ANALYZE the outbox when its planner statistics are missing, or older than
-    ``max_age_seconds`` with more rows changed since than the table then held; True if it did. A new store's
-    statistics say the outbox is empty until autovacuum's first analyze (a minute or more after the first
-    burst), and a claim planned from them over a backlog reads the outbox once per candidate row: seconds per
-    claim at a few thousand rows. A role that does not own the table cannot analyze it: nothing is done."""
+    ``max_age_seconds`` with more rows changed since than the table then held (and over 1,000); True if it
+    did. A new store's statistics say the outbox is empty until autovacuum's first analyze (a minute or more
+    after the first burst), and a claim planned from them over a backlog reads the outbox once per candidate
+    row: seconds per claim at a few thousand rows. A role that does not own the table cannot analyze it:
+    nothing is done."""
     if not store.is_postgres:
         return False
     with store.begin() as conn:
