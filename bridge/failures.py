@@ -70,17 +70,25 @@ def error_for_response(
     overrides: Mapping[int, ErrorClass] | None = None,
 ) -> DeliveryError:
     """Build (not raise) the error for a failed response, keeping the target's own answer."""
-    cls = error_class_for_status(response.status_code, overrides)
-    body = response.text[:4000]
-    text = f"{message}: HTTP {response.status_code}: {body[:500]}"
+    return error_for_status(response.status_code, response.headers, response.text, message, overrides=overrides)
+
+
+def error_for_status(
+    status: int,
+    headers: Mapping[str, str],
+    text: str,
+    message: str,
+    *,
+    overrides: Mapping[int, ErrorClass] | None = None,
+) -> DeliveryError:
+    """The same from a status, headers and body read by any client."""
+    cls = error_class_for_status(status, overrides)
+    body = text[:4000]
+    said = f"{message}: HTTP {status}: {body[:500]}"
     if cls is RateLimitedError:
-        return RateLimitedError(
-            text,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            status=response.status_code,
-            body=body,
-        )
-    return cls(text, status=response.status_code, body=body)
+        wait = parse_retry_after(headers.get("Retry-After"))
+        return RateLimitedError(said, retry_after=wait, status=status, body=body)
+    return cls(said, status=status, body=body)
 
 
 Verdict = Literal["retry", "dead"]
