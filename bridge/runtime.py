@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Sequence
@@ -128,7 +129,20 @@ def prepare_store(config: BridgeConfig, *, migrate: bool, create: bool = False) 
     return store
 
 
+#: the cycle collector's thresholds for a process running the bridge (Python's defaults: 700, 10, 10)
+COLLECTOR_THRESHOLDS = (5000, 20, 20)
+
+
+def tune_collector() -> None:
+    """Run the cycle collector less often. Nearly all of the daemon's garbage is freed by reference counting;
+    with Python's defaults a large event's planning (a 4,000-account first sync allocates hundreds of thousands
+    of containers) set off full passes over the whole heap several times per event: 13% of that sync's time,
+    measured. The collector still runs, after 5,000 net allocations for the youngest generation instead of 700."""
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
+
+
 def build_runtime(config: BridgeConfig, *, migrate: bool | None = None, owner: str | None = None) -> Runtime:
+    tune_collector()
     store = prepare_store(config, migrate=config.store.auto_migrate if migrate is None else migrate)
     routes = {r.name: r for r in config.routes}
     documents = StoreDocuments(store, config)
