@@ -68,6 +68,9 @@ class Batcher:
         #: op id -> target of operations sent in batches whose outcomes are not yet recorded (the dispatcher's
         #: per-operation capacity does not count them; a target with any is still busy)
         self.ops: dict[int, str] = {}
+        #: of ``ops``, how many have outcomes waiting in the dispatcher's queue (its count of waiting outcomes
+        #: includes them: counted once, not twice, when it works out its free capacity)
+        self.reported = 0
         self._running: dict[str, set[Future[None]]] = {name: set() for name in self.adapters}
         self._held: dict[str, list[ob.Claimed]] = {}
         self._held_since: dict[str, float] = {}
@@ -155,6 +158,13 @@ class Batcher:
         self.ops.update((item.op.id, name) for item in group.items)
         future.add_done_callback(lambda f: self._ended(name, f))
 
+    def forget(self, op_ids: Sequence[int]) -> None:
+        """Outcomes written: their operations no longer count against the target or the dispatcher."""
+        with self._lock:
+            for op_id in op_ids:
+                if self.ops.pop(op_id, None) is not None:
+                    self.reported -= 1
+
     def _ended(self, name: str, future: Future[None]) -> None:
         with self._lock:
             self._running[name].discard(future)
@@ -185,6 +195,8 @@ class Batcher:
             else:
                 outcomes.append((item, self._d._failed(item, decide(result))))
         elapsed = time.perf_counter() - started
+        with self._lock:  # before they are queued: the dispatcher may under-count its room for a moment, never over
+            self.reported += len(outcomes)
         for item, outcome in outcomes:
             metrics.DELIVERY_SECONDS.labels(item.op.route, item.op.target_system).observe(elapsed)
             metrics.DELIVERIES.labels(item.op.route, item.op.target_system, outcome.status).inc()
@@ -198,8 +210,12 @@ class Batcher:
         group), a create of a record the links already know turned into an update. Failures become outcomes."""
         ready: list[tuple[ob.Claimed, Operation]] = []
         failed: list[tuple[ob.Claimed, ob.Outcome]] = []
-        with self._d.store.begin() as conn:
-            known = _known_links(conn, [item.op for item in group])
+        try:
+            with self._d.store.begin() as conn:
+                known = _known_links(conn, [item.op for item in group])
+        except Exception as exc:  # the store out of reach for a moment: each operation goes back to be retried
+            decision = decide(exc)  # (an escaped exception would leave the group counted in flight until restart)
+            return [], [(item, self._d._failed(item, decision)) for item in group]
         for item in group:
             try:
                 op = _resolved(item.op, known)

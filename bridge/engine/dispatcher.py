@@ -221,8 +221,9 @@ class Dispatcher:
         capacity = 1 if self.pressure.busy() else 2 * self.settings.workers
         threshold = max(1, min(self.settings.batch_size, capacity) // 2)
         pending = self._outcomes.qsize()
-        # operations sent in a batch call count once per call, not once each (:mod:`bridge.engine.batch`)
-        busy = len(self._inflight) - len(self._batcher.ops) - pending
+        # operations sent in a batch call do not count here (the batcher keeps its calls to its own slots,
+        # :mod:`bridge.engine.batch`); those whose outcomes wait in the queue are already among ``ops``
+        busy = len(self._inflight) - len(self._batcher.ops) - (pending - self._batcher.reported)
         return capacity, threshold, capacity - busy, pending
 
     def _worth_a_step(self) -> bool:
@@ -242,9 +243,9 @@ class Dispatcher:
     def _settled(self, batch: list[ob.Outcome]) -> None:
         """Forget written outcomes; remember when the earliest retry among them falls due."""
         wall, clock = now(), time.monotonic()
+        self._batcher.forget([outcome.op_id for outcome in batch])
         for outcome in batch:
             self._inflight.pop(outcome.op_id, None)
-            self._batcher.ops.pop(outcome.op_id, None)
             if outcome.status == "retry" and outcome.next_attempt_at is not None:
                 self._next_due = min(self._next_due, clock + max(0.0, outcome.next_attempt_at - wall))
 

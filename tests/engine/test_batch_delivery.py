@@ -6,6 +6,7 @@ faults on, the same outcome."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import wait
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from bridge.accounts import generate_registry
 from bridge.adapters.base import DeliveryResult, Operation
 from bridge.adapters.servicenow import ServiceNowAdapter, Settings
 from bridge.config import DispatcherSettings, load_config
+from bridge.engine import batch
 from bridge.engine.dispatcher import Dispatcher
 from bridge.runtime import build_runtime
 from bridge.sources.registry import sync_request
@@ -251,3 +253,45 @@ def test_a_lone_write_goes_as_a_plain_call_and_batching_can_be_switched_off(
     _enqueue(store, [_create(f"rec-{i}", f"record {i}") for i in range(5)])
     assert off.drain(timeout=30)
     assert emulator.stats()["by_method_table"] == {"POST incident": 5} and off_adapter.calls == []
+
+
+def test_a_finished_batch_call_frees_its_places_once(store: Store, emulator: ServiceNowEmulator) -> None:
+    """While a batch call's outcomes wait to be written, the dispatcher's free capacity counts them once: it
+    never claims more than it has room for."""
+    dispatcher, adapter = _dispatcher(store, emulator.url)
+    capacity, _, free, _ = dispatcher._room()
+    assert free == capacity
+    _enqueue(store, [_create(f"rec-{i:02d}", f"record {i:02d}") for i in range(40)])
+    claimed = ob.claim(store, owner=dispatcher.owner, limit=40, lease_seconds=60)
+    assert dispatcher._submit(claimed, [])
+    wait(set(dispatcher._inflight.values()), timeout=30)
+    assert len(adapter.calls) == 1 and len(adapter.calls[0]) == 40
+    _, _, free, pending = dispatcher._room()
+    assert pending == 40 and free == capacity, "written or not, a finished call holds no place"
+    assert dispatcher.drain(timeout=30)
+    assert dispatcher._room()[2] == capacity and dispatcher._batcher.reported == 0
+    assert {r.status for r in _rows(store).values()} == {"done"}
+
+
+def test_a_store_error_before_a_batch_call_sends_its_operations_back(
+    store: Store, emulator: ServiceNowEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store out of reach while a group is prepared: each operation is retried later, none stays counted in
+    flight, and nothing reached the target twice."""
+
+    def unreachable(*_: object) -> None:
+        raise sa.exc.OperationalError("SELECT links", {}, ConnectionError("server closed the connection"))
+
+    monkeypatch.setattr(batch, "_known_links", unreachable)
+    dispatcher, adapter = _dispatcher(store, emulator.url)
+    _enqueue(store, [_create(f"rec-{i:02d}", f"record {i:02d}") for i in range(10)])
+    claimed = ob.claim(store, owner=dispatcher.owner, limit=10, lease_seconds=60)
+    dispatcher._submit(claimed, [])
+    wait(set(dispatcher._inflight.values()), timeout=30)
+    assert adapter.calls == [] and dispatcher._room()[3] == 10
+    monkeypatch.undo()
+    assert dispatcher.drain(timeout=30)
+    rows = _rows(store)
+    assert {r.status for r in rows.values()} == {"done"} and {r.attempts for r in rows.values()} == {2}
+    assert _descriptions(emulator) == [f"record {i:02d}" for i in range(10)]
+    assert not dispatcher._inflight and not dispatcher._batcher.ops
