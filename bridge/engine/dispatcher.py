@@ -396,7 +396,9 @@ class Dispatcher:
                 report=item.report,
                 about=_about(item),
             )
-        delay = self._backoff(made, decision.retry_after)
+        # grown by the tries before this claim, not by this claim's in-process ones: five failures in a row in a
+        # few seconds are one bad moment (the first time back waits the first step; a record's queue waits on it)
+        delay = self._backoff(op.attempts, decision.retry_after)
         log.warning("will retry", extra={**_ids(op), "error": decision.reason[:300], "retry_in": round(delay, 2)})
         metrics.RETRIES.labels(op.route, op.target_system).inc()
         return ob.Outcome(

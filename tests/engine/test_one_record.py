@@ -76,6 +76,33 @@ def test_retry_after_beyond_the_budget_gives_the_row_back_due_exactly_then(tmp_p
     assert 590 <= row.next_attempt_at - row.updated_at <= 600, "due when the target said, not later"
 
 
+def test_a_row_given_back_waits_by_the_tries_before_its_claim(tmp_path: Path, sqlite_url: str) -> None:
+    """Five failures in a row within one claim are one bad moment, not five: the row goes back for the first
+    backoff step (1 s), and only a claim that fails again waits longer (32 s after the five tries before it)."""
+    with CountingTarget() as target:
+        target.state.script = {"op-0-0": [("status", 503, None)] * 10}
+        rt = build_runtime(load_config(forward_config(tmp_path, target_url=target.url, db_url=sqlite_url)))
+        waits: list[float] = []
+        dispatcher = _dispatcher(
+            rt, waits, inline_retries=4, backoff_initial_seconds=1, backoff_max_seconds=300, backoff_jitter_seconds=0
+        )
+        enqueue_ops(rt, records=1, per_record=1)
+        due: list[float] = []
+        for _ in range(2):
+            dispatcher.drain(timeout=0.5)  # the row goes back: drain cannot finish, and must not wait it out
+            with rt.store.begin() as conn:
+                row = conn.execute(sa.select(outbox.c.status, outbox.c.next_attempt_at, outbox.c.updated_at)).one()
+                assert row.status == "retry"
+                due.append(row.next_attempt_at - row.updated_at)
+                conn.execute(sa.update(outbox).values(next_attempt_at=0))  # claim it again now
+        dispatcher.stop()
+        history = _history(rt, "op-0-0")
+        rt.stop()
+    assert [len(waits), len(history)] == [8, 10], "four in-process retries in each of two claims"
+    assert 0.9 <= due[0] <= 1.0, "the first time back: the first backoff step"
+    assert 31 <= due[1] <= 32, "the second time: grown by the five tries before the claim"
+
+
 def test_backoff_takes_retry_after_as_given() -> None:
     assert backoff_seconds(1, 42.0, initial=1, maximum=5, jitter=1) == 42.0
     assert backoff_seconds(9, 0.5, initial=1, maximum=300, jitter=1) == 0.5, "never stretched to the backoff"
