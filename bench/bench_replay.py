@@ -34,8 +34,9 @@ rt.stop()
 """
 
 _REPLAY = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
+from bench.report import peak_rss_mb
 from bridge.config import load_config
 from bridge.ops.replay import ReplayWindow, replay
 from bridge.runtime import build_runtime
@@ -54,7 +55,7 @@ else:
     count = summary.enqueued
 seconds = time.perf_counter() - t0
 rt.stop()
-rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss_mb = peak_rss_mb()
 print(json.dumps({"count": count, "seconds": seconds, "rss_mb": rss_mb}))
 """
 

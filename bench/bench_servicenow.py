@@ -42,9 +42,10 @@ time.sleep(3600)
 """
 
 _POLLER = """
-import json, resource, sys, time
+import json, sys, time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from bench.report import peak_rss_mb
 from bridge.config import load_config
 from bridge.runtime import build_runtime
 rt = build_runtime(load_config(Path(sys.argv[1])))
@@ -54,7 +55,7 @@ result = poller.poll_once()
 elapsed = time.perf_counter() - t0
 rt.stop()
 print(json.dumps({"seen": result.seen, "new": result.new, "seconds": elapsed,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mb": peak_rss_mb()}))
 """
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,18 @@ def machine() -> str:
         f"{os.cpu_count()} cores, {mem_gib:.0f} GiB memory, Python {sys.version.split()[0]}, "
         f"{platform.system()} {platform.machine()}"
     )
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory in MB: ``VmHWM``, which starts afresh at exec. Not ``ru_maxrss``:
+    Linux carries a parent's peak across fork and exec, so a measured process started by a grown ``python -m
+    bench`` reported the parent's size (replay: 202 MB for a replay of 83)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu_reference_ms(steps: int = 3_000_000) -> float:
