@@ -68,9 +68,9 @@ class Batcher:
         #: op id -> target of operations sent in batches whose outcomes are not yet recorded (the dispatcher's
         #: per-operation capacity does not count them; a target with any is still busy)
         self.ops: dict[int, str] = {}
-        #: of ``ops``, how many have outcomes waiting in the dispatcher's queue (its count of waiting outcomes
-        #: includes them: counted once, not twice, when it works out its free capacity)
-        self.reported = 0
+        #: the operations sent in batches whose outcomes wait in the dispatcher's queue (its count of waiting
+        #: outcomes includes them: counted once, not twice, when it works out its free capacity)
+        self.reported: set[int] = set()
         self._running: dict[str, set[Future[None]]] = {name: set() for name in self.adapters}
         self._held: dict[str, list[ob.Claimed]] = {}
         self._held_since: dict[str, float] = {}
@@ -162,8 +162,8 @@ class Batcher:
         """Outcomes written: their operations no longer count against the target or the dispatcher."""
         with self._lock:
             for op_id in op_ids:
-                if self.ops.pop(op_id, None) is not None:
-                    self.reported -= 1
+                self.ops.pop(op_id, None)
+                self.reported.discard(op_id)
 
     def _ended(self, name: str, future: Future[None]) -> None:
         with self._lock:
@@ -183,6 +183,22 @@ class Batcher:
 
     def _send(self, group: Sequence[ob.Claimed]) -> None:
         started = time.perf_counter()
+        try:
+            outcomes = self._call(group)
+        except BaseException as exc:  # a bug past the call: no operation may stay counted in flight without one
+            decision = decide(exc)
+            outcomes = [(item, self._d._failed(item, decision)) for item in group]
+        elapsed = time.perf_counter() - started
+        with self._lock:  # before they are queued: the dispatcher may under-count its room for a moment, never over
+            self.reported.update(item.op.id for item, _ in outcomes)
+        for item, outcome in outcomes:
+            metrics.DELIVERY_SECONDS.labels(item.op.route, item.op.target_system).observe(elapsed)
+            metrics.DELIVERIES.labels(item.op.route, item.op.target_system, outcome.status).inc()
+            self._d._outcomes.put(outcome)
+        self._d._wake.set()
+
+    def _call(self, group: Sequence[ob.Claimed]) -> list[tuple[ob.Claimed, ob.Outcome]]:
+        """One Batch API call for the group; one outcome per operation."""
         adapter = self.adapters[group[0].op.target_system]
         ready, outcomes = self._prepare(group)
         try:
@@ -194,14 +210,7 @@ class Batcher:
                 outcomes.append((item, self._d._done(item, result)))
             else:
                 outcomes.append((item, self._d._failed(item, decide(result))))
-        elapsed = time.perf_counter() - started
-        with self._lock:  # before they are queued: the dispatcher may under-count its room for a moment, never over
-            self.reported += len(outcomes)
-        for item, outcome in outcomes:
-            metrics.DELIVERY_SECONDS.labels(item.op.route, item.op.target_system).observe(elapsed)
-            metrics.DELIVERIES.labels(item.op.route, item.op.target_system, outcome.status).inc()
-            self._d._outcomes.put(outcome)
-        self._d._wake.set()
+        return outcomes
 
     def _prepare(
         self, group: Sequence[ob.Claimed]

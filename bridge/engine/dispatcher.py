@@ -182,15 +182,23 @@ class Dispatcher:
         if full:
             self._full_walk_due = clock + FULL_WALK_EVERY
         paused = self._paused_routes() if claiming else []
-        claimed = ob.finish_and_claim(
-            self.store,
-            batch,
-            owner=self.owner,
-            limit=min(free, self.settings.batch_size) if claiming else 0,
-            lease_seconds=self.settings.lease_seconds,
-            paused=paused,
-            window=None if full else 2 * capacity + self.settings.batch_size,
-        )
+        try:
+            claimed = ob.finish_and_claim(
+                self.store,
+                batch,
+                owner=self.owner,
+                limit=min(free, self.settings.batch_size) if claiming else 0,
+                lease_seconds=self.settings.lease_seconds,
+                paused=paused,
+                window=None if full else 2 * capacity + self.settings.batch_size,
+            )
+        except Exception:
+            # the store out of reach: keep the outcomes for the next step (the transaction rolled back; and if a
+            # lost commit answer means it did not, each row's write is guarded by owner and attempt, so only its
+            # history line could repeat). Dropped, their operations would stay counted in flight until a restart
+            for outcome in batch:
+                self._outcomes.put(outcome)
+            raise
         self._settled(batch)
         if claiming and due:
             self._next_due = float("inf")
@@ -223,7 +231,7 @@ class Dispatcher:
         pending = self._outcomes.qsize()
         # operations sent in a batch call do not count here (the batcher keeps its calls to its own slots,
         # :mod:`bridge.engine.batch`); those whose outcomes wait in the queue are already among ``ops``
-        busy = len(self._inflight) - len(self._batcher.ops) - (pending - self._batcher.reported)
+        busy = len(self._inflight) - len(self._batcher.ops) - (pending - len(self._batcher.reported))
         return capacity, threshold, capacity - busy, pending
 
     def _worth_a_step(self) -> bool:

@@ -269,7 +269,7 @@ def test_a_finished_batch_call_frees_its_places_once(store: Store, emulator: Ser
     _, _, free, pending = dispatcher._room()
     assert pending == 40 and free == capacity, "written or not, a finished call holds no place"
     assert dispatcher.drain(timeout=30)
-    assert dispatcher._room()[2] == capacity and dispatcher._batcher.reported == 0
+    assert dispatcher._room()[2] == capacity and not dispatcher._batcher.reported
     assert {r.status for r in _rows(store).values()} == {"done"}
 
 
@@ -295,3 +295,50 @@ def test_a_store_error_before_a_batch_call_sends_its_operations_back(
     assert {r.status for r in rows.values()} == {"done"} and {r.attempts for r in rows.values()} == {2}
     assert _descriptions(emulator) == [f"record {i:02d}" for i in range(10)]
     assert not dispatcher._inflight and not dispatcher._batcher.ops
+
+
+def test_outcomes_the_store_could_not_take_are_written_at_the_next_step(
+    store: Store, emulator: ServiceNowEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store out of reach when a step writes outcomes: they are kept and written at the next step, so no
+    operation stays counted in flight (a process that lost them would stop claiming)."""
+    dispatcher, _ = _dispatcher(store, emulator.url)
+    capacity = dispatcher._room()[0]
+    _enqueue(store, [_create(f"rec-{i:02d}", f"record {i:02d}") for i in range(40)])
+    claimed = ob.claim(store, owner=dispatcher.owner, limit=40, lease_seconds=60)
+    dispatcher._submit(claimed, [])
+    wait(set(dispatcher._inflight.values()), timeout=30)
+
+    def unreachable(*_: object, **__: object) -> None:
+        raise sa.exc.OperationalError("UPDATE outbox", {}, ConnectionError("server closed the connection"))
+
+    monkeypatch.setattr(ob, "finish_and_claim", unreachable)
+    with pytest.raises(sa.exc.OperationalError):
+        dispatcher._step()
+    assert dispatcher._room()[3] == 40, "the outcomes wait for the next step"
+    monkeypatch.undo()
+    assert dispatcher.drain(timeout=30)
+    rows = _rows(store)
+    assert {r.status for r in rows.values()} == {"done"} and {r.attempts for r in rows.values()} == {1}
+    assert dispatcher._room()[2] == capacity and not dispatcher._inflight and not dispatcher._batcher.reported
+    assert _descriptions(emulator) == [f"record {i:02d}" for i in range(40)]
+
+
+def test_a_batch_answer_that_does_not_fit_sends_its_operations_back(store: Store, emulator: ServiceNowEmulator) -> None:
+    """An adapter answering the wrong number of results (a bug): each operation is retried, none stays in
+    flight, and each record is created once."""
+    dispatcher, adapter = _dispatcher(store, emulator.url)
+    answered: list[int] = []
+
+    def short_once(ops: Sequence[Operation]) -> list[DeliveryResult | BaseException]:
+        answered.append(len(ops))
+        return [] if len(answered) == 1 else RecordingAdapter.deliver_batch(adapter, ops)
+
+    adapter.deliver_batch = short_once  # type: ignore[method-assign]
+    _enqueue(store, [_create(f"rec-{i:02d}", f"record {i:02d}") for i in range(10)])
+    assert dispatcher.drain(timeout=30)
+    rows = _rows(store)
+    assert answered[0] == 10 and {r.status for r in rows.values()} == {"done"}
+    assert {r.attempts for r in rows.values()} == {2}
+    assert _descriptions(emulator) == [f"record {i:02d}" for i in range(10)]
+    assert not dispatcher._inflight and not dispatcher._batcher.ops and not dispatcher._batcher.reported
