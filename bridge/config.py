@@ -64,7 +64,7 @@ class DispatcherSettings(_Strict):
     coalesce_seconds: float = Field(0.003, ge=0, le=0.1, description="wait to record outcomes in batches")
     lease_seconds: float = Field(120.0, gt=1, description="a crashed worker's rows are claimed again after this")
     max_attempts: int = Field(
-        20, ge=1, description="tries (in-process ones too) before the dead letters: about six minutes of an outage"
+        20, ge=1, description="tries (in-process ones too) before the dead letters (docs/operations.md: how long)"
     )
     max_age_seconds: float = Field(86_400.0, gt=0, description="give up (dead letter) after this long")
     backoff_initial_seconds: float = Field(1.0, gt=0)

@@ -65,12 +65,29 @@ def reopen(conn: sa.Connection, letter_id: int) -> None:
 
 
 def requeue_operation(conn: sa.Connection, op_id: int) -> bool:
-    """A dead operation back to `retry`, due now, attempts kept; False if it is not dead (or gone)."""
+    """A dead operation back to `retry`, attempts kept; False if it is not dead (or gone).
+
+    It keeps its place (its id), so the record's operations still queued wait behind it. A later operation of
+    the record may be in flight meanwhile (a dead letter does not hold its record's queue); the claim only
+    looks at earlier ones, so the retried operation is due when those leases end, not now: one record never has
+    two operations in flight."""
     t = now()
+    later = sa.alias(outbox, "later")
+    in_flight_until = (
+        sa.select(sa.func.max(later.c.lease_until))
+        .where(
+            later.c.target_system == outbox.c.target_system,
+            later.c.target_key == outbox.c.target_key,
+            later.c.id > outbox.c.id,
+            later.c.status == "inflight",
+        )
+        .scalar_subquery()
+    )
+    due = sa.func.coalesce(in_flight_until, t)
     changed = conn.execute(
         sa.update(outbox)
         .where(outbox.c.id == op_id, outbox.c.status == "dead")
-        .values(status="retry", next_attempt_at=t, lease_until=None, lease_owner=None, updated_at=t)
+        .values(status="retry", next_attempt_at=due, lease_until=None, lease_owner=None, updated_at=t)
     ).rowcount
     return bool(changed)
 

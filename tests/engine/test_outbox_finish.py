@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlalchemy as sa
 
+from bridge.store import dead_letters as sl
 from bridge.store import open_store
 from bridge.store import outbox as ob
 from bridge.store.schema import attempts, outbox
@@ -105,5 +108,36 @@ def test_an_outcome_for_an_older_attempt_or_another_owner_changes_nothing(store_
         assert (rows[stale.op.id].status, rows[stale.op.id].result_id) == ("inflight", None)
         assert (rows[moved.op.id].status, rows[moved.op.id].lease_owner) == ("inflight", "c")
         assert (rows[fine.op.id].status, rows[fine.op.id].result_id) == ("done", f"sys-{fine.op.id}")
+    finally:
+        store.dispose()
+
+
+def test_a_retried_dead_letter_waits_for_its_records_later_operation_in_flight(store_url: str) -> None:
+    """A dead letter does not hold its record's queue, so the record's next operation may be in flight when an
+    admin retries it: it is due when that lease ends, so one record never has two operations in flight; a
+    record with nothing in flight gets it back at once."""
+    store = open_store(store_url)
+    store.upgrade()
+    try:
+        with store.begin() as conn:
+            ob.enqueue(
+                conn, store, [*_new(1), *(replace(op, idempotency_key=f"{op.idempotency_key}-b") for op in _new(2))]
+            )
+        head, other = ob.claim(store, owner="a", limit=2, lease_seconds=30)
+        assert [head.op.target_key, other.op.target_key] == ["rec-0", "rec-1"]
+        dead = [
+            ob.Outcome(op_id=c.op.id, attempt=1, status="dead", route="fwd", error="gave up") for c in (head, other)
+        ]
+        ob.finish(store, dead, owner="a")
+        (later,) = [c for c in ob.claim(store, owner="b", limit=5, lease_seconds=30) if c.op.target_key == "rec-0"]
+        with store.begin() as conn:
+            assert sl.requeue_operation(conn, head.op.id) and sl.requeue_operation(conn, other.op.id)
+            rows = {r.id: r for r in conn.execute(sa.select(outbox))}
+        assert rows[head.op.id].next_attempt_at == rows[later.op.id].lease_until, "due when the later one's lease ends"
+        assert [c.op.id for c in ob.claim(store, owner="c", limit=5, lease_seconds=30)] == [other.op.id]
+        ob.finish(store, [ob.Outcome(op_id=later.op.id, attempt=1, status="done")], owner="b")
+        with store.begin() as conn:
+            conn.execute(sa.update(outbox).where(outbox.c.id == head.op.id).values(next_attempt_at=0.0))
+        assert [c.op.id for c in ob.claim(store, owner="c", limit=5, lease_seconds=30)] == [head.op.id]
     finally:
         store.dispose()
