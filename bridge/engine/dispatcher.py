@@ -251,7 +251,8 @@ class Dispatcher:
     def _settled(self, batch: list[ob.Outcome]) -> None:
         """Forget written outcomes; remember when the earliest retry among them falls due."""
         wall, clock = now(), time.monotonic()
-        self._batcher.forget([outcome.op_id for outcome in batch])
+        if self._batcher.ops or self._batcher.reported:
+            self._batcher.forget([outcome.op_id for outcome in batch])
         for outcome in batch:
             self._inflight.pop(outcome.op_id, None)
             if outcome.status == "retry" and outcome.next_attempt_at is not None:
