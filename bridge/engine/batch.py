@@ -185,7 +185,7 @@ class Batcher:
         started = time.perf_counter()
         try:
             outcomes = self._call(group)
-        except BaseException as exc:  # a bug past the call: no operation may stay counted in flight without one
+        except BaseException as exc:  # the store out of reach, a bug: no operation may stay in flight without one
             decision = decide(exc)
             outcomes = [(item, self._d._failed(item, decision)) for item in group]
         elapsed = time.perf_counter() - started
@@ -219,12 +219,8 @@ class Batcher:
         group), a create of a record the links already know turned into an update. Failures become outcomes."""
         ready: list[tuple[ob.Claimed, Operation]] = []
         failed: list[tuple[ob.Claimed, ob.Outcome]] = []
-        try:
-            with self._d.store.begin() as conn:
-                known = _known_links(conn, [item.op for item in group])
-        except Exception as exc:  # the store out of reach for a moment: each operation goes back to be retried
-            decision = decide(exc)  # (an escaped exception would leave the group counted in flight until restart)
-            return [], [(item, self._d._failed(item, decision)) for item in group]
+        with self._d.store.begin() as conn:  # out of reach: :meth:`_send` sends the group back to be retried
+            known = _known_links(conn, [item.op for item in group])
         for item in group:
             try:
                 op = _resolved(item.op, known)
